@@ -1,0 +1,38 @@
+import type { Dataset } from "./probe.js";
+import type { Scenario } from "./scenario.js";
+import type { Trace, TrainerInfo } from "./trace.js";
+
+/** Compute backends for the built-in TensorFlow.js trainers. */
+export const BACKENDS = ["cpu", "wasm", "webgpu", "tensorflow"] as const;
+export type Backend = (typeof BACKENDS)[number];
+
+/** How a run is carried out; none of it changes what a correct trainer must do. */
+export interface RunOptions {
+  /** TensorFlow.js backend for built-in trainers (default cpu). */
+  backend?: Backend;
+  /** Device for external trainers: cpu or cuda (default cpu). */
+  device?: "cpu" | "cuda";
+  /** When false, the trainer trains without recording (benchmarks measure the audit's overhead). */
+  record?: boolean;
+  /** Abort the run after this many milliseconds (external trainers). */
+  timeoutMs?: number;
+}
+
+/** A candidate trainer: runs a scenario on the probe model and returns the trace of what it did. */
+export interface Trainer {
+  /** Name used on the command line, e.g. `docs-loop` or `python:lightning`. */
+  readonly name: string;
+  /** One line on how the trainer accumulates. */
+  readonly description: string;
+  /** Trains the probe model on the scenario and returns the trace. */
+  run(scenario: Scenario, dataset: Dataset, options?: RunOptions): Promise<Trace>;
+  /** What produced the traces (framework, version); known after the first run for external trainers. */
+  info?(): TrainerInfo | undefined;
+  /** Releases processes or backends the trainer holds. */
+  dispose?(): Promise<void>;
+}
+
+/** A trainer failed to run a scenario (not a property failure). */
+export class TrainerError extends Error {
+  override name = "TrainerError";
+}
