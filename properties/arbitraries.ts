@@ -1,0 +1,70 @@
+import fc from "fast-check";
+import { MODELS, PRECISIONS, parseScenario, type Scenario } from "../trainers/contract/scenario.js";
+
+/** Bounds of generated scenarios. */
+export interface ScenarioSpace {
+  maxDatasetSize: number;
+  maxBatchSize: number;
+  maxAccumulation: number;
+  maxEpochs: number;
+  models: ReadonlyArray<Scenario["model"]>;
+  precisions: ReadonlyArray<Scenario["precision"]>;
+  /** Generate shuffled scenarios too. */
+  shuffle: boolean;
+}
+
+/** Small enough to run hundreds of cases per trainer, large enough for every remainder pattern. */
+export const DEFAULT_SPACE: ScenarioSpace = {
+  maxDatasetSize: 160,
+  maxBatchSize: 24,
+  maxAccumulation: 6,
+  maxEpochs: 3,
+  models: ["fingerprint", "logistic"],
+  precisions: ["fp32"],
+  shuffle: true,
+};
+
+/**
+ * Scenarios from the space. The dataset size is built from the structure that matters, so that
+ * shrinking can walk it down: N = (fullWindows * K + tailMicroBatches) * B + remainder, with the
+ * tail and remainder taken modulo K and B. Every field shrinks towards the simplest value (no
+ * full windows, no drop_last, no shuffle, one epoch, the first model and precision listed), so a
+ * failure shrinks to a minimal counterexample.
+ */
+export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitrary<Scenario> {
+  const s = { ...DEFAULT_SPACE, ...space };
+  const models = s.models.length > 0 ? s.models : MODELS;
+  const precisions = s.precisions.length > 0 ? s.precisions : PRECISIONS;
+  return fc
+    .record({
+      batchSize: fc.integer({ min: 1, max: s.maxBatchSize }),
+      accumulation: fc.integer({ min: 1, max: s.maxAccumulation }),
+      fullWindows: fc.integer({ min: 0, max: 8 }),
+      tailMicroBatches: fc.integer({ min: 0, max: s.maxAccumulation }),
+      remainder: fc.integer({ min: 0, max: s.maxBatchSize }),
+      dropLast: fc.boolean(),
+      shuffle: s.shuffle
+        ? fc.oneof(fc.constant(false as const), fc.integer({ min: 0, max: 9999 }))
+        : fc.constant(false as const),
+      epochs: fc.integer({ min: 1, max: s.maxEpochs }),
+      precision: fc.constantFrom(...precisions),
+      model: fc.constantFrom(...models),
+      dataSeed: fc.integer({ min: 0, max: 9999 }),
+    })
+    .map(({ fullWindows, tailMicroBatches, remainder, ...rest }) => {
+      const { batchSize: b, accumulation: k } = rest;
+      const size = (fullWindows * k + (tailMicroBatches % k)) * b + (remainder % b);
+      const datasetSize = Math.min(Math.max(size, 1), s.maxDatasetSize);
+      return parseScenario({ ...rest, datasetSize });
+    });
+}
+
+/** The mission's scenarios, tried first in every audit: 110/8/4 over 2 epochs and 1000/128/4. */
+export function missionScenarios(space: Partial<ScenarioSpace> = {}): Scenario[] {
+  const model = space.models?.[0] ?? "fingerprint";
+  const precision = space.precisions?.[0] ?? "fp32";
+  return [
+    parseScenario({ datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2, model, precision }),
+    parseScenario({ datasetSize: 1000, batchSize: 128, accumulation: 4, model, precision }),
+  ];
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import {
+  perMicroBatchWeighting,
+  sampleCountWeighting,
+  syntheticTrace,
+  type WindowWeighting,
+} from "../test/support/synthetic-trace.js";
+import type { Trainer } from "../trainers/contract/trainer.js";
+import { auditTrainer } from "./audit.js";
+
+function syntheticTrainer(name: string, weighting: WindowWeighting): Trainer {
+  return {
+    name,
+    description: "synthetic trainer for tests",
+    run: async (scenario) => syntheticTrace({ ...scenario, shuffle: false }, weighting),
+  };
+}
+
+describe("auditTrainer", () => {
+  it("shrinks per-micro-batch weighting to the smallest failing scenario", async () => {
+    const { audit, diagnosis } = await auditTrainer(
+      syntheticTrainer("two-loop-like", perMicroBatchWeighting),
+      {
+        runs: 60,
+        seed: 7,
+        space: { shuffle: false, models: ["fingerprint"] },
+        missionExamples: false,
+      },
+    );
+    expect(audit.verdict).toBe("fail");
+    const s = audit.counterexample?.scenario;
+    expect(s).toMatchObject({
+      datasetSize: 3,
+      batchSize: 2,
+      accumulation: 2,
+      epochs: 1,
+      dropLast: false,
+    });
+    expect(audit.counterexample?.replay).toBe(
+      "accumaudit check --trainer two-loop-like --dataset-size 3 --batch-size 2 --accumulation 2 --epochs 1",
+    );
+    expect(diagnosis?.result.scenario).toEqual(s);
+    expect(diagnosis?.result.properties?.weighting.maxRelError).toBeCloseTo(0.5, 12);
+  });
+
+  it("finds nothing against sample-count weighting, the mission scenarios included", async () => {
+    const seen: number[] = [];
+    const { audit } = await auditTrainer(syntheticTrainer("exact", sampleCountWeighting), {
+      runs: 40,
+      seed: 1,
+      space: { shuffle: false },
+      onProgress: (p) => seen.push(p.cases),
+    });
+    expect(audit).toMatchObject({ verdict: "pass", counterexample: null, casesRun: 40 });
+    expect(seen.length).toBe(40);
+  });
+
+  it("reports a throwing trainer as an error with its message", async () => {
+    const broken: Trainer = {
+      name: "broken",
+      description: "throws",
+      run: async () => {
+        throw new Error("worker exited with code 1");
+      },
+    };
+    const { audit } = await auditTrainer(broken, { runs: 5, seed: 1, missionExamples: false });
+    expect(audit.verdict).toBe("error");
+    expect(audit.counterexample?.result.error).toBe("worker exited with code 1");
+  });
+});

@@ -1,0 +1,133 @@
+import fc from "fast-check";
+import { type Scenario, scenarioFlags } from "../trainers/contract/scenario.js";
+import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
+import { missionScenarios, type ScenarioSpace, scenarioArbitrary } from "./arbitraries.js";
+import type { CheckDiagnosis, TrainerAudit } from "./result.js";
+import { runCheck } from "./run-check.js";
+
+/** Progress of a trainer's property search. */
+export interface AuditProgress {
+  trainer: string;
+  phase: "search" | "shrink";
+  /** Scenarios run so far in this phase. */
+  cases: number;
+  runs: number;
+  verdict?: CheckDiagnosis["result"]["verdict"];
+}
+
+export interface AuditOptions {
+  /** Scenarios to generate per trainer. */
+  runs: number;
+  seed: number;
+  /** fast-check replay path (with the seed of the failing audit). */
+  path?: string;
+  space?: Partial<ScenarioSpace>;
+  /** Try the mission's scenarios before generated ones (default true; a replay must use the same setting). */
+  missionExamples?: boolean;
+  runOptions?: RunOptions;
+  /** Extra `accumaudit check` flags for the replay command (backend, python, device). */
+  replayFlags?: string[];
+  onProgress?: (progress: AuditProgress) => void;
+}
+
+/** A trainer's audit with the diagnosis of its shrunk counterexample, if any. */
+export interface TrainerAuditOutcome {
+  audit: TrainerAudit;
+  diagnosis: CheckDiagnosis | null;
+}
+
+/** The shell command that replays a scenario on a trainer. */
+export function replayCommand(
+  trainer: string,
+  scenario: Scenario,
+  extraFlags: string[] = [],
+): string {
+  return [
+    "accumaudit",
+    "check",
+    "--trainer",
+    trainer,
+    ...scenarioFlags(scenario),
+    ...extraFlags,
+  ].join(" ");
+}
+
+/**
+ * Property search: runs the trainer on generated scenarios until one fails, then lets fast-check
+ * shrink it to a minimal counterexample. Errors of the trainer count as failures (verdict
+ * "error"). Never throws for a trainer's failure.
+ */
+export async function auditTrainer(
+  trainer: Trainer,
+  options: AuditOptions,
+): Promise<TrainerAuditOutcome> {
+  let lastFailure: CheckDiagnosis | null = null;
+  let cases = 0;
+  let failed = false;
+  const property = fc.asyncProperty(scenarioArbitrary(options.space), async (scenario) => {
+    cases++;
+    const diagnosis = await runCheck(trainer, scenario, options.runOptions);
+    const verdict = diagnosis.result.verdict;
+    options.onProgress?.({
+      trainer: trainer.name,
+      phase: failed ? "shrink" : "search",
+      cases,
+      runs: options.runs,
+      verdict,
+    });
+    if (verdict === "pass") return true;
+    if (!failed) [failed, cases] = [true, 0];
+    lastFailure = diagnosis;
+    return false;
+  });
+  const examples =
+    options.missionExamples !== false
+      ? missionScenarios(options.space).map((s) => [s] as [Scenario])
+      : [];
+  const details = await fc.check(property, {
+    numRuns: options.runs,
+    seed: options.seed,
+    ...(options.path === undefined ? {} : { path: options.path }),
+    examples,
+    endOnFailure: false,
+  });
+  const info = trainer.info?.();
+  const base = {
+    trainer: trainer.name,
+    ...(info ? { trainerInfo: info } : {}),
+    casesRun: details.numRuns,
+  };
+  let failure = lastFailure as CheckDiagnosis | null;
+  if (!details.failed || !details.counterexample || !failure) {
+    if (details.failed && details.errorInstance) {
+      return {
+        audit: {
+          ...base,
+          verdict: "error",
+          counterexample: null,
+          error: String(details.errorInstance),
+        },
+        diagnosis: null,
+      };
+    }
+    return { audit: { ...base, verdict: "pass", counterexample: null }, diagnosis: null };
+  }
+  const [scenario] = details.counterexample;
+  if (failure.result.scenario !== scenario)
+    failure = await runCheck(trainer, scenario, options.runOptions);
+  return {
+    audit: {
+      ...base,
+      verdict: failure.result.verdict,
+      counterexample: {
+        scenario,
+        seed: details.seed,
+        path: details.counterexamplePath ?? "",
+        shrinks: details.numShrinks,
+        replay: replayCommand(trainer.name, scenario, options.replayFlags),
+        result: failure.result,
+      },
+    },
+    diagnosis: failure,
+  };
+}

@@ -1,0 +1,143 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { perMicroBatchWeighting, syntheticTrace } from "../test/support/synthetic-trace.js";
+import { makeDataset } from "../trainers/contract/probe.js";
+import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
+import type { Trace } from "../trainers/contract/trace.js";
+import { diagnoseTrace } from "./diagnose.js";
+
+const scenario = (s: ScenarioInput) => parseScenario(s);
+const diagnose = (trace: Trace) => diagnoseTrace(trace, makeDataset(trace.scenario));
+
+/** Moves every fingerprint entry of step `from` into step `to` (a gradient left in .grad). */
+function leakStep(trace: Trace, from: number, to: number): Trace {
+  const steps = structuredClone(trace.steps);
+  const source = steps[from];
+  const target = steps[to];
+  if (!source || !target) throw new Error("no such step");
+  target.fingerprint.epochs.push(...source.fingerprint.epochs);
+  target.fingerprint.samples.push(...source.fingerprint.samples);
+  target.fingerprint.weights.push(...source.fingerprint.weights);
+  steps.splice(from, 1);
+  return { ...trace, steps };
+}
+
+describe("diagnoseTrace", () => {
+  it("passes a correctly weighted trace with a logistic body", () => {
+    const d = diagnose(
+      syntheticTrace(
+        scenario({ datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2, model: "logistic" }),
+      ),
+    );
+    expect(d.result.verdict).toBe("pass");
+    expect(d.result.properties?.weighting.maxRelError).toBeLessThan(1e-12);
+    expect(d.result.properties?.weighting.bodyMaxRelError).toBeLessThan(1e-12);
+    expect(d.result.properties?.windowing.expectedSteps).toBe(8);
+  });
+
+  it("finds the two-loop over-weighting on 1000/128/4 (max relative error 488/416 - 1)", () => {
+    const d = diagnose(
+      syntheticTrace(
+        scenario({ datasetSize: 1000, batchSize: 128, accumulation: 4 }),
+        perMicroBatchWeighting,
+      ),
+    );
+    const w = d.result.properties?.weighting;
+    expect(d.result.verdict).toBe("fail");
+    expect(w?.maxRelError).toBeCloseTo(488 / 416 - 1, 10);
+    expect(w?.worst?.windowSize).toBe(488);
+    expect(w?.worst?.sample).toBeGreaterThanOrEqual(896);
+    expect(d.result.properties?.coverage.ok).toBe(true);
+    expect(d.result.properties?.windowing.ok).toBe(true);
+  });
+
+  it("tells leaked from lost on a docs-loop-shaped trace (110/8/4, 2 epochs)", () => {
+    // windows per epoch: 32, 32, 32, 14 samples; the tail step of each epoch is never taken:
+    // epoch 1's tail lands in epoch 2's first step, epoch 2's tail is never applied.
+    const ideal = syntheticTrace(
+      scenario({ datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2 }),
+    );
+    const leaked = leakStep(ideal, 3, 4);
+    leaked.steps.pop();
+    const d = diagnose(leaked);
+    const c = d.result.properties?.coverage;
+    expect(c?.ok).toBe(false);
+    expect(c?.epochs.map((e) => [e.applied, e.leaked, e.lost])).toEqual([
+      [96, 14, 0],
+      [96, 0, 14],
+    ]);
+    expect(c?.leaked[0]).toMatchObject({ epoch: 0, sample: 96, stepEpoch: 1 });
+    expect(c?.message).toContain("14 samples leaked into epoch 2");
+    expect(d.result.properties?.windowing.ok).toBe(false);
+    expect(d.occurrenceStatus[1]?.[109]).toBe("lost");
+  });
+
+  it("reports samples dropped by drop_last apart from lost ones", () => {
+    const d = diagnose(
+      syntheticTrace(scenario({ datasetSize: 110, batchSize: 8, accumulation: 4, dropLast: true })),
+    );
+    const c = d.result.properties?.coverage;
+    expect(d.result.verdict).toBe("pass");
+    expect(c?.epochs[0]).toMatchObject({ expected: 104, applied: 104, dropped: 6, lost: 0 });
+  });
+
+  it("counts a sample in two applied steps as duplicated and a skipped step's samples as lost", () => {
+    const trace = syntheticTrace(scenario({ datasetSize: 12, batchSize: 2, accumulation: 2 }));
+    const steps = structuredClone(trace.steps);
+    const first = steps[0];
+    if (!first || !steps[2]) throw new Error("steps missing");
+    steps[2].fingerprint.samples.push(5);
+    steps[2].fingerprint.epochs.push(0);
+    steps[2].fingerprint.weights.push(0.25);
+    steps[0] = { ...first, skipped: true, fingerprint: { epochs: [], samples: [], weights: [] } };
+    const d = diagnose({ ...trace, steps });
+    const c = d.result.properties?.coverage;
+    expect(c?.epochs[0]).toMatchObject({ applied: 7, lost: 4, duplicated: 1 });
+    expect(c?.lost[0]).toMatchObject({ sample: 0, inSkippedStep: 0 });
+    expect(c?.duplicated[0]).toEqual({ epoch: 0, sample: 5, steps: [1, 2] });
+  });
+
+  it("fails weighting on a NaN weight and on a perturbed body gradient", () => {
+    const trace = syntheticTrace(
+      scenario({ datasetSize: 20, batchSize: 4, accumulation: 2, model: "mlp" }),
+    );
+    const nan = structuredClone(trace);
+    if (nan.steps[1]) nan.steps[1].fingerprint.weights[0] = "NaN";
+    expect(diagnose(nan).result.properties?.weighting.ok).toBe(false);
+    const off = structuredClone(trace);
+    const body = off.steps[2]?.body;
+    if (body) body.gradient[0] = (body.gradient[0] as number) + 1e-2;
+    const w = diagnose(off).result.properties?.weighting;
+    expect(w?.ok).toBe(false);
+    expect(w?.bodyWorstStep).toBe(2);
+    expect(w?.maxRelError).toBe(0);
+  });
+
+  it("any single weight off by more than the tolerance is caught; exact traces always pass", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          datasetSize: fc.integer({ min: 1, max: 60 }),
+          batchSize: fc.integer({ min: 1, max: 9 }),
+          accumulation: fc.integer({ min: 1, max: 5 }),
+          dropLast: fc.boolean(),
+          epochs: fc.integer({ min: 1, max: 3 }),
+        }),
+        fc.nat(),
+        fc.double({ min: 2e-4, max: 10, noNaN: true }),
+        (input, pick, relative) => {
+          const s = scenario(input);
+          const trace = syntheticTrace(s);
+          if (diagnose(trace).result.verdict !== "pass") return false;
+          const applied = trace.steps.filter((st) => st.fingerprint.weights.length > 0);
+          const step = applied[pick % Math.max(applied.length, 1)];
+          if (!step) return true;
+          const k = pick % step.fingerprint.weights.length;
+          step.fingerprint.weights[k] = (step.fingerprint.weights[k] as number) * (1 + relative);
+          return diagnose(trace).result.properties?.weighting.ok === false;
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});

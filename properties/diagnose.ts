@@ -1,0 +1,65 @@
+import { expectRun } from "../reference/expectation.js";
+import type { Dataset } from "../trainers/contract/probe.js";
+import type { Trace } from "../trainers/contract/trace.js";
+import { readAppliedWeights } from "./applied-weights.js";
+import { checkCoverage } from "./coverage.js";
+import type { CheckDiagnosis, StepAnalysis } from "./result.js";
+import { matchStepsToWindows } from "./step-windows.js";
+import { toleranceFor } from "./tolerance.js";
+import { checkWeighting } from "./weighting.js";
+import { checkWindowing } from "./windowing.js";
+
+/**
+ * Checks a trace against the oracle: coverage, weighting and windowing, plus the per-step and
+ * per-occurrence data that reports draw. The trace's scenario is the one checked.
+ */
+export function diagnoseTrace(
+  trace: Trace,
+  dataset: Dataset,
+  trainerName = trace.trainer.name,
+): CheckDiagnosis {
+  const scenario = trace.scenario;
+  const expectation = expectRun(scenario, trace);
+  const applied = readAppliedWeights(trace);
+  const matches = matchStepsToWindows(expectation, applied);
+  const coverage = checkCoverage(trace, expectation, applied);
+  const weighting = checkWeighting(
+    trace,
+    expectation,
+    applied,
+    matches,
+    dataset,
+    toleranceFor(scenario),
+  );
+  const windowing = checkWindowing(trace, expectation, applied);
+  const properties = { coverage: coverage.result, weighting: weighting.result, windowing };
+  const pass = coverage.result.ok && weighting.result.ok && windowing.ok;
+  const steps: StepAnalysis[] = trace.steps.map((step, index) => {
+    const window = matches[index]?.window;
+    return {
+      step: index,
+      epoch: step.epoch,
+      skipped: step.skipped,
+      lossScale: step.lossScale ?? null,
+      samples: applied.byStep[index]?.length ?? 0,
+      window: window
+        ? { epoch: window.epoch, index: window.index, size: window.samples.length }
+        : null,
+      weightRelError: weighting.stepWeightError[index] ?? 0,
+      bodyRelError: weighting.stepBodyError[index] ?? null,
+    };
+  });
+  return {
+    result: {
+      trainer: trainerName,
+      trainerInfo: trace.trainer,
+      scenario,
+      verdict: pass ? "pass" : "fail",
+      properties,
+    },
+    trace,
+    steps,
+    occurrenceStatus: coverage.status,
+    expectedWeight: expectation.expectedWeight,
+  };
+}
