@@ -44,7 +44,7 @@ export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitr
       remainder: fc.integer({ min: 0, max: s.maxBatchSize }),
       dropLast: fc.boolean(),
       shuffle: s.shuffle
-        ? fc.oneof(fc.constant(false as const), fc.integer({ min: 0, max: 9999 }))
+        ? fc.option(fc.integer({ min: 0, max: 9999 }), { nil: false as const })
         : fc.constant(false as const),
       epochs: fc.integer({ min: 1, max: s.maxEpochs }),
       precision: fc.constantFrom(...precisions),
@@ -57,14 +57,4 @@ export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitr
       const datasetSize = Math.min(Math.max(size, 1), s.maxDatasetSize);
       return parseScenario({ ...rest, datasetSize });
     });
-}
-
-/** The mission's scenarios, tried first in every audit: 110/8/4 over 2 epochs and 1000/128/4. */
-export function missionScenarios(space: Partial<ScenarioSpace> = {}): Scenario[] {
-  const model = space.models?.[0] ?? "fingerprint";
-  const precision = space.precisions?.[0] ?? "fp32";
-  return [
-    parseScenario({ datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2, model, precision }),
-    parseScenario({ datasetSize: 1000, batchSize: 128, accumulation: 4, model, precision }),
-  ];
 }

@@ -24,7 +24,6 @@ describe("auditTrainer", () => {
         runs: 60,
         seed: 7,
         space: { shuffle: false, models: ["fingerprint"] },
-        missionExamples: false,
       },
     );
     expect(audit.verdict).toBe("fail");
@@ -43,7 +42,7 @@ describe("auditTrainer", () => {
     expect(diagnosis?.result.properties?.weighting.maxRelError).toBeCloseTo(0.5, 12);
   });
 
-  it("finds nothing against sample-count weighting, the mission scenarios included", async () => {
+  it("finds nothing against sample-count weighting", async () => {
     const seen: number[] = [];
     const { audit } = await auditTrainer(syntheticTrainer("exact", sampleCountWeighting), {
       runs: 40,
@@ -63,7 +62,7 @@ describe("auditTrainer", () => {
         throw new Error("worker exited with code 1");
       },
     };
-    const { audit } = await auditTrainer(broken, { runs: 5, seed: 1, missionExamples: false });
+    const { audit } = await auditTrainer(broken, { runs: 5, seed: 1 });
     expect(audit.verdict).toBe("error");
     expect(audit.counterexample?.result.error).toBe("worker exited with code 1");
   });

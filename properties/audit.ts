@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { type Scenario, scenarioFlags } from "../trainers/contract/scenario.js";
 import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
-import { missionScenarios, type ScenarioSpace, scenarioArbitrary } from "./arbitraries.js";
+import { type ScenarioSpace, scenarioArbitrary } from "./arbitraries.js";
 import type { CheckDiagnosis, TrainerAudit } from "./result.js";
 import { runCheck } from "./run-check.js";
 
@@ -22,8 +22,6 @@ export interface AuditOptions {
   /** fast-check replay path (with the seed of the failing audit). */
   path?: string;
   space?: Partial<ScenarioSpace>;
-  /** Try the mission's scenarios before generated ones (default true; a replay must use the same setting). */
-  missionExamples?: boolean;
   runOptions?: RunOptions;
   /** Extra `accumaudit check` flags for the replay command (backend, python, device). */
   replayFlags?: string[];
@@ -80,15 +78,10 @@ export async function auditTrainer(
     lastFailure = diagnosis;
     return false;
   });
-  const examples =
-    options.missionExamples !== false
-      ? missionScenarios(options.space).map((s) => [s] as [Scenario])
-      : [];
   const details = await fc.check(property, {
     numRuns: options.runs,
     seed: options.seed,
     ...(options.path === undefined ? {} : { path: options.path }),
-    examples,
     endOnFailure: false,
   });
   const info = trainer.info?.();

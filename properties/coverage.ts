@@ -25,20 +25,26 @@ function describeEpoch(
   e: EpochCoverage,
   lists: Omit<CoverageResult, "ok" | "message" | "epochs">,
 ): string {
-  const of = (list: Occurrence[]) =>
-    formatSampleRanges(list.filter((o) => o.epoch === e.epoch).map((o) => o.sample));
+  const of = (list: Occurrence[], count: number) => {
+    const listed = list.filter((o) => o.epoch === e.epoch).map((o) => o.sample);
+    const ranges = formatSampleRanges(listed);
+    return listed.length < count && !ranges.endsWith("…") ? `${ranges}, …` : ranges;
+  };
   const parts: string[] = [];
   if (e.leaked > 0) {
     const into = [
       ...new Set(lists.leaked.filter((o) => o.epoch === e.epoch).map((o) => o.stepEpoch + 1)),
     ];
     parts.push(
-      `${samplesWord(e.leaked)} leaked into epoch ${into.join(", ")} (${of(lists.leaked)})`,
+      `${samplesWord(e.leaked)} leaked into epoch ${into.join(", ")} (${of(lists.leaked, e.leaked)})`,
     );
   }
-  if (e.lost > 0) parts.push(`${samplesWord(e.lost)} lost, never applied (${of(lists.lost)})`);
+  if (e.lost > 0)
+    parts.push(`${samplesWord(e.lost)} lost, never applied (${of(lists.lost, e.lost)})`);
   if (e.duplicated > 0)
-    parts.push(`${samplesWord(e.duplicated)} applied more than once (${of(lists.duplicated)})`);
+    parts.push(
+      `${samplesWord(e.duplicated)} applied more than once (${of(lists.duplicated, e.duplicated)})`,
+    );
   return `epoch ${e.epoch + 1}: ${e.applied} of ${e.expected} applied in their epoch; ${parts.join("; ")}`;
 }
 

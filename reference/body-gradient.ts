@@ -17,7 +17,10 @@ function logisticGradient(params: number[], x: number[], y: number): number[] {
 
 function mlpGradient(params: number[], x: number[], y: number): number[] {
   let offset = 0;
-  const take = (n: number) => params.slice(offset, (offset += n));
+  const take = (n: number) => {
+    offset += n;
+    return params.slice(offset - n, offset);
+  };
   const w1: number[][] = Array.from({ length: HIDDEN }, () => take(FEATURES));
   const b1 = take(HIDDEN);
   const w2 = take(HIDDEN);

@@ -8,12 +8,14 @@ export const MODELS = ["fingerprint", "logistic", "mlp"] as const;
 /** Upper bound on fingerprint parameters (epochs x dataset size) so a scenario stays auditable. */
 export const MAX_FINGERPRINT_PARAMETERS = 2_000_000;
 
-const positiveInteger = (field: string, max: number) =>
+const positiveInteger = (max: number) =>
   z
-    .number({ error: `${field} must be a number` })
-    .refine(Number.isInteger, { message: `${field} must be a whole number` })
-    .refine((v) => v >= 1, { message: `${field} must be at least 1` })
-    .refine((v) => v <= max, { message: `${field} must be at most ${max}` });
+    .number({
+      error: (issue) => `expected a number, saw ${JSON.stringify(issue.input) ?? "nothing"}`,
+    })
+    .refine(Number.isInteger, { error: (issue) => `expected a whole number, saw ${issue.input}` })
+    .refine((v) => v >= 1, { error: (issue) => `expected at least 1, saw ${issue.input}` })
+    .refine((v) => v <= max, { error: (issue) => `expected at most ${max}, saw ${issue.input}` });
 
 /**
  * One training scenario: what the harness asks a trainer to run.
@@ -22,11 +24,11 @@ const positiveInteger = (field: string, max: number) =>
 export const ScenarioSchema = z
   .object({
     /** N: number of labelled samples. */
-    datasetSize: positiveInteger("datasetSize", 1_000_000),
+    datasetSize: positiveInteger(1_000_000),
     /** B: samples per micro-batch. */
-    batchSize: positiveInteger("batchSize", 1_000_000),
+    batchSize: positiveInteger(1_000_000),
     /** K: micro-batches accumulated into one optimizer step. */
-    accumulation: positiveInteger("accumulation", 100_000),
+    accumulation: positiveInteger(100_000),
     /** Drop the epoch's last micro-batch when it holds fewer than B samples. */
     dropLast: z.boolean().default(false),
     /** false: samples in index order; a number: shuffle every epoch from this seed. */
@@ -36,13 +38,11 @@ export const ScenarioSchema = z
       })
       .default(false),
     /** E: passes over the dataset. */
-    epochs: positiveInteger("epochs", 1000).default(1),
+    epochs: positiveInteger(1000).default(1),
     precision: z
-      .enum(PRECISIONS, { error: `precision must be one of ${PRECISIONS.join(", ")}` })
+      .enum(PRECISIONS, { error: `expected one of ${PRECISIONS.join(", ")}` })
       .default("fp32"),
-    model: z
-      .enum(MODELS, { error: `model must be one of ${MODELS.join(", ")}` })
-      .default("fingerprint"),
+    model: z.enum(MODELS, { error: `expected one of ${MODELS.join(", ")}` }).default("fingerprint"),
     /** Seed of the synthetic dataset and of the body's initial parameters. */
     dataSeed: z.number().int().min(0).max(0xffffffff).default(0),
     /** Plain SGD learning rate. */
@@ -50,7 +50,7 @@ export const ScenarioSchema = z
   })
   .strict()
   .refine((s) => s.datasetSize * s.epochs <= MAX_FINGERPRINT_PARAMETERS, {
-    message: `datasetSize x epochs must be at most ${MAX_FINGERPRINT_PARAMETERS} (one fingerprint parameter per sample per epoch)`,
+    message: `expected datasetSize x epochs at most ${MAX_FINGERPRINT_PARAMETERS} (one fingerprint parameter per sample per epoch)`,
     path: ["datasetSize"],
   });
 

@@ -1,0 +1,117 @@
+import { parseArgs } from "node:util";
+import { DEFAULT_SPACE } from "../../properties/arbitraries.js";
+import { auditTrainer } from "../../properties/audit.js";
+import type { AuditResult, CheckDiagnosis, TrainerAudit } from "../../properties/result.js";
+import { renderAuditReport, writeReport } from "../../reports/html/index.js";
+import { formatAudit } from "../../reports/text.js";
+import { MODELS, PRECISIONS } from "../../trainers/contract/scenario.js";
+import type { Trainer } from "../../trainers/contract/trainer.js";
+import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
+import { choiceList, integerFlag, RUN_FLAGS } from "../options.js";
+import { ProgressLine } from "../progress.js";
+import { runContextFromFlags } from "../run-context.js";
+import { UsageError } from "../usage-error.js";
+import { harnessVersion } from "../version.js";
+
+const AUDIT_FLAGS = {
+  ...RUN_FLAGS,
+  trainer: { type: "string", multiple: true },
+  runs: { type: "string" },
+  seed: { type: "string" },
+  path: { type: "string" },
+  precision: { type: "string", multiple: true },
+  model: { type: "string", multiple: true },
+  "max-dataset-size": { type: "string" },
+  "max-epochs": { type: "string" },
+} as const;
+
+export const AUDIT_USAGE = `accumaudit audit [--trainer NAME]... [--runs N] [--seed S] [--path P]
+  [--precision fp32|fp16|bf16]... [--model fingerprint|logistic|mlp]...
+  [--max-dataset-size N] [--max-epochs E]
+  [--backend cpu|wasm|webgpu|tensorflow] [--python PATH] [--device cpu|cuda] [--timeout SECONDS]
+  [--json] [--report FILE]
+Without --trainer, audits the built-in trainers.`;
+
+/** `accumaudit audit`: a property search per trainer. Returns the exit code. */
+export async function auditCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: AUDIT_FLAGS,
+    strict: true,
+    allowPositionals: false,
+  });
+  if (values.help) {
+    process.stdout.write(`${AUDIT_USAGE}\n`);
+    return 0;
+  }
+  const runs = integerFlag(values, "runs", 1, 1_000_000) ?? 100;
+  const seed =
+    integerFlag(values, "seed", -0x80000000, 0x7fffffff) ??
+    (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
+  const path = typeof values.path === "string" ? values.path : undefined;
+  if (path !== undefined && !/^\d+(:\d+)*$/.test(path))
+    throw new UsageError(`--path: expected numbers joined by ':', saw "${path}"`);
+  const space = {
+    ...(values.precision ? { precisions: choiceList(values, "precision", PRECISIONS) } : {}),
+    ...(values.model ? { models: choiceList(values, "model", MODELS) } : {}),
+    maxDatasetSize:
+      integerFlag(values, "max-dataset-size", 1, 1_000_000) ?? DEFAULT_SPACE.maxDatasetSize,
+    maxEpochs: integerFlag(values, "max-epochs", 1, 1000) ?? DEFAULT_SPACE.maxEpochs,
+  };
+  const context = runContextFromFlags(values);
+  const names =
+    values.trainer && values.trainer.length > 0 ? values.trainer : builtInTrainerNames();
+  const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
+  const json = values.json === true;
+  const progress = new ProgressLine(!json);
+  const audits: TrainerAudit[] = [];
+  const diagnoses: Record<string, CheckDiagnosis> = {};
+  try {
+    for (const trainer of trainers) {
+      const outcome = await auditTrainer(trainer, {
+        runs,
+        seed,
+        ...(path === undefined ? {} : { path }),
+        space,
+        runOptions: context.runOptions,
+        replayFlags: context.replayFlags,
+        onProgress: (p) => progress.update(p),
+      });
+      audits.push(outcome.audit);
+      if (outcome.diagnosis) diagnoses[trainer.name] = outcome.diagnosis;
+      progress.done(`${trainer.name}: ${outcome.audit.verdict}`);
+    }
+  } finally {
+    await Promise.all(trainers.map((t) => t.dispose?.()));
+  }
+  const audit: AuditResult = {
+    harnessVersion: harnessVersion(),
+    date: new Date().toISOString(),
+    seed,
+    runs,
+    backend: context.runOptions.backend ?? "cpu",
+    trainers: audits,
+  };
+  process.stdout.write(json ? `${JSON.stringify(audit, null, 2)}\n` : `${formatAudit(audit)}\n`);
+  if (values.report) {
+    const html = renderAuditReport({
+      audit,
+      diagnoses,
+      meta: {
+        harnessVersion: audit.harnessVersion,
+        date: audit.date,
+        backend: context.runOptions.device
+          ? `${audit.backend} / ${context.runOptions.device}`
+          : audit.backend,
+        precision: (space.precisions ?? DEFAULT_SPACE.precisions).join(", "),
+        seed,
+        runs,
+        command: ["accumaudit", "audit", ...args].join(" "),
+      },
+    });
+    const bytes = await writeReport(values.report, html);
+    process.stderr.write(`report: ${values.report} (${bytes} bytes)\n`);
+  }
+  if (audits.some((a) => a.verdict === "error")) return 2;
+  return audits.some((a) => a.verdict === "fail") ? 1 : 0;
+}

@@ -1,0 +1,79 @@
+import { BACKENDS, type Backend } from "../trainers/contract/trainer.js";
+import { UsageError } from "./usage-error.js";
+
+/** Parsed flag values as node:util parseArgs returns them. */
+export type FlagValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
+
+/** A flag's value as a number; undefined when absent. */
+export function numberFlag(values: FlagValues, name: string): number | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const text = String(raw).trim();
+  const value = Number(text);
+  if (text === "" || !Number.isFinite(value))
+    throw new UsageError(`--${name}: expected a number, saw "${raw}"`);
+  return value;
+}
+
+/** A flag's value as a whole number within bounds; undefined when absent. */
+export function integerFlag(
+  values: FlagValues,
+  name: string,
+  min: number,
+  max: number,
+): number | undefined {
+  const value = numberFlag(values, name);
+  if (value === undefined) return undefined;
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, saw ${value}`);
+  return value;
+}
+
+/** A flag's value checked against a list of choices. */
+export function choiceFlag<T extends string>(
+  values: FlagValues,
+  name: string,
+  choices: readonly T[],
+): T | undefined {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (!choices.includes(raw as T))
+    throw new UsageError(`--${name}: expected one of ${choices.join(", ")}, saw "${raw}"`);
+  return raw as T;
+}
+
+/** Repeatable flag values, each checked against a list of choices. */
+export function choiceList<T extends string>(
+  values: FlagValues,
+  name: string,
+  choices: readonly T[],
+): T[] {
+  const raw = values[name];
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  return list.map((item) => choiceFlag({ [name]: item }, name, choices) as T);
+}
+
+/** The --backend flag. */
+export function backendFlag(values: FlagValues): Backend | undefined {
+  return choiceFlag(values, "backend", BACKENDS);
+}
+
+/** The --timeout flag (seconds) in milliseconds. */
+export function timeoutFlag(values: FlagValues): number | undefined {
+  const seconds = numberFlag(values, "timeout");
+  if (seconds === undefined) return undefined;
+  if (seconds <= 0)
+    throw new UsageError(`--timeout: expected a positive number of seconds, saw ${seconds}`);
+  return seconds * 1000;
+}
+
+/** Flags shared by check and audit: how trainers run. */
+export const RUN_FLAGS = {
+  backend: { type: "string" },
+  python: { type: "string" },
+  device: { type: "string" },
+  timeout: { type: "string" },
+  json: { type: "boolean" },
+  report: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;

@@ -1,0 +1,36 @@
+import type { AuditProgress } from "../properties/audit.js";
+
+/** A one-line progress display on a terminal's stderr; silent elsewhere. */
+export class ProgressLine {
+  private readonly active: boolean;
+  private lastWrite = 0;
+
+  constructor(
+    enabled: boolean,
+    private readonly stream: NodeJS.WriteStream = process.stderr,
+  ) {
+    this.active = enabled && stream.isTTY === true;
+  }
+
+  /** Shows where a trainer's search stands (at most ten updates a second). */
+  update(p: AuditProgress): void {
+    if (!this.active) return;
+    const now = Date.now();
+    if (now - this.lastWrite < 100) return;
+    this.lastWrite = now;
+    const phase =
+      p.phase === "search" ? `scenario ${p.cases}/${p.runs}` : `shrinking, ${p.cases} tried`;
+    this.write(`${p.trainer}: ${phase}`);
+  }
+
+  /** Prints a finished line that stays. */
+  done(line: string): void {
+    if (!this.active) return;
+    this.write(line);
+    this.stream.write("\n");
+  }
+
+  private write(text: string): void {
+    this.stream.write(`\r\x1b[2K${text.slice(0, (this.stream.columns ?? 100) - 1)}`);
+  }
+}

@@ -1,0 +1,52 @@
+import type { AuditResult, CheckResult, TrainerAudit, Verdict } from "../properties/result.js";
+import { scenarioFlags } from "../trainers/contract/scenario.js";
+
+const MARK: Record<Verdict, string> = { pass: "PASS", fail: "FAIL", error: "ERROR" };
+
+function propertyLine(name: string, ok: boolean, message: string): string {
+  return `  ${ok ? "✓" : "✗"} ${name.padEnd(10)} ${message}`;
+}
+
+function trainerLabel(trainer: string, info: CheckResult["trainerInfo"]): string {
+  if (!info?.framework) return trainer;
+  return `${trainer} (${info.framework}${info.frameworkVersion ? ` ${info.frameworkVersion}` : ""})`;
+}
+
+/** Plain-text result of one check, as `accumaudit check` prints it. */
+export function formatCheck(result: CheckResult): string {
+  const head = `${MARK[result.verdict]}  ${trainerLabel(result.trainer, result.trainerInfo)}  ${scenarioFlags(result.scenario).join(" ")}`;
+  if (!result.properties) return `${head}\n  error: ${result.error ?? "unknown error"}`;
+  const { coverage, weighting, windowing } = result.properties;
+  return [
+    head,
+    propertyLine("coverage", coverage.ok, coverage.message),
+    propertyLine("weighting", weighting.ok, weighting.message),
+    propertyLine("windowing", windowing.ok, windowing.message),
+  ].join("\n");
+}
+
+function formatTrainerAudit(t: TrainerAudit): string {
+  const label = trainerLabel(t.trainer, t.trainerInfo);
+  if (t.verdict === "pass")
+    return `${MARK.pass}  ${label}: no counterexample in ${t.casesRun} scenarios`;
+  const c = t.counterexample;
+  if (!c) return `${MARK[t.verdict]}  ${label}: ${t.error ?? "no counterexample recorded"}`;
+  return [
+    `${MARK[t.verdict]}  ${label}: failed after ${t.casesRun} scenario(s), shrunk in ${c.shrinks} step(s) to:`,
+    ...formatCheck(c.result)
+      .split("\n")
+      .map((line) => `  ${line}`),
+    `  replay: ${c.replay}`,
+    `  search replay: --seed ${c.seed} --path ${c.path}`,
+  ].join("\n");
+}
+
+/** Plain-text summary of an audit. */
+export function formatAudit(audit: AuditResult): string {
+  const failing = audit.trainers.filter((t) => t.verdict !== "pass").length;
+  return [
+    `accumaudit ${audit.harnessVersion}: ${audit.trainers.length} trainer(s), ${audit.runs} scenarios each, seed ${audit.seed}, backend ${audit.backend}`,
+    ...audit.trainers.map(formatTrainerAudit),
+    `${audit.trainers.length - failing} of ${audit.trainers.length} trainer(s) hold every property`,
+  ].join("\n");
+}

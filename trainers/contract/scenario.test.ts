@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { parseScenario, ScenarioError, scenarioFlags } from "./scenario.js";
+
+describe("parseScenario", () => {
+  it("fills defaults", () => {
+    expect(parseScenario({ datasetSize: 110, batchSize: 8, accumulation: 4 })).toEqual({
+      datasetSize: 110,
+      batchSize: 8,
+      accumulation: 4,
+      dropLast: false,
+      shuffle: false,
+      epochs: 1,
+      precision: "fp32",
+      model: "fingerprint",
+      dataSeed: 0,
+      learningRate: 0.1,
+    });
+  });
+
+  it.each([
+    [{ datasetSize: 0, batchSize: 8, accumulation: 4 }, "datasetSize: expected at least 1, saw 0"],
+    [{ datasetSize: 10, batchSize: -1, accumulation: 4 }, "batchSize: expected at least 1, saw -1"],
+    [
+      { datasetSize: 10, batchSize: 2, accumulation: 1.5 },
+      "accumulation: expected a whole number, saw 1.5",
+    ],
+    [
+      { datasetSize: 1e9, batchSize: 2, accumulation: 1 },
+      "datasetSize: expected at most 1000000, saw 1000000000",
+    ],
+    [
+      { datasetSize: 10, batchSize: 2, accumulation: 1, precision: "fp8" },
+      "precision: expected one of fp32, fp16, bf16",
+    ],
+    [{ datasetSize: 10, batchSize: 2, accumulation: 1, colour: 1 }, "unknown field(s) colour"],
+    [
+      { datasetSize: 100_000, batchSize: 2, accumulation: 1, epochs: 100 },
+      "datasetSize: expected datasetSize x epochs at most 2000000",
+    ],
+  ])("rejects %j with a one-line message naming the field", (input, message) => {
+    expect(() => parseScenario(input)).toThrow(ScenarioError);
+    expect(() => parseScenario(input)).toThrow(message);
+    try {
+      parseScenario(input);
+    } catch (error) {
+      expect((error as Error).message).not.toContain("\n");
+    }
+  });
+
+  it("turns a scenario back into check flags", () => {
+    const s = parseScenario({
+      datasetSize: 110,
+      batchSize: 8,
+      accumulation: 4,
+      epochs: 2,
+      dropLast: true,
+      shuffle: 3,
+    });
+    expect(scenarioFlags(s).join(" ")).toBe(
+      "--dataset-size 110 --batch-size 8 --accumulation 4 --epochs 2 --drop-last --shuffle 3",
+    );
+  });
+});
