@@ -23,11 +23,9 @@ export class ProgressLine {
     this.write(`${p.trainer}: ${phase}`);
   }
 
-  /** Prints a finished line that stays. */
-  done(line: string): void {
-    if (!this.active) return;
-    this.write(line);
-    this.stream.write("\n");
+  /** Removes the progress line. */
+  clear(): void {
+    if (this.active) this.stream.write("\r\x1b[2K");
   }
 
   private write(text: string): void {

@@ -25,7 +25,8 @@ export function formatCheck(result: CheckResult): string {
   ].join("\n");
 }
 
-function formatTrainerAudit(t: TrainerAudit): string {
+/** Plain-text result of one trainer's audit. */
+export function formatTrainerAudit(t: TrainerAudit): string {
   const label = trainerLabel(t.trainer, t.trainerInfo);
   if (t.verdict === "pass")
     return `${MARK.pass}  ${label}: no counterexample in ${t.casesRun} scenarios`;
@@ -41,12 +42,25 @@ function formatTrainerAudit(t: TrainerAudit): string {
   ].join("\n");
 }
 
+/** The first line of an audit's text output. */
+export function formatAuditHeader(
+  a: Pick<AuditResult, "harnessVersion" | "runs" | "seed" | "backend">,
+  trainers: number,
+): string {
+  return `accumaudit ${a.harnessVersion}: ${trainers} trainer(s), up to ${a.runs} scenarios each, seed ${a.seed}, backend ${a.backend}`;
+}
+
+/** The last line of an audit's text output. */
+export function formatAuditSummary(audit: AuditResult): string {
+  const holding = audit.trainers.filter((t) => t.verdict === "pass").length;
+  return `${holding} of ${audit.trainers.length} trainer(s) hold every property`;
+}
+
 /** Plain-text summary of an audit. */
 export function formatAudit(audit: AuditResult): string {
-  const failing = audit.trainers.filter((t) => t.verdict !== "pass").length;
   return [
-    `accumaudit ${audit.harnessVersion}: ${audit.trainers.length} trainer(s), ${audit.runs} scenarios each, seed ${audit.seed}, backend ${audit.backend}`,
+    formatAuditHeader(audit, audit.trainers.length),
     ...audit.trainers.map(formatTrainerAudit),
-    `${audit.trainers.length - failing} of ${audit.trainers.length} trainer(s) hold every property`,
+    formatAuditSummary(audit),
   ].join("\n");
 }

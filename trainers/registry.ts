@@ -35,6 +35,8 @@ const PYTHON_DESCRIPTIONS: Record<string, string> = {
     "HuggingFace Trainer, gradient_accumulation_steps = K, model returns a mean loss",
   "python:hf-trainer-items":
     "HuggingFace Trainer, gradient_accumulation_steps = K, model takes num_items_in_batch",
+  "python:hf-trainer-kwargs":
+    "HuggingFace Trainer, gradient_accumulation_steps = K, mean-loss model whose forward takes **kwargs",
 };
 
 /** Every trainer that `accumaudit list` shows: the built-in ones, then the Python ones. */

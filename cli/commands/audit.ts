@@ -3,7 +3,7 @@ import { DEFAULT_SPACE } from "../../properties/arbitraries.js";
 import { auditTrainer } from "../../properties/audit.js";
 import type { AuditResult, CheckDiagnosis, TrainerAudit } from "../../properties/result.js";
 import { renderAuditReport, writeReport } from "../../reports/html/index.js";
-import { formatAudit } from "../../reports/text.js";
+import { formatAuditHeader, formatAuditSummary, formatTrainerAudit } from "../../reports/text.js";
 import { MODELS, PRECISIONS } from "../../trainers/contract/scenario.js";
 import type { Trainer } from "../../trainers/contract/trainer.js";
 import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
@@ -64,36 +64,19 @@ export async function auditCommand(args: string[]): Promise<number> {
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
   const json = values.json === true;
   const progress = new ProgressLine(!json);
-  const audits: TrainerAudit[] = [];
-  const diagnoses: Record<string, CheckDiagnosis> = {};
-  try {
-    for (const trainer of trainers) {
-      const outcome = await auditTrainer(trainer, {
-        runs,
-        seed,
-        ...(path === undefined ? {} : { path }),
-        space,
-        runOptions: context.runOptions,
-        replayFlags: context.replayFlags,
-        onProgress: (p) => progress.update(p),
-      });
-      audits.push(outcome.audit);
-      if (outcome.diagnosis) diagnoses[trainer.name] = outcome.diagnosis;
-      progress.done(`${trainer.name}: ${outcome.audit.verdict}`);
-    }
-  } finally {
-    await Promise.all(trainers.map((t) => t.dispose?.()));
-  }
   const audit: AuditResult = {
     harnessVersion: harnessVersion(),
     date: new Date().toISOString(),
     seed,
     runs,
     backend: context.runOptions.backend ?? "cpu",
-    trainers: audits,
+    trainers: [],
   };
-  process.stdout.write(json ? `${JSON.stringify(audit, null, 2)}\n` : `${formatAudit(audit)}\n`);
-  if (values.report) {
+  const audits = audit.trainers;
+  const diagnoses: Record<string, CheckDiagnosis> = {};
+  const report = values.report;
+  const writeAuditReport = async () => {
+    if (!report) return 0;
     const html = renderAuditReport({
       audit,
       diagnoses,
@@ -109,9 +92,35 @@ export async function auditCommand(args: string[]): Promise<number> {
         command: ["accumaudit", "audit", ...args].join(" "),
       },
     });
-    const bytes = await writeReport(values.report, html);
-    process.stderr.write(`report: ${values.report} (${bytes} bytes)\n`);
+    return writeReport(report, html);
+  };
+  let reportBytes = 0;
+  if (!json) process.stdout.write(`${formatAuditHeader(audit, trainers.length)}\n`);
+  try {
+    for (const trainer of trainers) {
+      const outcome = await auditTrainer(trainer, {
+        runs,
+        seed,
+        ...(path === undefined ? {} : { path }),
+        space,
+        runOptions: context.runOptions,
+        replayFlags: context.replayFlags,
+        onProgress: (p) => progress.update(p),
+      });
+      progress.clear();
+      audits.push(outcome.audit);
+      if (outcome.diagnosis) diagnoses[trainer.name] = outcome.diagnosis;
+      if (!json) process.stdout.write(`${formatTrainerAudit(outcome.audit)}\n`);
+      // Written after every trainer, so an interrupted audit keeps what it found.
+      reportBytes = await writeAuditReport();
+    }
+  } finally {
+    await Promise.all(trainers.map((t) => t.dispose?.()));
   }
+  process.stdout.write(
+    json ? `${JSON.stringify(audit, null, 2)}\n` : `${formatAuditSummary(audit)}\n`,
+  );
+  if (report) process.stderr.write(`report: ${report} (${reportBytes} bytes)\n`);
   if (audits.some((a) => a.verdict === "error")) return 2;
   return audits.some((a) => a.verdict === "fail") ? 1 : 0;
 }

@@ -1,0 +1,44 @@
+import { makeDataset } from "../trainers/contract/probe.js";
+import { parseScenario, type Scenario, type ScenarioInput } from "../trainers/contract/scenario.js";
+import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
+import type { CaseRunner } from "./measure.js";
+
+/** The benchmark's fixed scenarios (fingerprint model), labelled N/B/K x epochs. */
+export const BENCH_SCENARIOS: ScenarioInput[] = [
+  { datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2 },
+  { datasetSize: 1000, batchSize: 128, accumulation: 4, epochs: 1 },
+  { datasetSize: 1000, batchSize: 16, accumulation: 4, epochs: 3, shuffle: 1 },
+];
+
+/** `N/B/K xE`, plus the options that differ from the defaults. */
+export function scenarioLabel(s: Scenario): string {
+  const extras = [
+    s.shuffle === false ? null : "shuffled",
+    s.dropLast ? "drop_last" : null,
+    s.precision === "fp32" ? null : s.precision,
+    s.model === "fingerprint" ? null : s.model,
+  ].filter((x) => x !== null);
+  const base = `${s.datasetSize}/${s.batchSize}/${s.accumulation} x${s.epochs}`;
+  return extras.length > 0 ? `${base} ${extras.join(" ")}` : base;
+}
+
+/**
+ * A runner per trainer and scenario: `run` records the trace, `baseline` trains the same way
+ * without recording, so the row's overhead is the audit's recording cost.
+ */
+export function recordingCaseRunners(
+  trainers: Trainer[],
+  scenarios: ScenarioInput[],
+  options: Omit<RunOptions, "record"> = {},
+): CaseRunner[] {
+  return scenarios.flatMap((input) => {
+    const scenario = parseScenario(input);
+    const dataset = makeDataset(scenario);
+    return trainers.map((trainer) => ({
+      name: trainer.name,
+      scenario: scenarioLabel(scenario),
+      run: () => trainer.run(scenario, dataset, { ...options, record: true }),
+      baseline: () => trainer.run(scenario, dataset, { ...options, record: false }),
+    }));
+  });
+}

@@ -1,0 +1,9 @@
+export { BENCH_SCENARIOS, recordingCaseRunners, scenarioLabel } from "./cases.js";
+export {
+  type BenchRow,
+  type CaseRunner,
+  type MeasureOptions,
+  measureCases,
+  median,
+} from "./measure.js";
+export { formatBenchTable } from "./table.js";

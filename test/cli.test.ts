@@ -1,0 +1,170 @@
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import type { AuditResult, CheckResult } from "../properties/result.js";
+
+const root = join(import.meta.dirname, "..");
+const bin = join(root, "dist", "cli", "main.js");
+
+function cli(...args: string[]) {
+  const run = spawnSync(process.execPath, [bin, ...args], {
+    cwd: root,
+    encoding: "utf8",
+    timeout: 120_000,
+  });
+  return { code: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+beforeAll(() => {
+  execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "pipe" });
+});
+
+describe("accumaudit CLI", () => {
+  it("list shows the built-in and the Python trainers", () => {
+    const { code, stdout } = cli("list");
+    expect(code).toBe(0);
+    for (const name of [
+      "docs-loop",
+      "tail-step",
+      "two-loop",
+      "k-plus-one",
+      "reference",
+      "python:lightning",
+      "python:hf-trainer-items",
+    ])
+      expect(stdout).toContain(name);
+  });
+
+  it("check --json: two-loop fails weighting on 1000/128/4 with exit code 1", () => {
+    const { code, stdout } = cli(
+      "check",
+      "--trainer",
+      "two-loop",
+      "--dataset-size",
+      "1000",
+      "--batch-size",
+      "128",
+      "--accumulation",
+      "4",
+      "--json",
+    );
+    expect(code).toBe(1);
+    const result = JSON.parse(stdout) as CheckResult;
+    expect(result).toMatchObject({
+      trainer: "two-loop",
+      verdict: "fail",
+      scenario: { datasetSize: 1000 },
+    });
+    expect(result.properties?.weighting.ok).toBe(false);
+    expect(result.properties?.weighting.maxRelError).toBeCloseTo(0.1731, 3);
+    expect(result.properties?.weighting.tolerance).toBe(1e-4);
+    expect(result.properties?.coverage.ok).toBe(true);
+    expect(result.properties?.windowing.ok).toBe(true);
+  });
+
+  it("check: reference passes 110/8/4 over 2 epochs with exit code 0", () => {
+    const { code, stdout } = cli(
+      "check",
+      "--trainer",
+      "reference",
+      "--dataset-size",
+      "110",
+      "--batch-size",
+      "8",
+      "--accumulation",
+      "4",
+      "--epochs",
+      "2",
+      "--model",
+      "mlp",
+    );
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^PASS {2}reference/);
+  });
+
+  it.each([
+    [
+      ["--dataset-size", "0", "--batch-size", "8", "--accumulation", "4"],
+      "--dataset-size: expected at least 1, saw 0",
+    ],
+    [
+      ["--dataset-size", "10", "--batch-size", "-1", "--accumulation", "4"],
+      "--batch-size: expected at least 1, saw -1",
+    ],
+    [
+      ["--dataset-size", "10", "--batch-size", "2", "--accumulation", "1.5"],
+      "--accumulation: expected a whole number, saw 1.5",
+    ],
+    [
+      ["--dataset-size", "ten", "--batch-size", "2", "--accumulation", "1"],
+      '--dataset-size: expected a number, saw "ten"',
+    ],
+    [["--dataset-size", "10", "--batch-size", "2"], "--accumulation: required"],
+    [
+      ["--dataset-size", "10", "--batch-size", "2", "--accumulation", "2", "--precision", "fp8"],
+      "--precision: expected one of fp32, fp16, bf16",
+    ],
+    [
+      ["--dataset-size", "10", "--batch-size", "2", "--accumulation", "2", "--backend", "tpu"],
+      "--backend: expected one of cpu, wasm, webgpu, tensorflow",
+    ],
+  ])("check %j is a usage error: one line, exit code 2", (flags, message) => {
+    const { code, stdout, stderr } = cli("check", "--trainer", "reference", ...flags);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toContain(message);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("an unknown trainer or flag is a usage error", () => {
+    const unknown = cli(
+      "check",
+      "--trainer",
+      "nope",
+      "--dataset-size",
+      "4",
+      "--batch-size",
+      "2",
+      "--accumulation",
+      "2",
+    );
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--trainer: unknown trainer "nope"');
+    const flag = cli("audit", "--colour");
+    expect(flag.code).toBe(2);
+    expect(flag.stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("audit --json finds a counterexample whose replay command fails the same way; --report writes HTML", () => {
+    const report = join(mkdtempSync(join(tmpdir(), "accumaudit-cli-")), "report.html");
+    const { code, stdout } = cli(
+      "audit",
+      "--trainer",
+      "docs-loop",
+      "--trainer",
+      "reference",
+      "--runs",
+      "30",
+      "--seed",
+      "3",
+      "--json",
+      "--report",
+      report,
+    );
+    expect(code).toBe(1);
+    const audit = JSON.parse(stdout) as AuditResult;
+    expect(audit.trainers.map((t) => [t.trainer, t.verdict])).toEqual([
+      ["docs-loop", "fail"],
+      ["reference", "pass"],
+    ]);
+    const replay = audit.trainers[0]?.counterexample?.replay ?? "";
+    expect(replay).toMatch(/^accumaudit check --trainer docs-loop /);
+    const again = cli(...replay.split(" ").slice(1), "--json");
+    expect(again.code).toBe(1);
+    expect((JSON.parse(again.stdout) as CheckResult).properties?.coverage.ok).toBe(false);
+    expect(existsSync(report)).toBe(true);
+    expect(readFileSync(report, "utf8")).toMatch(/^<!doctype html>/i);
+  });
+});

@@ -1,0 +1,36 @@
+import type { Trainer } from "../contract/trainer.js";
+import { docsLoopTrainer } from "./loops/docs-loop.js";
+import { kPlusOneTrainer } from "./loops/k-plus-one.js";
+import { referenceTrainer } from "./loops/reference.js";
+import { tailStepTrainer } from "./loops/tail-step.js";
+import { twoLoopTrainer } from "./loops/two-loop.js";
+
+export { activeBackend, selectBackend } from "./backend.js";
+export {
+  createLoader,
+  type MicroBatchLoader,
+  type MicroBatchSamples,
+  sampleOrder,
+} from "./loader.js";
+export { docsLoop } from "./loops/docs-loop.js";
+export { referenceLoop } from "./loops/reference.js";
+export { occurrences, stepWeights } from "./loops/step-weights.js";
+export { LossScaler } from "./loss-scaler.js";
+export { roundToBfloat16, roundToHalf } from "./precision.js";
+export { ProbeModel } from "./probe-model.js";
+export { NoopRecorder, type Recorder, TraceRecorder } from "./recorder.js";
+export { openSession, runSession, type TrainingSession } from "./session.js";
+
+/** Names of the built-in TensorFlow.js trainers, the reference last. */
+export const tfjsTrainerNames = [
+  "docs-loop",
+  "tail-step",
+  "two-loop",
+  "k-plus-one",
+  "reference",
+] as const;
+
+/** The built-in TensorFlow.js candidate trainers, in {@link tfjsTrainerNames} order. */
+export function createTfjsTrainers(): Trainer[] {
+  return [docsLoopTrainer, tailStepTrainer, twoLoopTrainer, kPlusOneTrainer, referenceTrainer];
+}

@@ -1,0 +1,37 @@
+import * as tf from "@tensorflow/tfjs-core";
+import type { Dataset } from "../../contract/probe.js";
+import type { Scenario } from "../../contract/scenario.js";
+import type { Trace } from "../../contract/trace.js";
+import type { RunOptions, Trainer } from "../../contract/trainer.js";
+import { runSession, type TrainingSession } from "../session.js";
+
+/**
+ * The loop from framework documentation: loss / K per micro-batch, step when (i+1) % K == 0.
+ * The gradient of an epoch's last incomplete group is never cleared, so it leaks into the next
+ * epoch's first step (and is never applied after the last epoch).
+ */
+export function docsLoop(session: TrainingSession, accumulation: number): void {
+  const { model, loader, gradients, optimizer } = session;
+  for (let epoch = 0; epoch < session.scenario.epochs; epoch++) {
+    model.setEpoch(epoch);
+    let i = 0;
+    for (const batch of loader.epoch(epoch)) {
+      gradients.backward(() => tf.div(tf.mean(model.perSampleLosses(batch)), accumulation));
+      if ((i + 1) % accumulation === 0) {
+        optimizer.step();
+        optimizer.zeroGrad();
+      }
+      i += 1;
+    }
+  }
+}
+
+/** The documentation loop as a candidate trainer. */
+export const docsLoopTrainer: Trainer = {
+  name: "docs-loop",
+  description: "loss / K per micro-batch, step when (i+1) % K == 0, zero_grad after the step",
+  run: (scenario: Scenario, dataset: Dataset, options?: RunOptions): Promise<Trace> =>
+    runSession("docs-loop", scenario, dataset, options, (session) =>
+      docsLoop(session, scenario.accumulation),
+    ),
+};

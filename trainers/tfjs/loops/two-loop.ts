@@ -1,0 +1,37 @@
+import * as tf from "@tensorflow/tfjs-core";
+import type { Trainer } from "../../contract/trainer.js";
+import { runSession } from "../session.js";
+
+/**
+ * "Two nested loops": an outer loop over windows of m = min(K, remaining) micro-batches,
+ * loss / m per micro-batch. Weights per micro-batch, not per sample.
+ */
+export const twoLoopTrainer: Trainer = {
+  name: "two-loop",
+  description: "windows of m = min(K, remaining) micro-batches, loss / m per micro-batch",
+  run: (scenario, dataset, options) =>
+    runSession(
+      "two-loop",
+      scenario,
+      dataset,
+      options,
+      ({ model, loader, gradients, optimizer }) => {
+        const k = scenario.accumulation;
+        for (let epoch = 0; epoch < scenario.epochs; epoch++) {
+          model.setEpoch(epoch);
+          const batches = loader.epoch(epoch)[Symbol.iterator]();
+          for (let start = 0; start < loader.length; start += k) {
+            const m = Math.min(k, loader.length - start);
+            for (let j = 0; j < m; j++) {
+              const next = batches.next();
+              if (next.done) break;
+              const batch = next.value;
+              gradients.backward(() => tf.div(tf.mean(model.perSampleLosses(batch)), m));
+            }
+            optimizer.step();
+            optimizer.zeroGrad();
+          }
+        }
+      },
+    ),
+};

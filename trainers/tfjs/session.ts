@@ -1,0 +1,83 @@
+import * as tf from "@tensorflow/tfjs-core";
+import type { Dataset } from "../contract/probe.js";
+import type { Scenario } from "../contract/scenario.js";
+import type { Trace } from "../contract/trace.js";
+import type { RunOptions } from "../contract/trainer.js";
+import { selectBackend } from "./backend.js";
+import { GradientBuffer } from "./gradients.js";
+import { createLoader, type MicroBatchLoader } from "./loader.js";
+import { LossScaler } from "./loss-scaler.js";
+import { SgdOptimizer } from "./optimizer.js";
+import { ProbeModel } from "./probe-model.js";
+import { NoopRecorder, type Recorder, TraceRecorder } from "./recorder.js";
+
+/**
+ * What a training loop works with, as in a PyTorch script: the model, the loader, the
+ * gradients (`loss.backward()` accumulates into them) and the optimizer. The recorder behind
+ * them writes the trace.
+ */
+export interface TrainingSession {
+  readonly scenario: Scenario;
+  readonly model: ProbeModel;
+  readonly loader: MicroBatchLoader;
+  readonly gradients: GradientBuffer;
+  readonly optimizer: SgdOptimizer;
+  /** The run's trace (empty when not recording). */
+  finish(): Trace;
+  /** Frees every tensor the session made. */
+  dispose(): void;
+}
+
+/** Selects the backend and builds a session for one run of `trainer` on the scenario. */
+export async function openSession(
+  trainer: string,
+  scenario: Scenario,
+  dataset: Dataset,
+  options: RunOptions = {},
+): Promise<TrainingSession> {
+  await selectBackend(options.backend ?? "cpu");
+  const recorder: Recorder =
+    options.record === false ? new NoopRecorder() : new TraceRecorder(scenario.datasetSize);
+  const scaler = scenario.precision === "fp16" ? new LossScaler() : null;
+  const model = new ProbeModel(scenario, dataset, recorder);
+  const gradients = new GradientBuffer(model.variables, scenario.precision, scaler);
+  const optimizer = new SgdOptimizer(model, gradients, scenario.learningRate, scaler, recorder);
+  return {
+    scenario,
+    model,
+    loader: createLoader(scenario),
+    gradients,
+    optimizer,
+    finish: () =>
+      recorder.finish(
+        {
+          name: trainer,
+          framework: "tensorflow.js",
+          frameworkVersion: tf.version_core,
+          backend: tf.getBackend(),
+        },
+        scenario,
+      ),
+    dispose: () => {
+      gradients.zero();
+      model.dispose();
+    },
+  };
+}
+
+/** Opens a session, runs the loop, returns the trace and frees the session's tensors. */
+export async function runSession(
+  trainer: string,
+  scenario: Scenario,
+  dataset: Dataset,
+  options: RunOptions | undefined,
+  loop: (session: TrainingSession) => void,
+): Promise<Trace> {
+  const session = await openSession(trainer, scenario, dataset, options);
+  try {
+    loop(session);
+    return session.finish();
+  } finally {
+    session.dispose();
+  }
+}
