@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_SPACE } from "../../properties/arbitraries.js";
 import { auditTrainer } from "../../properties/audit.js";
-import type { AuditResult, CheckDiagnosis, TrainerAudit } from "../../properties/result.js";
+import type { AuditResult, CheckDiagnosis } from "../../properties/result.js";
 import { renderAuditReport, writeReport } from "../../reports/html/index.js";
 import { formatAuditHeader, formatAuditSummary, formatTrainerAudit } from "../../reports/text.js";
 import { MODELS, PRECISIONS } from "../../trainers/contract/scenario.js";
