@@ -1,6 +1,7 @@
 import { makeDataset } from "../trainers/contract/probe.js";
 import { parseScenario, type Scenario, type ScenarioInput } from "../trainers/contract/scenario.js";
 import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
+import { runCheck } from "../properties/run-check.js";
 import type { CaseRunner } from "./measure.js";
 
 /** The benchmark's fixed scenarios (fingerprint model), labelled N/B/K x epochs. */
@@ -38,6 +39,28 @@ export function recordingCaseRunners(
       name: trainer.name,
       scenario: scenarioLabel(scenario),
       run: () => trainer.run(scenario, dataset, { ...options, record: true }),
+      baseline: () => trainer.run(scenario, dataset, { ...options, record: false }),
+    }));
+  });
+}
+
+/**
+ * A runner per trainer and scenario: `run` is a whole check (training while recording, the
+ * oracle and the three properties), `baseline` the same training without recording, so the row's
+ * overhead is what auditing a run costs over just training it.
+ */
+export function fullCheckCaseRunners(
+  trainers: Trainer[],
+  scenarios: ScenarioInput[],
+  options: Omit<RunOptions, "record"> = {},
+): CaseRunner[] {
+  return scenarios.flatMap((input) => {
+    const scenario = parseScenario(input);
+    const dataset = makeDataset(scenario);
+    return trainers.map((trainer) => ({
+      name: `${trainer.name} full check`,
+      scenario: scenarioLabel(scenario),
+      run: () => runCheck(trainer, scenario, { ...options, record: true }),
       baseline: () => trainer.run(scenario, dataset, { ...options, record: false }),
     }));
   });

@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
 import { BACKENDS, type Backend } from "../trainers/contract/trainer.js";
 import { createTfjsTrainers } from "../trainers/tfjs/index.js";
-import { BENCH_SCENARIOS, recordingCaseRunners } from "./cases.js";
+import { BENCH_SCENARIOS, fullCheckCaseRunners, recordingCaseRunners } from "./cases.js";
 import { measureCases } from "./measure.js";
 import { formatBenchTable } from "./table.js";
 
@@ -23,10 +23,16 @@ if (!Number.isInteger(repetitions) || repetitions < 1) {
   process.exit(2);
 }
 
-const runners = recordingCaseRunners(createTfjsTrainers(), BENCH_SCENARIOS, { backend });
+const trainers = createTfjsTrainers();
+const runners = [
+  ...recordingCaseRunners(trainers, BENCH_SCENARIOS, { backend }),
+  ...fullCheckCaseRunners(trainers, BENCH_SCENARIOS, { backend }),
+];
 const rows = await measureCases(runners, { repetitions });
 console.log(
   `accumaudit bench: built-in tfjs trainers, fingerprint model, backend ${backend}, node ${process.version}, ${repetitions} interleaved repetitions, medians.`,
 );
-console.log("overhead = time recording the trace / time training without recording.\n");
+console.log(
+  "overhead = time recording the trace (rows named after a trainer), or time of a whole check: recording, oracle and properties (rows ending in 'full check'), / time training the same scenario without recording.\n",
+);
 console.log(formatBenchTable(rows));

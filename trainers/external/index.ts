@@ -1,0 +1,27 @@
+export { locatePython, packageRoot, probePackageFolder } from "./interpreter.js";
+export type { Hello, PackedArray } from "./protocol.js";
+export {
+  HelloSchema,
+  PackedArraySchema,
+  PROTOCOL_VERSION,
+  packFloat64,
+  ResponseSchema,
+  unpackArray,
+  unpackMessage,
+} from "./protocol.js";
+export type { ProtocolTrainerOptions } from "./protocol-trainer.js";
+export { createProtocolTrainer, DEFAULT_RUN_TIMEOUT_MS } from "./protocol-trainer.js";
+export type { PythonTrainerOptions } from "./python-trainer.js";
+export {
+  createPythonTrainer,
+  disposePythonWorkers,
+  PYTHON_TRAINER_NAMES,
+  pythonWorker,
+  pythonWorkerCommand,
+} from "./python-trainer.js";
+export type { ThroughputFigures, ThroughputOptions } from "./throughput.js";
+export { measureWorkerThroughput } from "./throughput.js";
+export type { RunRequest } from "./worker-client.js";
+export { HANDSHAKE_TIMEOUT_MS, WorkerClient } from "./worker-client.js";
+export type { WorkerCommand } from "./worker-process.js";
+export { WorkerBrokenError, WorkerProcess } from "./worker-process.js";

@@ -1,0 +1,32 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository (or installed package) root: the nearest folder above this module holding trainers/python. */
+export function packageRoot(): string {
+  let folder = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(folder, "trainers", "python", "pyproject.toml"))) return folder;
+    const parent = dirname(folder);
+    if (parent === folder)
+      throw new Error("accumaudit: expected trainers/python above the module, found none");
+    folder = parent;
+  }
+}
+
+/** Folder of the accumaudit_probe Python package, put on the worker's PYTHONPATH. */
+export function probePackageFolder(): string {
+  return join(packageRoot(), "trainers", "python");
+}
+
+/**
+ * The Python interpreter that runs workers: the `--python` option, else $ACCUMAUDIT_PYTHON,
+ * else <repo>/.venv/bin/python when it exists, else `python3`.
+ */
+export function locatePython(option?: string): string {
+  if (option) return option;
+  const fromEnv = process.env.ACCUMAUDIT_PYTHON;
+  if (fromEnv) return fromEnv;
+  const venv = join(packageRoot(), ".venv", "bin", "python");
+  return existsSync(venv) ? venv : "python3";
+}

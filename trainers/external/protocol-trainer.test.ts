@@ -1,0 +1,108 @@
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { makeDataset } from "../contract/probe.js";
+import { parseScenario } from "../contract/scenario.js";
+import { fromWireFloat } from "../contract/trace.js";
+import { TrainerError } from "../contract/trainer.js";
+import { createProtocolTrainer } from "./protocol-trainer.js";
+import { WorkerClient } from "./worker-client.js";
+
+const fakeWorker = fileURLToPath(new URL("./fixtures/fake-worker.mjs", import.meta.url));
+const scenario = parseScenario({ datasetSize: 4, batchSize: 2, accumulation: 1 });
+const dataset = makeDataset(scenario);
+
+let client: WorkerClient;
+function fakeTrainer(behaviour: string, env: Record<string, string> = {}) {
+  client ??= new WorkerClient({ command: process.execPath, args: [fakeWorker], env }, 10_000);
+  return createProtocolTrainer({
+    name: `fake:${behaviour}`,
+    workerTrainer: behaviour,
+    description: "fake",
+    client: () => client,
+    timeoutMs: 1500,
+  });
+}
+
+afterEach(async () => {
+  await client?.dispose();
+  client = undefined as unknown as WorkerClient;
+});
+
+async function failureThenRecovery(behaviour: string): Promise<string> {
+  const error = await fakeTrainer(behaviour)
+    .run(scenario, dataset)
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  expect(error).toBeInstanceOf(TrainerError);
+  const trace = await fakeTrainer("ok").run(scenario, dataset);
+  expect(trace.steps[0]?.fingerprint.samples).toEqual([0]);
+  return (error as Error).message;
+}
+
+describe("protocol trainer failure handling", () => {
+  it("reports a crash with the exit status and stderr tail, then restarts", async () => {
+    const message = await failureThenRecovery("crash");
+    expect(message).toMatch(
+      /^fake:crash: worker: exited with code 3; stderr: Traceback: simulated crash/,
+    );
+    expect(client.starts).toBe(2);
+  });
+
+  it("kills a hung worker after the timeout, then restarts", async () => {
+    const message = await failureThenRecovery("hang");
+    expect(message).toMatch(/no response to run 1 within 1500 ms; worker killed/);
+    expect(client.starts).toBe(2);
+  });
+
+  it("rejects garbage on the protocol channel, then restarts", async () => {
+    const message = await failureThenRecovery("garbage");
+    expect(message).toContain('saw "GPU available: False, used: False"');
+    expect(client.starts).toBe(2);
+  });
+
+  it("rejects a bare NaN token (invalid JSON) as a protocol violation", async () => {
+    const message = await failureThenRecovery("nan");
+    expect(message).toMatch(/worker protocol: expected a trace or error message as one JSON line/);
+  });
+
+  it("passes NaN sent as a wire float through to the trace", async () => {
+    const trace = await fakeTrainer("nan-wire").run(scenario, dataset);
+    const weight = trace.steps[0]?.fingerprint.weights[0];
+    expect(weight).toBe("NaN");
+    expect(Number.isNaN(fromWireFloat(weight ?? 0))).toBe(true);
+  });
+
+  it("reports a worker error message and keeps the worker", async () => {
+    const message = await failureThenRecovery("error");
+    expect(message).toBe("fake:error: worker: ValueError: simulated failure");
+    expect(client.starts).toBe(1);
+  });
+
+  it("rejects an invalid trace naming the field", async () => {
+    const message = await failureThenRecovery("bad-trace");
+    expect(message).toMatch(/^fake:bad-trace: worker sent an invalid trace: format:/);
+  });
+
+  it("refuses a worker speaking another protocol version", async () => {
+    const error = await fakeTrainer("ok", { FAKE_PROTOCOL: "2" })
+      .run(scenario, dataset)
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toBe(
+      "fake:ok: worker handshake: expected protocol 1, saw protocol 2",
+    );
+  });
+
+  it("serves queued runs one at a time on one worker", async () => {
+    const trainer = fakeTrainer("ok");
+    const traces = await Promise.all([1, 2, 3].map(() => trainer.run(scenario, dataset)));
+    expect(traces).toHaveLength(3);
+    expect(client.starts).toBe(1);
+    expect(trainer.info?.()).toEqual({
+      name: "python:fake",
+      framework: "fake",
+      frameworkVersion: "0",
+    });
+  });
+});

@@ -1,0 +1,91 @@
+import { delimiter } from "node:path";
+import type { Trainer } from "../contract/trainer.js";
+import { TrainerError } from "../contract/trainer.js";
+import { locatePython, probePackageFolder } from "./interpreter.js";
+import { createProtocolTrainer } from "./protocol-trainer.js";
+import { WorkerClient } from "./worker-client.js";
+import type { WorkerCommand } from "./worker-process.js";
+
+/** Python trainers the worker ships: the plain PyTorch loops, then the framework adapters. */
+export const PYTHON_TRAINER_NAMES = [
+  "python:docs-loop",
+  "python:tail-step",
+  "python:two-loop",
+  "python:k-plus-one",
+  "python:reference",
+  "python:lightning",
+  "python:accelerate",
+  "python:hf-trainer",
+  "python:hf-trainer-items",
+  "python:hf-trainer-kwargs",
+] as const;
+
+/** Options of {@link createPythonTrainer}. */
+export interface PythonTrainerOptions {
+  /** Interpreter; default $ACCUMAUDIT_PYTHON, else <repo>/.venv/bin/python, else python3. */
+  python?: string;
+  /** Device the worker trains on (default cpu). */
+  device?: "cpu" | "cuda";
+  /** Time one run may take before the worker is killed. */
+  timeoutMs?: number;
+}
+
+const PREFIX = "python:";
+const workers = new Map<string, WorkerClient>();
+
+/** The command that starts a Python worker (accumaudit_probe on its PYTHONPATH). */
+export function pythonWorkerCommand(python?: string): WorkerCommand {
+  const folder = probePackageFolder();
+  const inherited = process.env.PYTHONPATH;
+  return {
+    command: locatePython(python),
+    args: ["-m", "accumaudit_probe.worker"],
+    env: {
+      PYTHONPATH: inherited ? `${folder}${delimiter}${inherited}` : folder,
+      PYTHONUNBUFFERED: "1",
+      TOKENIZERS_PARALLELISM: "false",
+      HF_HUB_DISABLE_TELEMETRY: "1",
+    },
+  };
+}
+
+/** The long-lived worker of an interpreter, shared by every Python trainer using it. */
+export function pythonWorker(python?: string): WorkerClient {
+  const interpreter = locatePython(python);
+  let client = workers.get(interpreter);
+  if (!client) {
+    client = new WorkerClient(pythonWorkerCommand(python));
+    workers.set(interpreter, client);
+  }
+  return client;
+}
+
+/** Shuts down every Python worker; later runs start new ones. */
+export async function disposePythonWorkers(): Promise<void> {
+  const clients = [...workers.values()];
+  workers.clear();
+  await Promise.all(clients.map((client) => client.dispose()));
+}
+
+/**
+ * A trainer run by the Python worker: `python:docs-loop` ... `python:hf-trainer-items`
+ * ({@link PYTHON_TRAINER_NAMES}), or `python:MODULE:FUNCTION` for a user's `train(ctx)` function.
+ */
+export function createPythonTrainer(name: string, options: PythonTrainerOptions = {}): Trainer {
+  const workerTrainer = name.startsWith(PREFIX) ? name.slice(PREFIX.length) : "";
+  if (!workerTrainer)
+    throw new TrainerError(
+      `trainer: expected python:NAME (one of ${PYTHON_TRAINER_NAMES.join(", ")}) or python:MODULE:FUNCTION, saw ${JSON.stringify(name)}`,
+    );
+  const known = (PYTHON_TRAINER_NAMES as readonly string[]).includes(name);
+  return createProtocolTrainer({
+    name,
+    workerTrainer,
+    description: known
+      ? `PyTorch trainer ${workerTrainer}`
+      : `user's PyTorch training function ${workerTrainer}`,
+    client: () => pythonWorker(options.python),
+    ...(options.device ? { device: options.device } : {}),
+    ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
+  });
+}

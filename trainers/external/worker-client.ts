@@ -1,0 +1,146 @@
+import type { Dataset } from "../contract/probe.js";
+import type { Scenario } from "../contract/scenario.js";
+import { TrainerError } from "../contract/trainer.js";
+import {
+  type Hello,
+  HelloSchema,
+  PROTOCOL_VERSION,
+  packFloat64,
+  ResponseSchema,
+  unpackMessage,
+} from "./protocol.js";
+import { WorkerBrokenError, type WorkerCommand, WorkerProcess } from "./worker-process.js";
+
+/** How long a starting worker may take to say hello (imports torch and friends). */
+export const HANDSHAKE_TIMEOUT_MS = 120_000;
+
+/** One run request, before it goes on the wire. */
+export interface RunRequest {
+  /** Worker-side trainer name, e.g. `docs-loop` or `my_module:train`. */
+  trainer: string;
+  scenario: Scenario;
+  dataset: Dataset;
+  initialParameters: number[];
+  device: "cpu" | "cuda";
+  record: boolean;
+}
+
+function excerpt(line: string, max = 200): string {
+  return JSON.stringify(line.length > max ? `${line.slice(0, max)}...` : line);
+}
+
+/**
+ * A long-lived worker speaking docs/protocol.md, serving run requests one at a time. A worker
+ * that crashes, hangs or breaks the protocol is killed; the next request starts a fresh one.
+ */
+export class WorkerClient {
+  private process: WorkerProcess | undefined;
+  private greeting: Hello | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private nextId = 0;
+  /** Workers started so far (restarts included). */
+  starts = 0;
+
+  constructor(
+    readonly command: WorkerCommand,
+    private readonly handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS,
+  ) {}
+
+  /** The last worker's hello message, once one has started. */
+  get hello(): Hello | undefined {
+    return this.greeting;
+  }
+
+  /** Runs one request after those already queued; resolves to the unpacked, not yet validated, trace. */
+  run(request: RunRequest, timeoutMs: number): Promise<unknown> {
+    const result = this.queue.then(() => this.runNow(request, timeoutMs));
+    this.queue = result.catch(() => undefined);
+    return result;
+  }
+
+  /** Shuts the worker down (it exits on its own); a later run starts a new one. */
+  async dispose(): Promise<void> {
+    await this.queue;
+    const running = this.process;
+    this.process = undefined;
+    await running?.shutdown();
+  }
+
+  private async runNow(request: RunRequest, timeoutMs: number): Promise<unknown> {
+    const worker = await this.started();
+    try {
+      const id = ++this.nextId;
+      worker.send({
+        type: "run",
+        id,
+        trainer: request.trainer,
+        scenario: request.scenario,
+        dataset: {
+          features: packFloat64(request.dataset.features.flat()),
+          labels: request.dataset.labels,
+        },
+        initialParameters: request.initialParameters,
+        device: request.device,
+        encoding: "packed",
+        record: request.record,
+      });
+      const line = await worker.nextLine(timeoutMs, `response to run ${id}`);
+      const response = ResponseSchema.safeParse(
+        this.parseLine(worker, line, "a trace or error message"),
+      );
+      if (!response.success)
+        throw new WorkerBrokenError(
+          `worker protocol: expected a trace or error message, saw ${excerpt(line)}${worker.stderrSuffix()}`,
+        );
+      if (response.data.id !== id)
+        throw new WorkerBrokenError(
+          `worker protocol: expected the response to run ${id}, saw id ${response.data.id}`,
+        );
+      if (response.data.type === "error")
+        throw new TrainerError(`worker: ${response.data.message}`);
+      return unpackMessage(response.data.trace);
+    } catch (error) {
+      if (error instanceof WorkerBrokenError || worker.dead) this.discard(worker);
+      throw error;
+    }
+  }
+
+  private parseLine(worker: WorkerProcess, line: string, expected: string): unknown {
+    try {
+      return JSON.parse(line);
+    } catch {
+      throw new WorkerBrokenError(
+        `worker protocol: expected ${expected} as one JSON line, saw ${excerpt(line)}${worker.stderrSuffix()}`,
+      );
+    }
+  }
+
+  private async started(): Promise<WorkerProcess> {
+    if (this.process && !this.process.dead) return this.process;
+    const worker = new WorkerProcess(this.command);
+    this.process = worker;
+    this.starts += 1;
+    try {
+      const line = await worker.nextLine(this.handshakeTimeoutMs, "hello message");
+      const hello = HelloSchema.safeParse(this.parseLine(worker, line, "a hello message"));
+      if (!hello.success)
+        throw new WorkerBrokenError(
+          `worker handshake: expected a hello message, saw ${excerpt(line)}${worker.stderrSuffix()}`,
+        );
+      if (hello.data.protocol !== PROTOCOL_VERSION)
+        throw new WorkerBrokenError(
+          `worker handshake: expected protocol ${PROTOCOL_VERSION}, saw protocol ${hello.data.protocol}`,
+        );
+      this.greeting = hello.data;
+      return worker;
+    } catch (error) {
+      this.discard(worker);
+      throw error;
+    }
+  }
+
+  private discard(worker: WorkerProcess): void {
+    worker.kill();
+    if (this.process === worker) this.process = undefined;
+  }
+}

@@ -1,0 +1,170 @@
+import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { TrainerError } from "../contract/trainer.js";
+
+/** How to start a worker: the program, its arguments and extra environment. */
+export interface WorkerCommand {
+  command: string;
+  args: readonly string[];
+  env?: Record<string, string>;
+}
+
+/** Characters of the worker's stderr kept for error messages. */
+const STDERR_TAIL = 4000;
+
+/** A worker that can no longer be trusted (crashed, hung, broke the protocol): kill it, start afresh. */
+export class WorkerBrokenError extends TrainerError {}
+
+/** The worker's stderr tail as one line, for error messages. */
+function oneLine(text: string, max = 600): string {
+  const flat = text.trim().split(/\r?\n/).join(" | ");
+  return flat.length > max ? `...${flat.slice(flat.length - max)}` : flat;
+}
+
+/**
+ * One running worker process: lines in, lines out, stderr tail kept. It knows nothing of the
+ * messages' meaning; {@link WorkerClient} does.
+ */
+export class WorkerProcess {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly lines: string[] = [];
+  private waiter: { resolve: (line: string) => void; reject: (error: Error) => void } | undefined;
+  private failure: Error | undefined;
+  private stderr = "";
+
+  constructor(readonly command: WorkerCommand) {
+    this.child = spawn(command.command, [...command.args], {
+      stdio: ["pipe", "pipe", "pipe"],
+      env: { ...process.env, ...command.env },
+    });
+    this.child.stdin.on("error", () => {
+      // A dead worker's closed stdin; the close event reports the cause.
+    });
+    this.child.stderr.setEncoding("utf8");
+    this.child.stderr.on("data", (chunk: string) => {
+      this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL);
+    });
+    createInterface({ input: this.child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on(
+      "line",
+      (line) => this.deliver(line),
+    );
+    this.child.on("error", (error) =>
+      this.fail(
+        new WorkerBrokenError(`worker: cannot start ${command.command} (${error.message})`),
+      ),
+    );
+    this.child.on("close", (code, signal) =>
+      this.fail(
+        new WorkerBrokenError(
+          `worker: exited with ${signal ? `signal ${signal}` : `code ${code}`}${this.stderrSuffix()}`,
+        ),
+      ),
+    );
+    process.once("exit", this.killOnExit);
+  }
+
+  private readonly killOnExit = (): void => {
+    this.child.kill("SIGKILL");
+  };
+
+  /** Last characters the worker wrote to stderr. */
+  get stderrTail(): string {
+    return this.stderr;
+  }
+
+  /** True once the process has exited or failed to start. */
+  get dead(): boolean {
+    return this.failure !== undefined;
+  }
+
+  /** `; stderr: ...` with the stderr tail on one line, or nothing when stderr is empty. */
+  stderrSuffix(): string {
+    const tail = oneLine(this.stderr);
+    return tail ? `; stderr: ${tail}` : "";
+  }
+
+  /** Writes one message line. */
+  send(message: unknown): void {
+    if (this.failure) throw this.failure;
+    this.child.stdin.write(`${JSON.stringify(message)}\n`);
+  }
+
+  /** The next line from the worker's stdout; rejects when the worker dies or `timeoutMs` passes. */
+  nextLine(timeoutMs: number, waitingFor: string): Promise<string> {
+    const line = this.lines.shift();
+    if (line !== undefined) return Promise.resolve(line);
+    if (this.failure) return Promise.reject(this.failure);
+    this.setActive(true);
+    return new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiter = undefined;
+        this.kill();
+        reject(
+          new WorkerBrokenError(
+            `worker: no ${waitingFor} within ${timeoutMs} ms; worker killed${this.stderrSuffix()}`,
+          ),
+        );
+      }, timeoutMs);
+      this.waiter = {
+        resolve: (value) => {
+          clearTimeout(timer);
+          this.setActive(false);
+          resolve(value);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+    });
+  }
+
+  /** Asks the worker to exit (shutdown message, stdin closed), killing it after `graceMs`. */
+  async shutdown(graceMs = 3000): Promise<void> {
+    if (this.failure) return;
+    const closed = new Promise<void>((resolve) => this.child.once("close", () => resolve()));
+    try {
+      this.child.stdin.end(`${JSON.stringify({ type: "shutdown" })}\n`);
+    } catch {
+      // Already closing.
+    }
+    const timer = setTimeout(() => this.kill(), graceMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  /** Kills the worker at once. */
+  kill(): void {
+    this.child.kill("SIGKILL");
+  }
+
+  /** An idle worker must not keep Node's event loop alive; a busy one must. */
+  private setActive(active: boolean): void {
+    const handles: unknown[] = [this.child, this.child.stdout, this.child.stderr, this.child.stdin];
+    for (const handle of handles as Array<{ ref?: () => void; unref?: () => void }>) {
+      if (active) handle.ref?.();
+      else handle.unref?.();
+    }
+  }
+
+  private deliver(line: string): void {
+    if (this.waiter) {
+      const { resolve } = this.waiter;
+      this.waiter = undefined;
+      resolve(line);
+    } else {
+      this.lines.push(line);
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    process.removeListener("exit", this.killOnExit);
+    if (this.waiter) {
+      const { reject } = this.waiter;
+      this.waiter = undefined;
+      reject(error);
+    }
+  }
+}

@@ -1,0 +1,161 @@
+"""HuggingFace transformers ``Trainer`` with ``gradient_accumulation_steps=K``.
+
+Three models, as users write them:
+
+- ``hf-trainer``: the model returns the micro-batch's mean loss (``accepts_loss_kwargs = False``);
+  the Trainer divides it by the number of micro-batches it accumulates.
+- ``hf-trainer-items``: the model takes ``num_items_in_batch`` and returns ``sum / num_items_in_batch``
+  (``accepts_loss_kwargs = True``); the Trainer counts the window's labels and passes that count.
+- ``hf-trainer-kwargs``: the model returns the mean loss but its ``forward`` takes ``**kwargs``
+  (common in custom models). HF reads ``**kwargs`` as "accepts loss kwargs", passes
+  ``num_items_in_batch`` (ignored), assumes the loss is already normalised and divides it by nothing.
+
+Gradient clipping is off (``max_grad_norm=0``): HF clips to norm 1.0 by default, which rescales
+the applied gradient and would hide how the Trainer weighted the samples of a window.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import transformers
+from torch import nn
+from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
+
+from ..context import RunContext
+from ..probe import ProbeModel, ProbeOutput
+from .framework_state import freeze_imported_objects, warn_if_fp16_ignored
+
+transformers.logging.set_verbosity_error()
+logging.getLogger("accelerate").setLevel(logging.ERROR)
+warnings.filterwarnings("ignore", message=r".*pin_memory.*")
+freeze_imported_objects()
+
+
+class MeanLossClassifier(nn.Module):
+    """An HF-style model around the probe: ``forward(x, labels, ids)`` returns the mean loss."""
+
+    accepts_loss_kwargs = False
+
+    def __init__(self, probe: ProbeModel):
+        super().__init__()
+        self.probe = probe
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor) -> ProbeOutput:
+        return self.probe(x, labels, ids)
+
+
+class ItemCountClassifier(nn.Module):
+    """An HF-style model around the probe that normalises by ``num_items_in_batch`` when the Trainer passes it."""
+
+    accepts_loss_kwargs = True
+
+    def __init__(self, probe: ProbeModel):
+        super().__init__()
+        self.probe = probe
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        labels: torch.Tensor,
+        ids: torch.Tensor,
+        num_items_in_batch: int | torch.Tensor | None = None,
+    ) -> ProbeOutput:
+        return self.probe(x, labels, ids, num_items_in_batch=num_items_in_batch)
+
+
+class KwargsMeanLossClassifier(nn.Module):
+    """An HF-style model around the probe whose ``forward`` swallows ``**kwargs`` and returns the mean loss."""
+
+    def __init__(self, probe: ProbeModel):
+        super().__init__()
+        self.probe = probe
+
+    def forward(self, x: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor, **kwargs: Any) -> ProbeOutput:
+        return self.probe(x, labels, ids)
+
+
+class EpochTag(TrainerCallback):
+    """Sets the probe's epoch tag at every epoch start."""
+
+    def __init__(self, ctx: RunContext):
+        self.ctx = ctx
+        self.epoch = 0
+
+    def on_epoch_begin(self, args: TrainingArguments, state: Any, control: Any, **kwargs: Any) -> None:
+        self.ctx.set_epoch(self.epoch)
+        self.epoch += 1
+
+
+def collate(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Probe samples to a batch with HF's key for targets: ``labels`` (the Trainer counts items from it)."""
+    return {
+        "x": torch.stack([item["x"] for item in items]),
+        "labels": torch.stack([item["y"] for item in items]),
+        "ids": torch.stack([item["ids"] for item in items]),
+    }
+
+
+def training_arguments(ctx: RunContext, output_dir: str) -> TrainingArguments:
+    """TrainingArguments for the scenario; no clipping, logging, saving or reporting, constant learning rate."""
+    shuffle_seed = ctx.shuffle_seed
+    return TrainingArguments(
+        output_dir=output_dir,
+        num_train_epochs=ctx.epochs,
+        per_device_train_batch_size=ctx.batch_size,
+        gradient_accumulation_steps=ctx.accumulation,
+        dataloader_drop_last=ctx.drop_last,
+        train_sampling_strategy="sequential" if shuffle_seed is None else "random",
+        data_seed=shuffle_seed,
+        seed=int(ctx.scenario["dataSeed"]),
+        learning_rate=ctx.learning_rate,
+        lr_scheduler_type="constant",
+        max_grad_norm=0.0,
+        fp16=ctx.precision == "fp16",
+        bf16=ctx.precision == "bf16",
+        use_cpu=ctx.device == "cpu",
+        report_to="none",
+        save_strategy="no",
+        logging_strategy="no",
+        eval_strategy="no",
+        disable_tqdm=True,
+        remove_unused_columns=False,
+        dataloader_pin_memory=False,
+    )
+
+
+def run_trainer(ctx: RunContext, model: nn.Module) -> None:
+    """Trains ``model`` (which wraps ``ctx.model``) with HF Trainer on the scenario."""
+    ctx.set_framework("transformers", transformers.__version__)
+    with tempfile.TemporaryDirectory(prefix="accumaudit-hf-") as output_dir:
+        trainer = Trainer(
+            model=model,
+            args=training_arguments(ctx, output_dir),
+            train_dataset=ctx.dataset,
+            data_collator=collate,
+            optimizers=(ctx.make_optimizer(), None),
+            callbacks=[EpochTag(ctx)],
+        )
+        trainer.remove_callback(PrinterCallback)
+        warn_if_fp16_ignored(trainer.accelerator, "transformers", ctx.precision)
+        trainer.train()
+
+
+def train_mean_loss(ctx: RunContext) -> None:
+    """``hf-trainer``: mean loss per micro-batch."""
+    run_trainer(ctx, MeanLossClassifier(ctx.model))
+
+
+def train_item_count(ctx: RunContext) -> None:
+    """``hf-trainer-items``: sum / ``num_items_in_batch``."""
+    run_trainer(ctx, ItemCountClassifier(ctx.model))
+
+
+def train_kwargs_mean_loss(ctx: RunContext) -> None:
+    """``hf-trainer-kwargs``: mean loss from a ``forward(..., **kwargs)``."""
+    run_trainer(ctx, KwargsMeanLossClassifier(ctx.model))

@@ -1,0 +1,1 @@
+"""Plain PyTorch accumulation loops, written the way users write them."""

@@ -1,0 +1,45 @@
+"""The reference loop: sample-count weighting, every sample in exactly one applied step per epoch.
+
+- A window is up to K micro-batches drawn from the loader's iterator (no len() needed, so an
+  unknown-length data source works); the epoch's last window holds what is left.
+- Each micro-batch's loss is the sum of its per-sample losses divided by the window's sample count,
+  so the applied gradient is the mean per-sample gradient over the window.
+- .grad is cleared at every epoch start: nothing leaks across epochs.
+- fp16: when GradScaler skips the step (inf/nan), the scale has been lowered; the window is redone
+  at the lower scale, so no sample is lost.
+"""
+
+from __future__ import annotations
+
+from itertools import islice
+
+from ..context import RunContext
+
+#: Redo attempts per window before giving up (each halves the loss scale).
+MAX_REDOS = 64
+
+
+def train(ctx: RunContext) -> None:
+    model, optimizer, scaler = ctx.model, ctx.make_optimizer(), ctx.make_scaler()
+    loader = ctx.make_loader()
+    k = ctx.accumulation
+    model.train()
+    for epoch in range(ctx.epochs):
+        ctx.set_epoch(epoch)
+        optimizer.zero_grad()
+        batches = iter(loader)
+        while window := [ctx.to_device(batch) for batch in islice(batches, k)]:
+            samples = sum(int(ids.numel()) for _, _, ids in window)
+            for _ in range(MAX_REDOS):
+                for x, y, ids in window:
+                    with ctx.autocast():
+                        loss = model.per_sample_loss(x, y, ids).sum() / samples
+                    scaler.scale(loss).backward()
+                scale_before = scaler.get_scale()
+                scaler.step(optimizer)
+                scaler.update()
+                optimizer.zero_grad()
+                if not scaler.is_enabled() or scaler.get_scale() >= scale_before:
+                    break
+            else:
+                raise RuntimeError(f"reference: epoch {epoch}: window still overflows after {MAX_REDOS} redos")

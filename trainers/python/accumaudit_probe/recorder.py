@@ -1,0 +1,182 @@
+"""Records every optimizer step that touches the probe model's parameters, whatever wraps the optimizer.
+
+Applied steps are caught by torch's global optimizer step hooks, which fire inside the real
+``Optimizer.step`` under any wrapper (LightningOptimizer, AcceleratedOptimizer, HF Trainer). The
+pre-hook keeps the parameters before the step; the post-hook reads the gradient, because a step
+given a closure (Lightning) runs the window's last forward and backward inside ``step``. Steps
+that ``GradScaler.step`` skips on inf/nan never reach ``Optimizer.step``; the recorder wraps
+``torch.amp.GradScaler.step`` while installed to notice them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch.amp import GradScaler
+from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+
+from .probe import ProbeModel
+
+TRACE_FORMAT = "accumaudit-trace"
+TRACE_VERSION = 1
+
+
+class Recorder:
+    """Captures the steps and micro-batches of one run of one trainer on the probe model.
+
+    Use as a context manager (or call :meth:`install` / :meth:`remove`); read :meth:`trace` after.
+    """
+
+    def __init__(self, model: ProbeModel, record: bool = True):
+        self.model = model
+        self.record = record
+        self.steps: list[dict[str, Any]] = []
+        self.micro_batches: list[dict[str, Any]] = []
+        self._step_calls = 0
+        self._scalers: list[GradScaler] = []
+        self._hooks: list[Any] = []
+        self._parameters_before: list[float] | None = None
+        self._original_scaler_step: Any = None
+
+    # -- installation -------------------------------------------------------------------------
+
+    def install(self) -> Recorder:
+        """Starts observing forward passes, optimizer steps and GradScaler skips."""
+        if self._hooks:
+            return self
+        self.model.observer = self._on_forward
+        self._hooks = [
+            register_optimizer_step_pre_hook(self._before_step),
+            register_optimizer_step_post_hook(self._after_step),
+        ]
+        self._original_scaler_step = GradScaler.step
+        recorder, original = self, self._original_scaler_step
+
+        def step(scaler: GradScaler, optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
+            if not scaler.is_enabled() or not recorder.tracks(optimizer):
+                return original(scaler, optimizer, *args, **kwargs)
+            calls_before = recorder._step_calls
+            recorder._scalers.append(scaler)
+            try:
+                result = original(scaler, optimizer, *args, **kwargs)
+            finally:
+                recorder._scalers.pop()
+            if recorder._step_calls == calls_before:
+                recorder._record_skipped(float(scaler.get_scale()))
+            return result
+
+        GradScaler.step = step  # type: ignore[method-assign]
+        return self
+
+    def remove(self) -> None:
+        """Stops observing; restores GradScaler.step and removes the hooks."""
+        for hook in self._hooks:
+            hook.remove()
+        self._hooks = []
+        if self._original_scaler_step is not None:
+            GradScaler.step = self._original_scaler_step  # type: ignore[method-assign]
+            self._original_scaler_step = None
+        if self.model.observer == self._on_forward:
+            self.model.observer = None
+
+    def __enter__(self) -> Recorder:
+        return self.install()
+
+    def __exit__(self, *_: Any) -> None:
+        self.remove()
+
+    # -- observation ----------------------------------------------------------------------------
+
+    @property
+    def step_calls(self) -> int:
+        """Optimizer steps (applied or skipped) recorded so far."""
+        return self._step_calls
+
+    def tracks(self, optimizer: torch.optim.Optimizer) -> bool:
+        """True when the optimizer updates the probe model's fingerprint parameter."""
+        target = self.model.fingerprint
+        return any(p is target for group in getattr(optimizer, "param_groups", ()) for p in group["params"])
+
+    def _on_forward(self, epoch: int, ids: list[int]) -> None:
+        if self.record:
+            self.micro_batches.append({"epoch": int(epoch), "samples": ids, "stepsBefore": self._step_calls})
+
+    def _before_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
+        if self.record and self.tracks(optimizer):
+            self._parameters_before = self._body_parameters()
+
+    def _after_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
+        if not self.tracks(optimizer):
+            return
+        self._step_calls += 1
+        if not self.record:
+            return
+        scale = float(self._scalers[-1].get_scale()) if self._scalers else None
+        before, self._parameters_before = self._parameters_before, None
+        step: dict[str, Any] = {
+            "epoch": int(self.model.epoch),
+            "skipped": False,
+            "fingerprint": self._fingerprint_gradient(),
+            "body": None if before is None else {"parametersBefore": before, "gradient": self._body_gradient()},
+        }
+        if scale is not None:
+            step["lossScale"] = scale
+        self.steps.append(step)
+
+    def _record_skipped(self, scale: float) -> None:
+        self._step_calls += 1
+        if not self.record:
+            return
+        self.steps.append(
+            {
+                "epoch": int(self.model.epoch),
+                "skipped": True,
+                "fingerprint": {"epochs": [], "samples": [], "weights": []},
+                "body": None,
+                "lossScale": scale,
+            }
+        )
+
+    def _fingerprint_gradient(self) -> dict[str, list[Any]]:
+        grad = self.model.fingerprint.grad
+        if grad is None:
+            return {"epochs": [], "samples": [], "weights": []}
+        grad = grad.detach().reshape(-1)
+        index = torch.nonzero(grad != 0, as_tuple=True)[0]
+        weights = (grad[index].double() / self.model.coefficient).cpu()
+        index = index.cpu()
+        n = self.model.dataset_size
+        return {
+            "epochs": (index // n).tolist(),
+            "samples": (index % n).tolist(),
+            "weights": weights.tolist(),
+        }
+
+    def _body_parameters(self) -> list[float] | None:
+        parameters = self.model.body_parameters()
+        if not parameters:
+            return None
+        return torch.cat([p.detach().reshape(-1).to("cpu", torch.float64, copy=True) for p in parameters]).tolist()
+
+    def _body_gradient(self) -> list[float]:
+        gradients = [
+            p.grad.detach().reshape(-1).to("cpu", torch.float64)
+            if p.grad is not None
+            else torch.zeros(p.numel(), dtype=torch.float64)
+            for p in self.model.body_parameters()
+        ]
+        return torch.cat(gradients).tolist()
+
+    # -- result ---------------------------------------------------------------------------------
+
+    def trace(self, scenario: dict[str, Any], trainer: dict[str, Any]) -> dict[str, Any]:
+        """The run's trace in the Trace v1 format (camelCase); floats may be non-finite."""
+        return {
+            "format": TRACE_FORMAT,
+            "version": TRACE_VERSION,
+            "trainer": trainer,
+            "scenario": scenario,
+            "steps": self.steps,
+            "microBatches": self.micro_batches,
+        }

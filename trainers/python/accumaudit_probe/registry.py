@@ -1,0 +1,99 @@
+"""Trainer names the worker can run, resolved lazily so a missing framework breaks only its trainer.
+
+Plain loops are registered here. Framework adapters register themselves from
+``accumaudit_probe/adapters/__init__.py`` by calling :func:`register` with ``"module:function"``
+targets (strings, so no framework is imported until its trainer runs) and :func:`register_reset`.
+A name that is not registered but has the form ``MODULE:FUNCTION`` is imported as a user's own
+training function ``def train(ctx: RunContext) -> None``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .context import RunContext
+
+TrainFunction = Callable[["RunContext"], None]
+
+_TRAINERS: dict[str, str | TrainFunction] = {
+    "docs-loop": "accumaudit_probe.loops.docs_loop:train",
+    "tail-step": "accumaudit_probe.loops.tail_step:train",
+    "two-loop": "accumaudit_probe.loops.two_loop:train",
+    "k-plus-one": "accumaudit_probe.loops.k_plus_one:train",
+    "reference": "accumaudit_probe.loops.reference:train",
+}
+_RESETS: list[Callable[[], None]] = []
+_adapters_loaded = False
+#: Why ``accumaudit_probe.adapters`` could not be imported, if it could not.
+adapters_error: str | None = None
+
+
+class TrainerUnavailable(Exception):
+    """A trainer name that does not resolve to a callable training function."""
+
+
+def register(name: str, target: str | TrainFunction) -> None:
+    """Registers a trainer under ``name``: a ``"module:function"`` string (imported on first use) or a callable."""
+    _TRAINERS[name] = target
+
+
+def register_reset(reset: Callable[[], None]) -> None:
+    """Registers a function the worker calls before every run to clear state a framework keeps."""
+    if reset not in _RESETS:
+        _RESETS.append(reset)
+
+
+def resets() -> list[Callable[[], None]]:
+    """The registered reset functions, in registration order."""
+    _load_adapters()
+    return list(_RESETS)
+
+
+def names() -> list[str]:
+    """Registered trainer names (plain loops first, then adapters)."""
+    _load_adapters()
+    return list(_TRAINERS)
+
+
+def resolve(name: str) -> TrainFunction:
+    """The training function for a registered name or a ``MODULE:FUNCTION`` path."""
+    _load_adapters()
+    target = _TRAINERS.get(name)
+    if target is None:
+        if ":" not in name:
+            raise TrainerUnavailable(
+                f"trainer: expected one of {', '.join(_TRAINERS)} or MODULE:FUNCTION, saw {name!r}"
+                + (f" (adapters failed to load: {adapters_error})" if adapters_error else "")
+            )
+        target = name
+    if callable(target):
+        return target
+    module_name, _, function_name = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as error:  # noqa: BLE001 - any import failure makes this one trainer unavailable
+        raise TrainerUnavailable(
+            f"trainer {name}: cannot import module {module_name} ({type(error).__name__}: {error});"
+            " run scripts/setup-python.sh to install the frameworks"
+        ) from error
+    function = getattr(module, function_name, None)
+    if not callable(function):
+        raise TrainerUnavailable(f"trainer {name}: expected a function {function_name} in module {module_name}, found none")
+    return function
+
+
+def _load_adapters() -> None:
+    global _adapters_loaded, adapters_error
+    if _adapters_loaded:
+        return
+    _adapters_loaded = True
+    try:
+        importlib.import_module("accumaudit_probe.adapters")
+    except ModuleNotFoundError as error:
+        if error.name != "accumaudit_probe.adapters":
+            adapters_error = f"{type(error).__name__}: {error}"
+    except Exception as error:  # noqa: BLE001 - a broken adapter package must not break the plain loops
+        adapters_error = f"{type(error).__name__}: {error}"

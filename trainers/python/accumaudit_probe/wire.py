@@ -1,0 +1,84 @@
+"""Trace encoding for the protocol: packed number arrays and non-finite floats as strings."""
+
+from __future__ import annotations
+
+import base64
+import math
+import sys
+from array import array
+from typing import Any
+
+
+def wire_float(value: float) -> float | str:
+    """A float JSON can carry: non-finite values become "NaN", "Infinity" or "-Infinity"."""
+    if math.isfinite(value):
+        return value
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
+
+
+def unwire_float(value: float | int | str) -> float:
+    """Reads a wire float back (the inverse of :func:`wire_float`)."""
+    if isinstance(value, str):
+        return {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}[value]
+    return float(value)
+
+
+def _pack(values: list[Any], dtype: str) -> dict[str, str]:
+    data = array("d" if dtype == "float64" else "i", values)
+    if sys.byteorder != "little":
+        data.byteswap()
+    return {"dtype": dtype, "base64": base64.b64encode(data.tobytes()).decode("ascii")}
+
+
+def unpack(value: Any) -> list[Any]:
+    """A number array from its wire form: a plain list or ``{"dtype", "base64"}``."""
+    if isinstance(value, list):
+        return value
+    dtype = value["dtype"]
+    data = array({"float64": "d", "int32": "i"}[dtype])
+    data.frombytes(base64.b64decode(value["base64"]))
+    if sys.byteorder != "little":
+        data.byteswap()
+    return data.tolist()
+
+
+def encode_floats(values: list[float], packed: bool) -> Any:
+    return _pack(values, "float64") if packed else [wire_float(v) for v in values]
+
+
+def encode_ints(values: list[int], packed: bool) -> Any:
+    return _pack(values, "int32") if packed else values
+
+
+def encode_trace(trace: dict[str, Any], packed: bool = True) -> dict[str, Any]:
+    """The trace with its number arrays packed (or plain) and every float JSON-safe."""
+    steps = []
+    for step in trace["steps"]:
+        fingerprint = step["fingerprint"]
+        encoded: dict[str, Any] = {
+            "epoch": step["epoch"],
+            "skipped": step["skipped"],
+            "fingerprint": {
+                "epochs": encode_ints(fingerprint["epochs"], packed),
+                "samples": encode_ints(fingerprint["samples"], packed),
+                "weights": encode_floats(fingerprint["weights"], packed),
+            },
+            "body": None
+            if step["body"] is None
+            else {
+                "parametersBefore": encode_floats(step["body"]["parametersBefore"], packed),
+                "gradient": encode_floats(step["body"]["gradient"], packed),
+            },
+        }
+        if "lossScale" in step:
+            encoded["lossScale"] = wire_float(step["lossScale"])
+        steps.append(encoded)
+    result = {key: value for key, value in trace.items() if key not in ("steps", "microBatches")}
+    result["steps"] = steps
+    if "microBatches" in trace:
+        result["microBatches"] = [
+            {**micro_batch, "samples": encode_ints(micro_batch["samples"], packed)} for micro_batch in trace["microBatches"]
+        ]
+    return result

@@ -1,0 +1,126 @@
+"""The long-lived worker: JSON lines over stdio, as docs/protocol.md describes.
+
+Run as ``python -m accumaudit_probe.worker``. Protocol messages go to a duplicate of the original
+stdout; sys.stdout and file descriptor 1 are redirected to stderr, so banners and prints of the
+frameworks never reach the protocol channel.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import traceback
+from importlib import metadata
+from typing import IO, Any
+
+PROTOCOL_VERSION = 1
+FRAMEWORK_PACKAGES = ("torch", "lightning", "accelerate", "transformers")
+
+
+def claim_protocol_channel() -> IO[str]:
+    """Returns a writer on the original stdout and points stdout (fd 1 and sys.stdout) at stderr."""
+    sys.stdout.flush()
+    channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    return channel
+
+
+def framework_versions() -> dict[str, str]:
+    """Installed versions of the frameworks the worker can drive, read without importing them."""
+    versions: dict[str, str] = {}
+    for package in FRAMEWORK_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            pass
+    return versions
+
+
+def encode(message: dict[str, Any]) -> str:
+    """One protocol line; raises ValueError on a bare non-finite float (they must travel as strings)."""
+    return json.dumps(message, allow_nan=False, separators=(",", ":")) + "\n"
+
+
+def send(channel: IO[str], message: dict[str, Any] | str) -> None:
+    channel.write(message if isinstance(message, str) else encode(message))
+    channel.flush()
+
+
+def handle_run(request: dict[str, Any]) -> dict[str, Any]:
+    from .run import run_scenario
+    from .wire import encode_trace, unpack
+
+    dataset = request["dataset"]
+    features = dataset["features"]
+    if isinstance(features, dict):
+        flat = unpack(features)
+        features = [flat[i : i + 3] for i in range(0, len(flat), 3)]
+    trace = run_scenario(
+        trainer=request["trainer"],
+        scenario=request["scenario"],
+        features=features,
+        labels=unpack(dataset["labels"]),
+        initial_parameters=unpack(request["initialParameters"]),
+        device=request.get("device", "cpu"),
+        record=request.get("record", True),
+    )
+    return encode_trace(trace, packed=request.get("encoding", "packed") == "packed")
+
+
+def main() -> int:
+    channel = claim_protocol_channel()
+    try:
+        import torch
+    except ImportError as error:
+        print(
+            f"accumaudit worker: cannot import torch with {sys.executable} ({error});"
+            " run scripts/setup-python.sh, or pass --python / set ACCUMAUDIT_PYTHON",
+            file=sys.stderr,
+        )
+        return 2
+
+    from . import registry
+
+    hello: dict[str, Any] = {
+        "type": "hello",
+        "protocol": PROTOCOL_VERSION,
+        "worker": "accumaudit_probe",
+        "python": platform.python_version(),
+        "trainers": registry.names(),
+        "frameworks": framework_versions(),
+        "cuda": torch.cuda.is_available(),
+    }
+    if registry.adapters_error:
+        hello["adaptersError"] = registry.adapters_error
+    send(channel, hello)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            request = json.loads(line)
+        except json.JSONDecodeError as error:
+            send(channel, {"type": "error", "id": None, "message": f"request: expected one JSON object per line ({error})"})
+            continue
+        kind = request.get("type") if isinstance(request, dict) else None
+        if kind == "shutdown":
+            return 0
+        if kind != "run":
+            send(channel, {"type": "error", "id": request.get("id") if isinstance(request, dict) else None,
+                           "message": f"request.type: expected run or shutdown, saw {kind!r}"})
+            continue
+        request_id = request.get("id")
+        try:
+            message: dict[str, Any] | str = encode({"type": "trace", "id": request_id, "trace": handle_run(request)})
+        except (Exception, SystemExit) as error:  # noqa: BLE001 - every failure of a run is that run's error
+            traceback.print_exc(file=sys.stderr)
+            message = {"type": "error", "id": request_id, "message": f"{type(error).__name__}: {' '.join(str(error).split())}"}
+        sys.stderr.flush()
+        send(channel, message)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
