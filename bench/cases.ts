@@ -1,7 +1,7 @@
+import { runCheck } from "../properties/run-check.js";
 import { makeDataset } from "../trainers/contract/probe.js";
 import { parseScenario, type Scenario, type ScenarioInput } from "../trainers/contract/scenario.js";
 import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
-import { runCheck } from "../properties/run-check.js";
 import type { CaseRunner } from "./measure.js";
 
 /** The benchmark's fixed scenarios (fingerprint model), labelled N/B/K x epochs. */

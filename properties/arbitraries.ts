@@ -55,6 +55,7 @@ export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitr
       const { batchSize: b, accumulation: k } = rest;
       const size = (fullWindows * k + (tailMicroBatches % k)) * b + (remainder % b);
       const datasetSize = Math.min(Math.max(size, 1), s.maxDatasetSize);
-      return parseScenario({ ...rest, datasetSize });
+      // drop_last with N < B leaves an empty epoch: nothing to audit, and some frameworks refuse it.
+      return parseScenario({ ...rest, datasetSize, dropLast: rest.dropLast && datasetSize >= b });
     });
 }
