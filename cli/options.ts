@@ -77,3 +77,20 @@ export const RUN_FLAGS = {
   report: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/**
+ * Joins `--flag -5` into `--flag=-5`, so a negative number reaches validation (which names the
+ * flag and the value) instead of being read as another option.
+ */
+export function joinNegativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let k = 0; k < args.length; k++) {
+    const arg = args[k] ?? "";
+    const next = args[k + 1];
+    if (arg.startsWith("--") && !arg.includes("=") && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      k++;
+    } else out.push(arg);
+  }
+  return out;
+}

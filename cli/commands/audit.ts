@@ -7,7 +7,7 @@ import { formatAuditHeader, formatAuditSummary, formatTrainerAudit } from "../..
 import { MODELS, PRECISIONS } from "../../trainers/contract/scenario.js";
 import type { Trainer } from "../../trainers/contract/trainer.js";
 import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
-import { choiceList, integerFlag, RUN_FLAGS } from "../options.js";
+import { choiceList, integerFlag, joinNegativeValues, RUN_FLAGS } from "../options.js";
 import { ProgressLine } from "../progress.js";
 import { runContextFromFlags } from "../run-context.js";
 import { UsageError } from "../usage-error.js";
@@ -35,7 +35,7 @@ Without --trainer, audits the built-in trainers.`;
 /** `accumaudit audit`: a property search per trainer. Returns the exit code. */
 export async function auditCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args,
+    args: joinNegativeValues(args),
     options: AUDIT_FLAGS,
     strict: true,
     allowPositionals: false,
@@ -77,7 +77,7 @@ export async function auditCommand(args: string[]): Promise<number> {
   const report = values.report;
   const writeAuditReport = async () => {
     if (!report) return 0;
-    const html = renderAuditReport({
+    const html = await renderAuditReport({
       audit,
       diagnoses,
       meta: {

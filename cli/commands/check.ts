@@ -9,7 +9,14 @@ import {
   ScenarioError,
 } from "../../trainers/contract/scenario.js";
 import { resolveTrainer } from "../../trainers/registry.js";
-import { choiceFlag, type FlagValues, integerFlag, numberFlag, RUN_FLAGS } from "../options.js";
+import {
+  choiceFlag,
+  type FlagValues,
+  integerFlag,
+  joinNegativeValues,
+  numberFlag,
+  RUN_FLAGS,
+} from "../options.js";
 import { runContextFromFlags } from "../run-context.js";
 import { UsageError, withFlagNames } from "../usage-error.js";
 import { harnessVersion } from "../version.js";
@@ -64,7 +71,7 @@ function scenarioFromFlags(values: FlagValues) {
 /** `accumaudit check`: one trainer on one scenario. Returns the exit code. */
 export async function checkCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
-    args,
+    args: joinNegativeValues(args),
     options: CHECK_FLAGS,
     strict: true,
     allowPositionals: false,
@@ -84,7 +91,7 @@ export async function checkCommand(args: string[]): Promise<number> {
       values.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatCheck(result)}\n`,
     );
     if (values.report) {
-      const html = renderCheckReport({
+      const html = await renderCheckReport({
         diagnosis,
         meta: {
           harnessVersion: harnessVersion(),

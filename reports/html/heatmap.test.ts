@@ -1,0 +1,97 @@
+import { describe, expect, it, vi } from "vitest";
+import { renderChartSvg } from "./chart-svg.js";
+import { errorChart } from "./error-chart.js";
+import { docsLoopDiagnosis, largeDiagnosis, twoLoopDiagnosis } from "./fixtures.js";
+import { weightHeatmap } from "./heatmap.js";
+
+describe("weightHeatmap", () => {
+  it("draws one cell per step and sample bin for a small run", () => {
+    const chart = weightHeatmap(docsLoopDiagnosis());
+    // 6 steps: 32 samples each in steps 0-2 and 4-5, 46 in step 3.
+    expect(chart?.cells).toBe(32 * 5 + 46);
+  });
+
+  it("bins a long run with N = 10,000 to at most 120 x 110 cells", () => {
+    const chart = weightHeatmap(largeDiagnosis());
+    expect(chart?.cells).toBeGreaterThan(1000);
+    expect(chart?.cells).toBeLessThanOrEqual(120 * 110);
+    expect(chart?.summary).toContain(
+      "steps in 105 epoch-aligned bins of up to 5, samples in bins of 91",
+    );
+  });
+
+  it("renders to SVG without warnings or loads, with a colour legend centred on 1", async () => {
+    const fetch = vi.spyOn(globalThis, "fetch");
+    const log = { warnings: [] as string[] };
+    const chart = weightHeatmap(twoLoopDiagnosis());
+    if (!chart) throw new Error("two-loop: expected a heatmap");
+    const svg = await renderChartSvg(chart.spec, "t", log);
+    expect(log.warnings).toEqual([]);
+    expect(svg).toContain("weight ÷");
+    expect(svg).toContain('id="t-gradient_0"');
+    expect(chart.summary).toContain("the ratio furthest from 1 is 1.173");
+    expect(fetch).not.toHaveBeenCalled();
+    fetch.mockRestore();
+  });
+});
+
+describe("errorChart", () => {
+  it("draws weights and body against their tolerances", async () => {
+    const chart = errorChart(twoLoopDiagnosis());
+    if (!chart) throw new Error("two-loop: expected an error chart");
+    expect(chart.summary).toContain(
+      "Weights: largest 0.1731 against tolerance 1e-5, 1 step above it",
+    );
+    const log = { warnings: [] as string[] };
+    const svg = await renderChartSvg(chart.spec, "e", log);
+    expect(log.warnings).toEqual([]);
+    expect(svg).toContain("weight tolerance");
+    expect(svg).toContain("body tolerance");
+  });
+});
+
+describe("renderChartSvg", () => {
+  it("refuses a spec that would load data from a URL", async () => {
+    await expect(
+      renderChartSvg(
+        {
+          data: { url: "https://example.com/data.json" },
+          mark: "point",
+          encoding: { x: { field: "a", type: "quantitative" } },
+        },
+        "u",
+      ),
+    ).rejects.toThrow(/expected inline data only/);
+  });
+});
+
+describe("unusual traces", () => {
+  it("marks a NaN weight and a skipped step and still renders cleanly", async () => {
+    const d = docsLoopDiagnosis();
+    const trace = d.trace;
+    if (!trace) throw new Error("docs-loop: expected a trace");
+    const steps = trace.steps.map((s, t) => {
+      if (t === 1)
+        return { ...s, skipped: true, fingerprint: { epochs: [], samples: [], weights: [] } };
+      if (t === 2) return { ...s, fingerprint: { ...s.fingerprint, weights: ["NaN" as const] } };
+      return s;
+    });
+    const analyses = d.steps.map((a) =>
+      a.step === 1
+        ? { ...a, skipped: true, samples: 0, weightRelError: 0 }
+        : a.step === 2
+          ? { ...a, weightRelError: Number.NaN }
+          : a,
+    );
+    const odd = { ...d, trace: { ...trace, steps }, steps: analyses };
+    const log = { warnings: [] as string[] };
+    const heatmap = weightHeatmap(odd);
+    const errors = errorChart(odd);
+    if (!heatmap || !errors) throw new Error("expected both charts");
+    const svg = await renderChartSvg(heatmap.spec, "h", log);
+    await renderChartSvg(errors.spec, "e", log);
+    expect(log.warnings).toEqual([]);
+    expect(svg).toContain("unexpected");
+    expect(errors.summary).toContain("1 skipped step marked with a cross");
+  });
+});

@@ -1,0 +1,20 @@
+import { escapeHtml } from "./format.js";
+import { definitionList, heading } from "./markup.js";
+import type { ReportMeta } from "./meta.js";
+
+/** The run metadata section: harness version, backend or device, precision, seed, runs, date. */
+export function renderMetadata(meta: ReportMeta, level: number): string {
+  const list = definitionList([
+    ["Harness version", `accumaudit ${meta.harnessVersion}`],
+    ["Date", meta.date],
+    ["Backend", meta.backend],
+    ["Device", meta.device],
+    ["Precision", meta.precision],
+    ["Seed", meta.seed],
+    ["Runs per trainer", meta.runs],
+  ]);
+  const command = meta.command
+    ? `<p>Command:</p><pre><code>${escapeHtml(meta.command)}</code></pre>`
+    : "";
+  return `<section aria-labelledby="run-metadata">${heading(level, "Run metadata", "run-metadata")}${list}${command}</section>`;
+}
