@@ -23,33 +23,16 @@ export function scenarioLabel(s: Scenario): string {
   return extras.length > 0 ? `${base} ${extras.join(" ")}` : base;
 }
 
-/**
- * A runner per trainer and scenario: `run` records the trace, `baseline` trains the same way
- * without recording, so the row's overhead is the audit's recording cost.
- */
-export function recordingCaseRunners(
-  trainers: Trainer[],
-  scenarios: ScenarioInput[],
-  options: Omit<RunOptions, "record"> = {},
-): CaseRunner[] {
-  return scenarios.flatMap((input) => {
-    const scenario = parseScenario(input);
-    const dataset = makeDataset(scenario);
-    return trainers.map((trainer) => ({
-      name: trainer.name,
-      scenario: scenarioLabel(scenario),
-      run: () => trainer.run(scenario, dataset, { ...options, record: true }),
-      baseline: () => trainer.run(scenario, dataset, { ...options, record: false }),
-    }));
-  });
-}
+/** What a bench row times against training without recording. */
+export type BenchedWork = "recording" | "full check";
 
 /**
- * A runner per trainer and scenario: `run` is a whole check (training while recording, the
- * oracle and the three properties), `baseline` the same training without recording, so the row's
- * overhead is what auditing a run costs over just training it.
+ * A runner per trainer and scenario. `baseline` trains without recording; `run` trains while
+ * recording the trace ("recording": the recording cost), or runs a whole check: recording, the
+ * oracle and the three properties ("full check": what auditing a run costs over training it).
  */
-export function fullCheckCaseRunners(
+export function benchCaseRunners(
+  work: BenchedWork,
   trainers: Trainer[],
   scenarios: ScenarioInput[],
   options: Omit<RunOptions, "record"> = {},
@@ -58,9 +41,12 @@ export function fullCheckCaseRunners(
     const scenario = parseScenario(input);
     const dataset = makeDataset(scenario);
     return trainers.map((trainer) => ({
-      name: `${trainer.name} full check`,
+      name: work === "recording" ? trainer.name : `${trainer.name} full check`,
       scenario: scenarioLabel(scenario),
-      run: () => runCheck(trainer, scenario, { ...options, record: true }),
+      run:
+        work === "recording"
+          ? () => trainer.run(scenario, dataset, { ...options, record: true })
+          : () => runCheck(trainer, scenario, { ...options, record: true }),
       baseline: () => trainer.run(scenario, dataset, { ...options, record: false }),
     }));
   });

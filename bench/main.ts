@@ -1,7 +1,8 @@
 import { parseArgs } from "node:util";
 import { BACKENDS, type Backend } from "../trainers/contract/trainer.js";
+import { measureWorkerThroughput } from "../trainers/external/index.js";
 import { createTfjsTrainers } from "../trainers/tfjs/index.js";
-import { BENCH_SCENARIOS, fullCheckCaseRunners, recordingCaseRunners } from "./cases.js";
+import { BENCH_SCENARIOS, benchCaseRunners } from "./cases.js";
 import { measureCases } from "./measure.js";
 import { formatBenchTable } from "./table.js";
 
@@ -9,6 +10,7 @@ const { values } = parseArgs({
   options: {
     backend: { type: "string", default: "cpu" },
     repetitions: { type: "string", default: "15" },
+    "python-cases": { type: "string", default: "12" },
   },
 });
 
@@ -25,8 +27,8 @@ if (!Number.isInteger(repetitions) || repetitions < 1) {
 
 const trainers = createTfjsTrainers();
 const runners = [
-  ...recordingCaseRunners(trainers, BENCH_SCENARIOS, { backend }),
-  ...fullCheckCaseRunners(trainers, BENCH_SCENARIOS, { backend }),
+  ...benchCaseRunners("recording", trainers, BENCH_SCENARIOS, { backend }),
+  ...benchCaseRunners("full check", trainers, BENCH_SCENARIOS, { backend }),
 ];
 const rows = await measureCases(runners, { repetitions });
 console.log(
@@ -36,3 +38,22 @@ console.log(
   "overhead = time recording the trace (rows named after a trainer), or time of a whole check: recording, oracle and properties (rows ending in 'full check'), / time training the same scenario without recording.\n",
 );
 console.log(formatBenchTable(rows));
+
+const pythonCases = Number(values["python-cases"]);
+if (pythonCases > 0) {
+  console.log(
+    `\nExternal trainers: ${pythonCases} cases of 110/8/4 x2 (logistic body) each way, through one long-lived Python worker and through a new worker process per case.\n`,
+  );
+  console.log("| trainer | long-lived worker cases/s | process per case cases/s | speed-up (x) |");
+  console.log("| --- | ---: | ---: | ---: |");
+  for (const trainer of ["reference", "lightning"]) {
+    try {
+      const f = await measureWorkerThroughput({ trainer, cases: pythonCases });
+      console.log(
+        `| python:${trainer} | ${f.longLived.casesPerSecond.toFixed(2)} | ${f.processPerCase.casesPerSecond.toFixed(2)} | ${f.speedup.toFixed(1)} |`,
+      );
+    } catch (error) {
+      console.log(`| python:${trainer} | not measured: ${String(error).split("\n")[0]} | | |`);
+    }
+  }
+}

@@ -59,3 +59,17 @@ export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitr
       return parseScenario({ ...rest, datasetSize, dropLast: rest.dropLast && datasetSize >= b });
     });
 }
+
+/**
+ * The mission's scenarios, checked beside every search: 110/8/4 over 2 epochs (the documentation
+ * loop's lost tail) and 1000/128/4 (the two-loop's over-weighted last micro-batch).
+ */
+export function missionScenarios(
+  model: Scenario["model"] = "fingerprint",
+  precision: Scenario["precision"] = "fp32",
+): Scenario[] {
+  return [
+    parseScenario({ datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2, model, precision }),
+    parseScenario({ datasetSize: 1000, batchSize: 128, accumulation: 4, model, precision }),
+  ];
+}

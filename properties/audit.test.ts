@@ -6,6 +6,7 @@ import {
   type WindowWeighting,
 } from "../test/support/synthetic-trace.js";
 import type { Trainer } from "../trainers/contract/trainer.js";
+import { missionScenarios } from "./arbitraries.js";
 import { auditTrainer } from "./audit.js";
 
 function syntheticTrainer(name: string, weighting: WindowWeighting): Trainer {
@@ -65,5 +66,34 @@ describe("auditTrainer", () => {
     const { audit } = await auditTrainer(broken, { runs: 5, seed: 1 });
     expect(audit.verdict).toBe("error");
     expect(audit.counterexample?.result.error).toBe("worker exited with code 1");
+  });
+
+  it("checks the regression scenarios beside the search; one failing regression fails the trainer", async () => {
+    const regressions = missionScenarios();
+    const exact = await auditTrainer(syntheticTrainer("exact", sampleCountWeighting), {
+      runs: 5,
+      seed: 2,
+      space: { shuffle: false },
+      regressions,
+    });
+    expect(exact.audit.regressions.map((r) => r.verdict)).toEqual(["pass", "pass"]);
+    expect(exact.regressionDiagnoses).toHaveLength(2);
+    // Per-micro-batch weighting is exact when every micro-batch is full: 110/8/4 has a short one.
+    const fullBatchesOnly = await auditTrainer(
+      syntheticTrainer("two-loop-like", perMicroBatchWeighting),
+      {
+        runs: 5,
+        seed: 2,
+        space: { maxDatasetSize: 1, shuffle: false },
+        regressions,
+      },
+    );
+    expect(fullBatchesOnly.audit.counterexample).toBeNull();
+    expect(fullBatchesOnly.audit.regressions.map((r) => r.verdict)).toEqual(["fail", "fail"]);
+    expect(fullBatchesOnly.audit.verdict).toBe("fail");
+    expect(fullBatchesOnly.audit.regressions[1]?.properties?.weighting.maxRelError).toBeCloseTo(
+      488 / 416 - 1,
+      10,
+    );
   });
 });

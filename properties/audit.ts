@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { type Scenario, scenarioFlags } from "../trainers/contract/scenario.js";
 import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
 import { type ScenarioSpace, scenarioArbitrary } from "./arbitraries.js";
-import type { CheckDiagnosis, TrainerAudit } from "./result.js";
+import type { CheckDiagnosis, TrainerAudit, Verdict } from "./result.js";
 import { runCheck } from "./run-check.js";
 
 /** Progress of a trainer's property search. */
@@ -22,16 +22,26 @@ export interface AuditOptions {
   /** fast-check replay path (with the seed of the failing audit). */
   path?: string;
   space?: Partial<ScenarioSpace>;
+  /** Fixed scenarios checked beside the search, e.g. {@link missionScenarios}. */
+  regressions?: Scenario[];
   runOptions?: RunOptions;
   /** Extra `accumaudit check` flags for the replay command (backend, python, device). */
   replayFlags?: string[];
   onProgress?: (progress: AuditProgress) => void;
 }
 
-/** A trainer's audit with the diagnosis of its shrunk counterexample, if any. */
+/** A trainer's audit with the diagnoses of its shrunk counterexample and its regression scenarios. */
 export interface TrainerAuditOutcome {
   audit: TrainerAudit;
   diagnosis: CheckDiagnosis | null;
+  /** One per regression scenario, in order. */
+  regressionDiagnoses: CheckDiagnosis[];
+}
+
+/** A refuted property outranks a trainer that could not be run, which outranks a pass. */
+function worstVerdict(verdicts: Verdict[]): Verdict {
+  if (verdicts.includes("fail")) return "fail";
+  return verdicts.includes("error") ? "error" : "pass";
 }
 
 /** The shell command that replays a scenario on a trainer. */
@@ -51,14 +61,33 @@ export function replayCommand(
 }
 
 /**
- * Property search: runs the trainer on generated scenarios until one fails, then lets fast-check
- * shrink it to a minimal counterexample. Errors of the trainer count as failures (verdict
- * "error"). Never throws for a trainer's failure.
+ * Audits a trainer: checks it on the fixed regression scenarios, then runs a property search
+ * over generated scenarios until one fails and lets fast-check shrink it to a minimal
+ * counterexample. Errors of the trainer count as failures of the search (verdict "error").
+ * Never throws for a trainer's failure.
  */
 export async function auditTrainer(
   trainer: Trainer,
   options: AuditOptions,
 ): Promise<TrainerAuditOutcome> {
+  const regressionDiagnoses: CheckDiagnosis[] = [];
+  for (const scenario of options.regressions ?? [])
+    regressionDiagnoses.push(await runCheck(trainer, scenario, options.runOptions));
+  const search = await searchCounterexample(trainer, options);
+  const regressions = regressionDiagnoses.map((d) => d.result);
+  const verdict = worstVerdict([search.audit.verdict, ...regressions.map((r) => r.verdict)]);
+  return {
+    audit: { ...search.audit, verdict, regressions },
+    diagnosis: search.diagnosis,
+    regressionDiagnoses,
+  };
+}
+
+/** The property search: a shrunk counterexample, or none. */
+async function searchCounterexample(
+  trainer: Trainer,
+  options: AuditOptions,
+): Promise<{ audit: Omit<TrainerAudit, "regressions">; diagnosis: CheckDiagnosis | null }> {
   let lastFailure: CheckDiagnosis | null = null;
   let cases = 0;
   let failed = false;

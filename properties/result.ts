@@ -161,6 +161,11 @@ export interface TrainerAudit {
   /** Scenarios run before the search stopped (shrinking excluded). */
   casesRun: number;
   counterexample: Counterexample | null;
+  /**
+   * Results on the fixed regression scenarios checked beside the search (the mission's
+   * 110/8/4 over 2 epochs and 1000/128/4), in the order given.
+   */
+  regressions: CheckResult[];
   /** Present when the trainer could not be run at all. */
   error?: string;
 }

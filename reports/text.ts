@@ -25,20 +25,34 @@ export function formatCheck(result: CheckResult): string {
   ].join("\n");
 }
 
-/** Plain-text result of one trainer's audit. */
+function regressionLine(r: CheckResult): string {
+  const scenario = `${r.scenario.datasetSize}/${r.scenario.batchSize}/${r.scenario.accumulation} x${r.scenario.epochs}`;
+  if (!r.properties) return `  ${scenario}: ${MARK.error} ${r.error ?? ""}`;
+  const { coverage, weighting, windowing } = r.properties;
+  const mark = (ok: boolean) => (ok ? "✓" : "✗");
+  const error = Number(weighting.maxRelError.toPrecision(3));
+  return `  ${scenario}: ${MARK[r.verdict]}  ${mark(coverage.ok)} coverage  ${mark(weighting.ok)} weighting (max rel. error ${error})  ${mark(windowing.ok)} windowing`;
+}
+
+/** Plain-text result of one trainer's audit: the search, then the regression scenarios. */
 export function formatTrainerAudit(t: TrainerAudit): string {
   const label = trainerLabel(t.trainer, t.trainerInfo);
-  if (t.verdict === "pass")
-    return `${MARK.pass}  ${label}: no counterexample in ${t.casesRun} scenarios`;
+  const lines = t.regressions.map(regressionLine);
   const c = t.counterexample;
-  if (!c) return `${MARK[t.verdict]}  ${label}: ${t.error ?? "no counterexample recorded"}`;
+  if (!c) {
+    const search = t.error
+      ? `search error: ${t.error}`
+      : `no counterexample in ${t.casesRun} generated scenarios`;
+    return [`${MARK[t.verdict]}  ${label}: ${search}`, ...lines].join("\n");
+  }
   return [
-    `${MARK[t.verdict]}  ${label}: failed after ${t.casesRun} scenario(s), shrunk in ${c.shrinks} step(s) to:`,
+    `${MARK[t.verdict]}  ${label}: failed after ${t.casesRun} generated scenario(s), shrunk in ${c.shrinks} step(s) to:`,
     ...formatCheck(c.result)
       .split("\n")
       .map((line) => `  ${line}`),
     `  replay: ${c.replay}`,
     `  search replay: --seed ${c.seed} --path ${c.path}`,
+    ...lines,
   ].join("\n");
 }
 

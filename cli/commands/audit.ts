@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import { DEFAULT_SPACE } from "../../properties/arbitraries.js";
+import { DEFAULT_SPACE, missionScenarios } from "../../properties/arbitraries.js";
 import { auditTrainer } from "../../properties/audit.js";
 import type { AuditResult, CheckDiagnosis } from "../../properties/result.js";
 import { renderAuditReport, writeReport } from "../../reports/html/index.js";
@@ -74,12 +74,15 @@ export async function auditCommand(args: string[]): Promise<number> {
   };
   const audits = audit.trainers;
   const diagnoses: Record<string, CheckDiagnosis> = {};
+  const regressionDiagnoses: Record<string, CheckDiagnosis[]> = {};
+  const regressions = missionScenarios(space.models?.[0], space.precisions?.[0]);
   const report = values.report;
   const writeAuditReport = async () => {
     if (!report) return 0;
     const html = await renderAuditReport({
       audit,
       diagnoses,
+      regressionDiagnoses,
       meta: {
         harnessVersion: audit.harnessVersion,
         date: audit.date,
@@ -103,6 +106,7 @@ export async function auditCommand(args: string[]): Promise<number> {
         seed,
         ...(path === undefined ? {} : { path }),
         space,
+        regressions,
         runOptions: context.runOptions,
         replayFlags: context.replayFlags,
         onProgress: (p) => progress.update(p),
@@ -110,6 +114,7 @@ export async function auditCommand(args: string[]): Promise<number> {
       progress.clear();
       audits.push(outcome.audit);
       if (outcome.diagnosis) diagnoses[trainer.name] = outcome.diagnosis;
+      regressionDiagnoses[trainer.name] = outcome.regressionDiagnoses;
       if (!json) process.stdout.write(`${formatTrainerAudit(outcome.audit)}\n`);
       // Written after every trainer, so an interrupted audit keeps what it found.
       reportBytes = await writeAuditReport();
