@@ -29,7 +29,7 @@ export function diagnoseTrace(
     applied,
     matches,
     dataset,
-    toleranceFor(scenario),
+    toleranceFor(scenario, trace.trainer.precision),
   );
   const windowing = checkWindowing(trace, expectation, applied);
   const properties = { coverage: coverage.result, weighting: weighting.result, windowing };

@@ -18,9 +18,17 @@ export const TOLERANCES: Record<Scenario["precision"], Tolerance> = {
   bf16: { weight: 4e-2, body: 1e-1 },
 };
 
-/** The tolerance in force for a scenario. */
-export function toleranceFor(scenario: Scenario): Tolerance {
-  return TOLERANCES[scenario.precision];
+/**
+ * The tolerance in force for a scenario; when the trainer ran another precision than the one
+ * asked for, the looser of the two.
+ */
+export function toleranceFor(
+  scenario: Scenario,
+  ran: Scenario["precision"] = scenario.precision,
+): Tolerance {
+  const asked = TOLERANCES[scenario.precision];
+  const actual = TOLERANCES[ran];
+  return { weight: Math.max(asked.weight, actual.weight), body: Math.max(asked.body, actual.body) };
 }
 
 /**

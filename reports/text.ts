@@ -9,7 +9,8 @@ function propertyLine(name: string, ok: boolean, message: string): string {
 
 function trainerLabel(trainer: string, info: CheckResult["trainerInfo"]): string {
   if (!info?.framework) return trainer;
-  return `${trainer} (${info.framework}${info.frameworkVersion ? ` ${info.frameworkVersion}` : ""})`;
+  const ran = info.precision ? `, ran ${info.precision}` : "";
+  return `${trainer} (${info.framework}${info.frameworkVersion ? ` ${info.frameworkVersion}` : ""}${ran})`;
 }
 
 /** Plain-text result of one check, as `accumaudit check` prints it. */

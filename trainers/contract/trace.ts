@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { describeIssues, ScenarioSchema } from "./scenario.js";
+import { describeIssues, PRECISIONS, ScenarioSchema } from "./scenario.js";
 
 /** Version of the trace format this harness reads and writes. */
 export const TRACE_VERSION = 1;
@@ -77,6 +77,11 @@ export const TrainerInfoSchema = z
     frameworkVersion: z.string().optional(),
     backend: z.string().optional(),
     device: z.string().optional(),
+    /**
+     * The precision the trainer really ran, when it knows it differs from the scenario's (a
+     * framework that quietly trains fp16 as fp32 or bf16). The looser tolerance of the two holds.
+     */
+    precision: z.enum(PRECISIONS).optional(),
   })
   .strict();
 

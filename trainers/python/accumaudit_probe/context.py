@@ -114,3 +114,11 @@ class RunContext:
         self.framework = {"framework": name}
         if version is not None:
             self.framework["frameworkVersion"] = str(version)
+
+    def set_effective_precision(self, precision: str) -> None:
+        """Records the precision the framework really trains in, when it differs from the scenario's.
+
+        The harness then holds the run to the looser of the two tolerances and reports the change.
+        """
+        if precision != self.precision:
+            self.framework["precision"] = precision

@@ -26,20 +26,23 @@ def reset_framework_state() -> None:
     GradientState._reset_state()
 
 
-def warn_if_fp16_ignored(accelerator: Any, framework: str, precision: str) -> None:
+def warn_if_fp16_ignored(accelerator: Any, framework: str, precision: str) -> bool:
     """Warns when fp16 was asked for but the Accelerator runs neither autocast nor a loss scaler.
 
     Accelerate turns ``mixed_precision="fp16"`` into autocast plus GradScaler only on an
     accelerator; on the CPU it trains in fp32 without a word (seen with Accelerate 1.15, which
-    HF Trainer uses too). The trace is then an fp32 run; this logs a warning (stderr).
+    HF Trainer uses too). The trace is then an fp32 run; this logs a warning (stderr) and
+    returns True.
     """
-    if precision == "fp16" and not accelerator.native_amp and accelerator.scaler is None:
+    ignored = precision == "fp16" and not accelerator.native_amp and accelerator.scaler is None
+    if ignored:
         logger.warning(
             "%s: precision fp16 on %s runs in fp32"
             " (Accelerate enables fp16 autocast and loss scaling only on accelerators)",
             framework,
             accelerator.device.type,
         )
+    return ignored
 
 
 def freeze_imported_objects() -> None:

@@ -26,7 +26,8 @@ def train(ctx: RunContext) -> None:
         mixed_precision=MIXED_PRECISION[ctx.precision],
         cpu=ctx.device == "cpu",
     )
-    warn_if_fp16_ignored(accelerator, "accelerate", ctx.precision)
+    if warn_if_fp16_ignored(accelerator, "accelerate", ctx.precision):
+        ctx.set_effective_precision("fp32")
     model, optimizer, loader = accelerator.prepare(ctx.model, ctx.make_optimizer(), ctx.make_loader())
     model.train()
     for epoch in range(ctx.epochs):

@@ -142,7 +142,8 @@ def run_trainer(ctx: RunContext, model: nn.Module) -> None:
             callbacks=[EpochTag(ctx)],
         )
         trainer.remove_callback(PrinterCallback)
-        warn_if_fp16_ignored(trainer.accelerator, "transformers", ctx.precision)
+        if warn_if_fp16_ignored(trainer.accelerator, "transformers", ctx.precision):
+            ctx.set_effective_precision("fp32")
         trainer.train()
 
 
