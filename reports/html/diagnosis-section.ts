@@ -1,10 +1,15 @@
-import type { CheckDiagnosis, Counterexample, Verdict } from "../../properties/result.js";
+import type {
+  CheckDiagnosis,
+  Counterexample,
+  Verdict,
+  WindowingResult,
+} from "../../properties/result.js";
 import { microBatchesPerEpoch, stepsPerEpoch } from "../../trainers/contract/scenario.js";
 import { renderChartSvg } from "./chart-svg.js";
 import { errorChart } from "./error-chart.js";
 import { explainCheck } from "./explanation.js";
 import { renderFigure } from "./figure.js";
-import { escapeHtml, formatNumber, nth } from "./format.js";
+import { escapeHtml, formatNumber, nth, plural } from "./format.js";
 import { weightHeatmap } from "./heatmap.js";
 import { heading, table, verdictBadge } from "./markup.js";
 import { binSteps, largestBin } from "./step-bins.js";
@@ -41,7 +46,11 @@ function okVerdict(ok: boolean): Verdict {
 
 const COVERAGE_COUNTS = ["lost", "leaked", "duplicated", "dropped"] as const;
 
-function propertiesTable(d: CheckDiagnosis): string {
+/** Each property's verdict, the oracle's message and its key figures, as a table. */
+export function propertiesTable(
+  d: CheckDiagnosis,
+  caption = "Properties checked on this scenario",
+): string {
   const p = d.result.properties;
   if (!p) return "";
   const w = p.weighting;
@@ -50,7 +59,7 @@ function propertiesTable(d: CheckDiagnosis): string {
       ? ""
       : `; body ${formatNumber(w.bodyMaxRelError)} (tolerance ${formatNumber(w.bodyTolerance)})`;
   return table({
-    caption: "Properties checked on this scenario",
+    caption,
     columns: ["property", "result", "finding", "figures"],
     rows: [
       {
@@ -80,13 +89,19 @@ function propertiesTable(d: CheckDiagnosis): string {
         cells: [
           verdictBadge(okVerdict(p.windowing.ok)),
           escapeHtml(p.windowing.message),
-          escapeHtml(
-            `${p.windowing.appliedSteps} applied and ${p.windowing.skippedSteps} skipped steps for ${p.windowing.expectedSteps} windows; ${p.windowing.mismatches.length} windows unmatched`,
-          ),
+          escapeHtml(windowingFigures(p.windowing)),
         ],
       },
     ],
   });
+}
+
+/** "1 applied step and 0 skipped for 1 window; 1 window unmatched". */
+export function windowingFigures(w: WindowingResult): string {
+  return (
+    `${plural(w.appliedSteps, "applied step")} and ${w.skippedSteps} skipped for ` +
+    `${plural(w.expectedSteps, "window")}; ${plural(w.mismatches.length, "window")} unmatched`
+  );
 }
 
 function coverageTable(d: CheckDiagnosis): string {
@@ -152,18 +167,58 @@ function stepsTable(d: CheckDiagnosis): string {
   const caption = binned
     ? `Per-step data in ${bins.length} bins of up to ${largestBin(bins)} steps (worst error of each bin)`
     : "Per-step data: samples applied, the window the oracle matched, relative errors";
-  return `<details><summary>Per-step data table (${d.steps.length} steps)</summary>${table({
-    caption,
-    columns,
-    rows,
-    numeric: binned ? [1, 2, 3, 4] : [1, 3, 4, 5],
-  })}</details>`;
+  return `<details><summary>Per-step data table (${plural(d.steps.length, "step")})</summary>${table(
+    {
+      caption,
+      columns,
+      rows,
+      numeric: binned ? [1, 2, 3, 4] : [1, 3, 4, 5],
+    },
+  )}</details>`;
 }
 
 function counterexampleDetails(c: Counterexample, casesRun: number | undefined): string {
-  const found = casesRun === undefined ? "" : ` after ${casesRun} generated scenarios`;
-  return `<p>fast-check found this failure${escapeHtml(found)} and shrank it in ${c.shrinks} steps (seed ${c.seed}, path <code>${escapeHtml(c.path)}</code>). Replay it with:</p>
+  const found = casesRun === undefined ? "" : ` after ${plural(casesRun, "generated scenario")}`;
+  return `<p>fast-check found this failure${escapeHtml(found)} and shrank it in ${plural(c.shrinks, "step")} (seed ${c.seed}, path <code>${escapeHtml(c.path)}</code>). Replay it with:</p>
 <pre><code>${escapeHtml(c.replay)}</code></pre>`;
+}
+
+/**
+ * The weight heatmap and the per-step error chart of a check as figures, ids prefixed with `id`;
+ * empty when the check has no applied or skipped step to draw. `about` names what the charts
+ * show in their titles (the trainer by default).
+ */
+export async function chartFigures(
+  d: CheckDiagnosis,
+  id: string,
+  about = d.result.trainer,
+): Promise<string> {
+  const heatmap = weightHeatmap(d);
+  const errors = errorChart(d);
+  const [heatmapSvg, errorSvg] = await Promise.all([
+    heatmap ? renderChartSvg(heatmap.spec, `${id}-heatmap`) : Promise.resolve(""),
+    errors ? renderChartSvg(errors.spec, `${id}-errors`) : Promise.resolve(""),
+  ]);
+  return [
+    heatmap
+      ? renderFigure({
+          id: `${id}-heatmap`,
+          title: `Weight heatmap for ${about}`,
+          svg: heatmapSvg,
+          summary: heatmap.summary,
+        })
+      : "",
+    errors
+      ? renderFigure({
+          id: `${id}-errors`,
+          title: `Relative error per step for ${about}`,
+          svg: errorSvg,
+          summary: errors.summary,
+        })
+      : "",
+  ]
+    .filter(Boolean)
+    .join("\n");
 }
 
 /**
@@ -176,30 +231,7 @@ export async function renderDiagnosis(
   options: { level: number; id: string; counterexample?: Counterexample; casesRun?: number },
 ): Promise<string> {
   const { level, id } = options;
-  const heatmap = weightHeatmap(d);
-  const errors = errorChart(d);
-  const [heatmapSvg, errorSvg] = await Promise.all([
-    heatmap ? renderChartSvg(heatmap.spec, `${id}-heatmap`) : Promise.resolve(""),
-    errors ? renderChartSvg(errors.spec, `${id}-errors`) : Promise.resolve(""),
-  ]);
-  const figures = [
-    heatmap
-      ? renderFigure({
-          id: `${id}-heatmap`,
-          title: `Weight heatmap for ${d.result.trainer}`,
-          svg: heatmapSvg,
-          summary: heatmap.summary,
-        })
-      : "",
-    errors
-      ? renderFigure({
-          id: `${id}-errors`,
-          title: `Relative error per step for ${d.result.trainer}`,
-          svg: errorSvg,
-          summary: errors.summary,
-        })
-      : "",
-  ].join("\n");
+  const figures = await chartFigures(d, id);
   const parts = [
     heading(level, d.result.verdict === "pass" ? "What the check found" : "What went wrong"),
     `<p class="explanation">${escapeHtml(explainCheck(d))}</p>`,

@@ -7,6 +7,8 @@ import {
   formatWeight,
   nth,
   plural,
+  positionRange,
+  wasWere,
 } from "./format.js";
 
 interface WeightGroup {
@@ -43,8 +45,8 @@ function scenarioSentence(d: CheckDiagnosis): string {
     s.precision !== "fp32" ? s.precision : "",
   ].filter(Boolean);
   return (
-    `With ${plural(s.datasetSize, "sample")}, micro-batches of ${s.batchSize} and ${s.accumulation} ` +
-    `micro-batch${s.accumulation === 1 ? "" : "es"} per window over ${plural(s.epochs, "epoch")}` +
+    `With ${plural(s.datasetSize, "sample")}, micro-batches of ${s.batchSize} and ` +
+    `${plural(s.accumulation, "micro-batch", "micro-batches")} per window over ${plural(s.epochs, "epoch")}` +
     `${options.length > 0 ? ` (${options.join(", ")})` : ""}, ${d.result.trainer}`
   );
 }
@@ -70,15 +72,24 @@ function weightingSentences(d: CheckDiagnosis): string[] {
       .slice(0, 4)
       .map((g) => {
         const tag = g.epoch !== worst.stepEpoch ? ` of epoch ${nth(g.epoch)}` : "";
+        const update = g.samples.length === 1 ? "its update" : "their update";
+        const change = formatChange(g.weight, g.expected);
+        const consequence =
+          g.expected === 0
+            ? `${update} was applied where none was due`
+            : g.weight === 0
+              ? `${update} was left out`
+              : `${update} was ${change} than it should have been`;
         return (
           `${plural(g.samples.length, "sample")}${tag} (${formatSampleRanges(g.samples)}) got weight ` +
           `${formatWeight(g.weight)} where sample-count weighting gives ${formatWeight(g.expected)}, ` +
-          `so their update was ${formatChange(g.weight, g.expected)} than it should have been`
+          `so ${consequence}`
         );
       });
     sentences.push(
       `In step ${nth(worst.step)} (epoch ${nth(worst.stepEpoch)})${where}, ${parts.join("; ")}` +
-        `${right > 0 ? `; the step's other ${plural(right, "sample")} got their expected weight` : ""}.`,
+        `${right === 1 ? "; the step's other sample got its expected weight" : ""}` +
+        `${right > 1 ? `; the step's other ${plural(right, "sample")} got their expected weight` : ""}.`,
     );
   } else {
     sentences.push(
@@ -127,10 +138,12 @@ function coverageSentences(d: CheckDiagnosis): string[] {
       parts.push(`${plural(e.leaked, "sample")}${ids("leaked")} leaked${into}`);
     }
     if (e.lost > 0)
-      parts.push(`${plural(e.lost, "sample")}${ids("lost")} were lost: no applied step used them`);
+      parts.push(
+        `${plural(e.lost, "sample")}${ids("lost")} ${wasWere(e.lost)} lost: no applied step used ${e.lost === 1 ? "it" : "them"}`,
+      );
     if (e.duplicated > 0)
       parts.push(
-        `${plural(e.duplicated, "sample")}${ids("duplicated")} were applied more than once`,
+        `${plural(e.duplicated, "sample")}${ids("duplicated")} ${wasWere(e.duplicated)} applied more than once`,
       );
     if (parts.length > 0) sentences.push(`Epoch ${nth(e.epoch)}: ${parts.join("; ")}.`);
   }
@@ -148,15 +161,46 @@ function windowingSentences(d: CheckDiagnosis): string[] {
   const skipped = windowing.skippedSteps > 0 ? ` and skipped ${windowing.skippedSteps}` : "";
   const first = windowing.mismatches[0];
   const example = first
-    ? `; first, window ${nth(first.window)} of epoch ${nth(first.epoch)} (micro-batches ${nth(first.microBatches[0])}–${nth(first.microBatches[1])}, ${plural(first.expectedSamples, "sample")}) ` +
+    ? `; first, window ${nth(first.window)} of epoch ${nth(first.epoch)} (${positionRange(first.microBatches[0], first.microBatches[1], "micro-batch", "micro-batches")}, ${plural(first.expectedSamples, "sample")}) ` +
       (first.step === null
         ? "was in no applied step"
-        : `best matches step ${nth(first.step)}, which holds ${plural(first.stepSamples, "sample")}, ${first.sharedSamples} of them from this window`)
+        : `best matches step ${nth(first.step)}, which holds ${plural(first.stepSamples, "sample")}, ${sharedPart(first.sharedSamples, first.stepSamples)}`)
     : "";
+  const mismatched = windowing.mismatches.length;
   return [
-    `The trainer applied ${plural(windowing.appliedSteps, "step")}${skipped} where ${windowing.expectedSteps} ` +
-      `windows were expected; ${plural(windowing.mismatches.length, "window")} did not match any applied step${example}.`,
+    `The trainer applied ${plural(windowing.appliedSteps, "step")}${skipped} where ` +
+      `${plural(windowing.expectedSteps, "window")} ${wasWere(windowing.expectedSteps)} expected; ` +
+      `${plural(mismatched, "window")} did not match any applied step${example}.`,
   ];
+}
+
+/** How many of a step's samples came from the window it was matched to. */
+function sharedPart(shared: number, held: number): string {
+  if (shared === held) return held === 1 ? "from this window" : "all from this window";
+  return `${shared} of ${held === 1 ? "it" : "them"} from this window`;
+}
+
+/**
+ * A check in which no optimizer step was applied at all, said plainly: nothing reached an
+ * update, whatever the per-epoch counts add up to.
+ */
+function noStepSentence(d: CheckDiagnosis): string | null {
+  const windowing = d.result.properties?.windowing;
+  if (!windowing || windowing.appliedSteps > 0) return null;
+  const s = d.result.scenario;
+  const skipped =
+    windowing.skippedSteps > 0
+      ? ` (it skipped ${plural(windowing.skippedSteps, "step")}, as mixed precision does on an overflow)`
+      : "";
+  const when = s.epochs === 1 ? "" : ` in any of the ${s.epochs} epochs`;
+  const outcome =
+    s.datasetSize === 1
+      ? `its only sample never reached an update${when}`
+      : `none of its ${plural(s.datasetSize, "sample")} ever reached an update${when}`;
+  return (
+    `applied no optimizer step at all${skipped}, so ${outcome}; ` +
+    `${plural(windowing.expectedSteps, "step")} ${wasWere(windowing.expectedSteps)} expected, one per window.`
+  );
 }
 
 /**
@@ -179,6 +223,11 @@ export function explainCheck(d: CheckDiagnosis): string {
       `with weights within ${formatNumber(w.maxRelError)} relative of 1/|W| (tolerance ${formatNumber(w.tolerance)}; ` +
       `the smallest weighting error it detects is ${formatNumber(w.detectableRelError)}).${body}`
     );
+  }
+  const nothing = noStepSentence(d);
+  if (nothing) {
+    const dropped = coverageSentences(d).filter((t) => t.startsWith("drop_last"));
+    return [`${scenarioSentence(d)} ${nothing}`, ...dropped].join(" ");
   }
   const sentences = [
     ...weightingSentences(d),

@@ -4,6 +4,7 @@
  * renderer can be built and tested before (and independently of) properties/ and reference/;
  * nothing outside reports/ should import them.
  */
+import { missionScenarios } from "../../properties/arbitraries.js";
 import type {
   AuditResult,
   CheckDiagnosis,
@@ -436,39 +437,92 @@ function counterexample(diagnosis: CheckDiagnosis, seed: number, shrinks: number
   };
 }
 
-/** An audit of five trainers: two pass, two fail with counterexamples, one could not run. */
+/**
+ * docs-loop's shrunk counterexample as the real search finds it: one sample, micro-batch 1,
+ * K = 2, so the loop never steps and nothing is applied (no charts to draw).
+ */
+export function noStepDiagnosis(): CheckDiagnosis {
+  return diagnoseFixture(
+    simulateTrace({ datasetSize: 1, batchSize: 1, accumulation: 2 }, "docs-loop"),
+  );
+}
+
+/** A loop's diagnoses on the mission scenarios (110/8/4 over 2 epochs, 1000/128/4), in order. */
+export function missionDiagnoses(loop: FixtureLoop, trainer: TrainerInfo): CheckDiagnosis[] {
+  return missionScenarios().map((scenario) =>
+    diagnoseFixture(simulateTrace(scenario, loop, trainer)),
+  );
+}
+
+/** The results of a trainer that could not be run, one per mission scenario. */
+function missionErrors(trainer: string, error: string): CheckResult[] {
+  return missionScenarios().map((scenario) => ({
+    trainer,
+    scenario,
+    verdict: "error",
+    properties: null,
+    error,
+  }));
+}
+
+/**
+ * An audit of five trainers, each also checked on the two mission scenarios: two pass, two fail
+ * (docs-loop with a one-sample counterexample that never steps, two-loop with 1000/128/4), and
+ * one could not run.
+ */
 export function auditFixture(): {
   audit: AuditResult;
   diagnoses: Record<string, CheckDiagnosis>;
+  regressionDiagnoses: Record<string, CheckDiagnosis[]>;
   meta: ReportMeta;
 } {
-  const docs = docsLoopDiagnosis();
+  const docs = noStepDiagnosis();
   const two = twoLoopDiagnosis();
+  const lightning: TrainerInfo = {
+    name: "python:lightning",
+    framework: "pytorch-lightning",
+    frameworkVersion: "2.4.0",
+    device: "cpu",
+  };
+  const regressionDiagnoses: Record<string, CheckDiagnosis[]> = {
+    reference: missionDiagnoses("reference", { name: "reference" }),
+    "docs-loop": missionDiagnoses("docs-loop", { name: "docs-loop" }),
+    "two-loop": missionDiagnoses("two-loop", { name: "two-loop" }),
+    "python:lightning": missionDiagnoses("reference", lightning),
+  };
+  const regressions = (trainer: string) =>
+    (regressionDiagnoses[trainer] ?? []).map((d) => d.result);
+  const accelerateError =
+    "python:accelerate: expected module accelerate to import, saw ModuleNotFoundError";
   const trainers: TrainerAudit[] = [
-    { trainer: "reference", verdict: "pass", casesRun: 200, counterexample: null },
+    {
+      trainer: "reference",
+      verdict: "pass",
+      casesRun: 200,
+      counterexample: null,
+      regressions: regressions("reference"),
+    },
     {
       trainer: "docs-loop",
       verdict: "fail",
       casesRun: 3,
       counterexample: counterexample(docs, 1_234_567, 14),
+      regressions: regressions("docs-loop"),
     },
     {
       trainer: "two-loop",
       verdict: "fail",
       casesRun: 17,
       counterexample: counterexample(two, 1_234_567, 9),
+      regressions: regressions("two-loop"),
     },
     {
       trainer: "python:lightning",
-      trainerInfo: {
-        name: "python:lightning",
-        framework: "pytorch-lightning",
-        frameworkVersion: "2.4.0",
-        device: "cpu",
-      },
+      trainerInfo: lightning,
       verdict: "pass",
       casesRun: 50,
       counterexample: null,
+      regressions: regressions("python:lightning"),
     },
     {
       trainer: "python:accelerate",
@@ -476,7 +530,8 @@ export function auditFixture(): {
       verdict: "error",
       casesRun: 0,
       counterexample: null,
-      error: "python:accelerate: expected module accelerate to import, saw ModuleNotFoundError",
+      regressions: missionErrors("python:accelerate", accelerateError),
+      error: accelerateError,
     },
   ];
   const audit: AuditResult = {
@@ -490,6 +545,7 @@ export function auditFixture(): {
   return {
     audit,
     diagnoses: { "docs-loop": docs, "two-loop": two },
+    regressionDiagnoses,
     meta: {
       harnessVersion: audit.harnessVersion,
       date: audit.date,

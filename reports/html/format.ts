@@ -62,7 +62,22 @@ export function nth(index: number): number {
   return index + 1;
 }
 
-/** "1 sample", "14 samples". */
-export function plural(count: number, noun: string): string {
-  return `${count.toLocaleString("en-US")} ${noun}${count === 1 ? "" : "s"}`;
+/** "1 sample", "14 samples"; `many` names the plural when it is not `noun` + "s" ("micro-batches"). */
+export function plural(count: number, noun: string, many = `${noun}s`): string {
+  return `${count.toLocaleString("en-US")} ${count === 1 ? noun : many}`;
+}
+
+/** The verb "to be" in the past, agreeing with a count: "1 sample was", "2 samples were". */
+export function wasWere(count: number): "was" | "were" {
+  return count === 1 ? "was" : "were";
+}
+
+/** A first–last range of positions numbered from 1: "micro-batch 3" or "micro-batches 3–4". */
+export function positionRange(
+  first: number,
+  last: number,
+  noun: string,
+  many = `${noun}s`,
+): string {
+  return first === last ? `${noun} ${nth(first)}` : `${many} ${nth(first)}–${nth(last)}`;
 }

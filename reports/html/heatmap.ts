@@ -395,7 +395,8 @@ export function weightHeatmap(
   ].filter(Boolean);
   const unexpected = values.filter((c) => c.marker === "unexpected").length;
   const summary =
-    `Heatmap of the weight each of ${plural(S, "step")} (across) gave each of ${plural(N, "sample")} ` +
+    `Heatmap of the weight ${S === 1 ? "the one step" : `each of ${plural(S, "step")}`} (across) gave ` +
+    `${N === 1 ? "the one sample" : `each of ${plural(N, "sample")}`} ` +
     `(down) over ${plural(E, "epoch")}${binning.length > 0 ? `, ${binning.join(", ")}` : ""}. ` +
     `Colour is weight divided by the expected weight 1/|W| on a log scale from ${formatNumber(low)} ` +
     `(blue, too little) through 1 (grey, correct) to ${formatNumber(spread)} (orange, too much); ` +

@@ -22,8 +22,24 @@ export function table(input: {
   rows: Array<{ header: string; cells: string[] }>;
   /** Column indices (after the row header) holding numbers, right-aligned. */
   numeric?: number[];
+  /**
+   * An optional header row above the columns that groups them; spans count the row-header
+   * column too and should add up to all columns. A group without a label is left blank.
+   */
+  groups?: Array<{ label: string; span: number }>;
 }): string {
-  const head = input.columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join("");
+  const groups = input.groups
+    ? `<tr>${input.groups
+        .map((g) =>
+          g.label === ""
+            ? `<td colspan="${g.span}"></td>`
+            : `<th scope="colgroup" colspan="${g.span}">${escapeHtml(g.label)}</th>`,
+        )
+        .join("")}</tr>`
+    : "";
+  const head =
+    groups +
+    `<tr>${input.columns.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join("")}</tr>`;
   const body = input.rows
     .map(
       (r) =>
@@ -32,7 +48,7 @@ export function table(input: {
           .join("")}</tr>`,
     )
     .join("\n");
-  return `<div class="table-scroll"><table>\n<caption>${escapeHtml(input.caption)}</caption>\n<thead><tr>${head}</tr></thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`;
+  return `<div class="table-scroll"><table>\n<caption>${escapeHtml(input.caption)}</caption>\n<thead>${head}</thead>\n<tbody>\n${body}\n</tbody>\n</table></div>`;
 }
 
 /** A definition list of label / value pairs; values are escaped. */

@@ -42,6 +42,11 @@ figure .chart { overflow-x: auto; }
 figure svg { max-width: 100%; height: auto; display: block; }
 figcaption { color: var(--muted); font-size: 0.92em; max-width: 75em; }
 article.trainer { border-top: 3px solid var(--fail); margin-top: 2em; }
+article.trainer-pass { border-top-color: var(--pass); }
+article.trainer-error { border-top-color: var(--error); }
+section.mission { border-left: 3px solid var(--rule); padding-left: 14px; margin: 1.2em 0; }
+section.mission-fail { border-left-color: var(--fail); }
+section.mission-error { border-left-color: var(--error); }
 p.explanation { max-width: 75em; }
 nav ul { padding-left: 1.2em; }
 details { margin: 0.5em 0 1em; }
