@@ -1,7 +1,7 @@
 import type { Expectation } from "../reference/expectation.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
-import type { CoverageResult, EpochCoverage, Occurrence, OccurrenceStatus } from "./result.js";
+import type { CoverageResult, EpochCoverage, OccurrenceStatus } from "./result.js";
 import { formatSampleRanges, samplesWord } from "./sample-ranges.js";
 
 /** Most occurrences a coverage list keeps; the counts are never capped. */
@@ -23,28 +23,23 @@ function nextStepAfterForward(trace: Trace): Map<string, number> {
 
 function describeEpoch(
   e: EpochCoverage,
-  lists: Omit<CoverageResult, "ok" | "message" | "epochs">,
+  row: OccurrenceStatus[],
+  leaked: CoverageResult["leaked"],
 ): string {
-  const of = (list: Occurrence[], count: number) => {
-    const listed = list.filter((o) => o.epoch === e.epoch).map((o) => o.sample);
-    const ranges = formatSampleRanges(listed);
-    return listed.length < count && !ranges.endsWith("…") ? `${ranges}, …` : ranges;
-  };
+  const ranges = (status: OccurrenceStatus) =>
+    formatSampleRanges(row.flatMap((s, sample) => (s === status ? [sample] : [])));
   const parts: string[] = [];
   if (e.leaked > 0) {
     const into = [
-      ...new Set(lists.leaked.filter((o) => o.epoch === e.epoch).map((o) => o.stepEpoch + 1)),
+      ...new Set(leaked.filter((o) => o.epoch === e.epoch).map((o) => o.stepEpoch + 1)),
     ];
     parts.push(
-      `${samplesWord(e.leaked)} leaked into epoch ${into.join(", ")} (${of(lists.leaked, e.leaked)})`,
+      `${samplesWord(e.leaked)} leaked into epoch ${into.join(", ")} (${ranges("leaked")})`,
     );
   }
-  if (e.lost > 0)
-    parts.push(`${samplesWord(e.lost)} lost, never applied (${of(lists.lost, e.lost)})`);
+  if (e.lost > 0) parts.push(`${samplesWord(e.lost)} never applied (${ranges("lost")})`);
   if (e.duplicated > 0)
-    parts.push(
-      `${samplesWord(e.duplicated)} applied more than once (${of(lists.duplicated, e.duplicated)})`,
-    );
+    parts.push(`${samplesWord(e.duplicated)} applied more than once (${ranges("duplicated")})`);
   return `epoch ${e.epoch + 1}: ${e.applied} of ${e.expected} applied in their epoch; ${parts.join("; ")}`;
 }
 
@@ -119,7 +114,8 @@ export function checkCoverage(
   const droppedNote =
     droppedTotal > 0 ? `; ${samplesWord(droppedTotal)} dropped by drop_last over the run` : "";
   const message = ok
-    ? `every sample applied exactly once in each of ${epochs} epoch(s)${droppedNote}`
-    : failing.map((e) => describeEpoch(e, lists)).join(" | ") + droppedNote;
+    ? `every sample applied exactly once in ${epochs === 1 ? "the epoch" : `each of ${epochs} epochs`}${droppedNote}`
+    : failing.map((e) => describeEpoch(e, status[e.epoch] ?? [], lists.leaked)).join(" | ") +
+      droppedNote;
   return { result: { ok, message, epochs: perEpoch, ...lists }, status };
 }

@@ -23,3 +23,9 @@ export function formatSampleRanges(ids: readonly number[], maxRanges = 4): strin
 export function samplesWord(count: number): string {
   return `${count} sample${count === 1 ? "" : "s"}`;
 }
+
+/** "1 step" / "3 steps" / "2 micro-batches", for nouns with a regular plural. */
+export function countOf(count: number, noun: string): string {
+  if (count === 1) return `1 ${noun}`;
+  return `${count} ${noun}${/(ch|sh|s|x)$/.test(noun) ? "es" : "s"}`;
+}

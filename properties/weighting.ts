@@ -110,9 +110,11 @@ export function checkWeighting(
     );
   const ok = weightsOk && bodyOk;
   const detect = `detects weight errors above ${tolerance.weight} (an off-by-one sample count in windows of up to ${largestWindowWithDetectableOffByOne(tolerance.weight)} samples)`;
-  const message = ok
-    ? `every applied weight within ${fmt(maxRelError)} of 1/|W|${bodyMaxRelError === null ? "" : `, body within ${fmt(bodyMaxRelError)} of the oracle`}; ${detect}`
-    : parts.join("; ");
+  const anyApplied = stepWeightError.some((_, index) => (applied.byStep[index]?.length ?? 0) > 0);
+  const within = anyApplied
+    ? `every applied weight within ${fmt(maxRelError)} of 1/|W|${bodyMaxRelError === null ? "" : `, body within ${fmt(bodyMaxRelError)} of the oracle`}`
+    : "no step applied any weight, so none is off";
+  const message = ok ? `${within}; ${detect}` : parts.join("; ");
   return {
     result: {
       ok,

@@ -3,6 +3,7 @@ import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
 import { LIST_CAP } from "./coverage.js";
 import type { WindowingResult, WindowMismatch } from "./result.js";
+import { countOf, samplesWord } from "./sample-ranges.js";
 
 function irregularMicroBatches(
   trace: Trace,
@@ -79,7 +80,7 @@ export function checkWindowing(
   return {
     ok,
     message: ok
-      ? `${appliedSteps} applied steps, one per window of ${trace.scenario.accumulation} micro-batches (the epoch's last holds the rest)${skippedSteps > 0 ? `; ${skippedSteps} skipped step(s) redone` : ""}`
+      ? `${countOf(appliedSteps, "applied step")}, one per window of ${countOf(trace.scenario.accumulation, "micro-batch")} (the epoch's last holds the rest)${skippedSteps > 0 ? `; ${countOf(skippedSteps, "skipped step")} redone` : ""}`
       : describeFailure(trace, expectedSteps, appliedSteps, mismatches, irregular),
     expectedSteps,
     appliedSteps,
@@ -98,7 +99,7 @@ function describeFailure(
 ): string {
   const parts: string[] = [];
   if (appliedSteps !== expectedSteps)
-    parts.push(`expected ${expectedSteps} applied steps, saw ${appliedSteps}`);
+    parts.push(`expected ${countOf(expectedSteps, "applied step")}, saw ${appliedSteps}`);
   const m = mismatches[0];
   if (m) {
     const mbs =
@@ -110,7 +111,7 @@ function describeFailure(
         ? "no applied step holds any of them"
         : `step ${m.step + 1} (epoch ${(trace.steps[m.step]?.epoch ?? 0) + 1}) holds ${m.sharedSamples} of them among ${m.stepSamples}`;
     parts.push(
-      `epoch ${m.epoch + 1} window ${m.window + 1} (${mbs}, ${m.expectedSamples} samples) is not one applied step: ${held}${mismatches.length > 1 ? ` (${mismatches.length} windows differ)` : ""}`,
+      `epoch ${m.epoch + 1} window ${m.window + 1} (${mbs}, ${samplesWord(m.expectedSamples)}) is not one applied step: ${held}${mismatches.length > 1 ? ` (${countOf(mismatches.length, "window")} differ)` : ""}`,
     );
   }
   const i = irregular[0];

@@ -123,17 +123,21 @@ describe.each(["audit", "check-110", "check-10000", "check-long"])(
         const code = await page.locator("pre code").allTextContents();
         if (name === "audit")
           expect(code).toContain(
-            "npx accumaudit check --trainer docs-loop --dataset-size 110 --batch-size 8 --accumulation 4 --epochs 2",
+            "npx accumaudit check --trainer docs-loop --dataset-size 1 --batch-size 1 --accumulation 2 --epochs 1",
           );
         const scenario = await page
           .locator("table", { hasText: "dataset size N" })
           .first()
           .textContent();
-        const size = { "check-10000": "10000", "check-long": "500" }[name] ?? "110";
-        expect(scenario).toContain(size);
+        const size = { audit: "1", "check-10000": "10000", "check-long": "500" }[name] ?? "110";
+        expect(scenario).toMatch(new RegExp(`dataset size N\\s*${size}(?!\\d)`));
         expect(await page.locator("p.explanation").first().textContent()).toMatch(
-          /leaked|lost|smaller/,
+          /leaked|lost|smaller|no optimizer step/,
         );
+        // Charts of passing mission scenarios are folded away; unfold them to measure.
+        await page.$$eval("details", (ds) => {
+          for (const d of ds) d.open = true;
+        });
         const charts = page.locator('figure [role="img"]');
         expect(await charts.count()).toBeGreaterThanOrEqual(2);
         for (const chart of await charts.all()) {
@@ -163,17 +167,89 @@ describe("the audit report", () => {
     const { context, page } = await open(report);
     try {
       const rows = await page.$$eval('section[aria-labelledby="verdicts"] table tbody tr', (trs) =>
-        trs.map((tr) => (tr.textContent ?? "").replace(/\s+/g, " ").trim()),
+        trs.map((tr) =>
+          [...tr.children]
+            .map((cell) => (cell.textContent ?? "").replace(/\s+/g, " ").trim())
+            .join(" "),
+        ),
       );
       expect(rows).toHaveLength(5);
-      expect(rows[1]).toMatch(/docs-loop.*✗ fail.*✗ fail.*✗ fail.*✗ fail/);
-      expect(rows[2]).toMatch(/two-loop.*✗ fail.*✓ pass.*✗ fail.*✓ pass/);
+      // verdict, search: coverage, weighting, windowing, cases run, then each mission scenario.
+      expect(rows[0]).toMatch(/^reference built-in ✓ pass ✓ pass ✓ pass ✓ pass 200 ✓ pass ✓ pass$/);
+      expect(rows[1]).toMatch(/^docs-loop built-in ✗ fail ✗ fail ✓ pass ✗ fail 3 ✗ fail ✗ fail$/);
+      expect(rows[2]).toMatch(/^two-loop built-in ✗ fail ✓ pass ✗ fail ✓ pass 17 ✗ fail ✗ fail$/);
       expect(rows[3]).toContain("pytorch-lightning 2.4.0");
-      expect(rows[4]).toContain("! error");
-      expect(await page.locator("article.trainer").count()).toBe(2);
+      expect(rows[4]).toMatch(/! error 0 ! error ! error$/);
+      const headers = await page.$$eval('section[aria-labelledby="verdicts"] thead th', (ths) =>
+        ths.map((th) => th.textContent),
+      );
+      expect(headers).toEqual([
+        "property search",
+        "mission scenarios",
+        "trainer",
+        "framework",
+        "verdict",
+        "coverage",
+        "weighting",
+        "windowing",
+        "cases run",
+        "N 110 · B 8 · K 4 · 2 epochs",
+        "N 1000 · B 128 · K 4 · 1 epoch",
+      ]);
+      expect(await page.locator("article.trainer").count()).toBe(5);
       expect(await page.locator("pre code").allTextContents()).toContain(
         "npx accumaudit check --trainer two-loop --dataset-size 1000 --batch-size 128 --accumulation 4 --epochs 1 --model logistic",
       );
+    } finally {
+      await context.close();
+    }
+  });
+});
+
+describe("the audit report's mission scenarios", () => {
+  it("gives every trainer a section per mission scenario, with charts from its diagnosis", async () => {
+    const report = reports.get("audit");
+    if (!report) throw new Error("audit: report was not written");
+    const { context, page, problems } = await open(report);
+    try {
+      const articles = page.locator("article.trainer");
+      for (const article of await articles.all()) {
+        expect(await article.locator("h4", { hasText: "Mission scenarios" }).count()).toBe(1);
+        expect(await article.locator("section.mission").count()).toBe(2);
+      }
+      const docs = page.locator("article.trainer", { hasText: "docs-loop" });
+      const failing = docs.locator("section.mission").first();
+      expect(await failing.locator("h5").textContent()).toBe("N 110 · B 8 · K 4 · 2 epochs");
+      expect(await failing.locator(".verdict").first().textContent()).toContain("✗ fail");
+      expect(await failing.locator("table").textContent()).toMatch(
+        /coverage.*fail.*weighting.*fail.*windowing.*fail/s,
+      );
+      // The shrunk counterexample has no chart; the mission scenario shows the 14 leaked samples.
+      expect(await docs.locator("figure").count()).toBe(4);
+      const figures = failing.locator("figure");
+      expect(await figures.count()).toBe(2);
+      for (const figure of await figures.all()) {
+        const box = await figure.locator("svg").boundingBox();
+        expect(box?.width ?? 0).toBeGreaterThan(300);
+        expect(box?.height ?? 0).toBeGreaterThan(150);
+      }
+      expect(await figures.first().locator("figcaption").textContent()).toContain(
+        "14 occurrences leaked into a later epoch",
+      );
+      await figures.first().screenshot({ path: join(folder, "audit-mission-heatmap.png") });
+      // A passing trainer's charts are folded away but present.
+      const passing = page.locator("article.trainer-pass").first();
+      const folded = passing.locator("details.charts");
+      expect(await folded.count()).toBe(2);
+      expect(await folded.first().evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+      expect(await folded.first().locator("figure").first().isVisible()).toBe(false);
+      await folded.first().locator("summary").click();
+      const box = await folded.first().locator("figure svg").first().boundingBox();
+      expect(box?.width ?? 0).toBeGreaterThan(300);
+      const error = page.locator("article.trainer-error section.mission");
+      expect(await error.count()).toBe(2);
+      expect(await error.locator("svg").count()).toBe(0);
+      expect(problems).toEqual([]);
     } finally {
       await context.close();
     }

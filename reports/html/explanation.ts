@@ -41,7 +41,7 @@ function scenarioSentence(d: CheckDiagnosis): string {
   const s = d.result.scenario;
   const options = [
     s.dropLast ? "drop_last on" : "",
-    s.shuffle !== false ? `shuffled (seed ${s.shuffle})` : "",
+    s.shuffle !== false ? `shuffled with seed ${s.shuffle}` : "",
     s.precision !== "fp32" ? s.precision : "",
   ].filter(Boolean);
   return (
@@ -99,9 +99,13 @@ function weightingSentences(d: CheckDiagnosis): string[] {
     );
   }
   const wrongSteps = d.steps.filter((a) => a.weightRelError > weighting.tolerance).length;
+  const which =
+    wrongSteps === d.steps.length
+      ? `All ${d.steps.length.toLocaleString("en-US")} steps`
+      : `${wrongSteps} of ${plural(d.steps.length, "step")}`;
   if (d.steps.length > 1)
     sentences.push(
-      `${wrongSteps} of ${plural(d.steps.length, "step")} gave some sample a wrong weight ` +
+      `${which} gave some sample a wrong weight ` +
         `(largest relative error ${formatNumber(weighting.maxRelError)}, tolerance ${formatNumber(weighting.tolerance)}).`,
     );
   return sentences;

@@ -5,6 +5,9 @@ import {
   formatNumber,
   formatSampleRanges,
   formatWeight,
+  plural,
+  positionRange,
+  wasWere,
 } from "./format.js";
 
 describe("format", () => {
@@ -23,7 +26,8 @@ describe("format", () => {
 
   it("writes sample ids as ranges and cuts long lists", () => {
     expect(formatSampleRanges([104, 96, 97, 98, 99, 100, 101, 102, 103])).toBe("96–104");
-    expect(formatSampleRanges([1, 3, 5, 7], 2)).toBe("1, 3 and 2 more ranges");
+    expect(formatSampleRanges([1, 3, 5, 7], 2)).toBe("1, 3 and 2 more");
+    expect(formatSampleRanges([0, 1, 2, 10, 20, 21, 22, 23], 1)).toBe("0–2 and 5 more");
   });
 
   it("writes tiny numbers in exponent form and escapes markup", () => {
@@ -32,5 +36,20 @@ describe("format", () => {
     expect(escapeHtml(`<a href="x">'&'</a>`)).toBe(
       "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;",
     );
+  });
+
+  it("agrees counts with nouns and verbs", () => {
+    expect(plural(1, "sample")).toBe("1 sample");
+    expect(plural(0, "step")).toBe("0 steps");
+    expect(plural(10_000, "sample")).toBe("10,000 samples");
+    expect(plural(1, "micro-batch", "micro-batches")).toBe("1 micro-batch");
+    expect(plural(2, "micro-batch", "micro-batches")).toBe("2 micro-batches");
+    expect(`${plural(1, "sample")} ${wasWere(1)} lost`).toBe("1 sample was lost");
+    expect(`${plural(0, "sample")} ${wasWere(0)} lost`).toBe("0 samples were lost");
+  });
+
+  it("names one position alone and several as a range numbered from 1", () => {
+    expect(positionRange(0, 0, "micro-batch", "micro-batches")).toBe("micro-batch 1");
+    expect(positionRange(12, 13, "micro-batch", "micro-batches")).toBe("micro-batches 13–14");
   });
 });

@@ -38,7 +38,10 @@ export function formatChange(actual: number, expected: number): string {
   return `${shown}% ${change > 0 ? "bigger" : "smaller"}`;
 }
 
-/** Sample ids as ranges: [96..109] gives "96–109"; long lists are cut after `limit` ranges. */
+/**
+ * Sample ids as ranges: [96..109] gives "96–109"; long lists are cut after `limit` ranges and
+ * say how many ids were left out: "686, 935 and 10 more".
+ */
 export function formatSampleRanges(ids: readonly number[], limit = 6): string {
   const sorted = [...new Set(ids)].sort((a, b) => a - b);
   const ranges: Array<[number, number]> = [];
@@ -48,9 +51,9 @@ export function formatSampleRanges(ids: readonly number[], limit = 6): string {
     else ranges.push([id, id]);
   }
   const shown = ranges.slice(0, limit).map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`));
-  const more = ranges.length - shown.length;
+  const more = ranges.slice(limit).reduce((n, [a, b]) => n + b - a + 1, 0);
   return more > 0
-    ? `${shown.join(", ")} and ${more} more range${more === 1 ? "" : "s"}`
+    ? `${shown.join(", ")} and ${more.toLocaleString("en-US")} more`
     : shown.join(", ");
 }
 

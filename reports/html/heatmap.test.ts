@@ -1,10 +1,42 @@
 import { describe, expect, it, vi } from "vitest";
 import { renderChartSvg } from "./chart-svg.js";
 import { errorChart } from "./error-chart.js";
-import { docsLoopDiagnosis, largeDiagnosis, twoLoopDiagnosis } from "./fixtures.js";
+import {
+  diagnoseFixture,
+  docsLoopDiagnosis,
+  largeDiagnosis,
+  noStepDiagnosis,
+  passingDiagnosis,
+  simulateTrace,
+  twoLoopDiagnosis,
+} from "./fixtures.js";
 import { weightHeatmap } from "./heatmap.js";
 
 describe("weightHeatmap", () => {
+  it("draws nothing when no step was applied, and names a lone step and sample", () => {
+    expect(weightHeatmap(noStepDiagnosis())).toBeNull();
+    expect(errorChart(noStepDiagnosis())).toBeNull();
+    const one = weightHeatmap(
+      diagnoseFixture(
+        simulateTrace({ datasetSize: 1, batchSize: 1, accumulation: 2 }, "step-at-end"),
+      ),
+    );
+    expect(one?.summary).toMatch(
+      /^Heatmap of the weight the one step \(across\) gave the one sample \(down\) over 1 epoch\./,
+    );
+  });
+
+  it("names only the markers that are there", () => {
+    expect(weightHeatmap(passingDiagnosis())?.summary).toMatch(
+      /No occurrence leaked, was applied twice or was lost: there are no markers\.$/,
+    );
+    const docs = weightHeatmap(docsLoopDiagnosis())?.summary ?? "";
+    expect(docs).toContain(
+      '14 occurrences leaked into a later epoch (outlined, triangle marker). The "Not applied" panel shows 14 lost occurrences (cross marker).',
+    );
+    expect(docs).not.toContain("more than once");
+  });
+
   it("draws one cell per step and sample bin for a small run", () => {
     const chart = weightHeatmap(docsLoopDiagnosis());
     // 6 steps: 32 samples each in steps 0-2 and 4-5, 46 in step 3.

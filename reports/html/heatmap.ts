@@ -1,6 +1,6 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { CheckDiagnosis } from "../../properties/result.js";
-import { formatNumber, nth, plural } from "./format.js";
+import { formatNumber, nth, plural, wasWere } from "./format.js";
 import { alignedRanges, binSize, epochStarts } from "./step-bins.js";
 
 /** Limits that keep the heatmap readable and the page small for large N and long runs. */
@@ -142,6 +142,37 @@ function markerLayers(
   ];
 }
 
+/** What the markers and the "Not applied" panel show, naming only what is there. */
+function markerSentence(
+  counts: { leaked: number; duplicated: number; lost: number; dropped: number },
+  unexpected: number,
+): string {
+  const marked = [
+    counts.leaked > 0
+      ? `${plural(counts.leaked, "occurrence")} leaked into a later epoch (outlined, triangle marker)`
+      : "",
+    counts.duplicated > 0
+      ? `${plural(counts.duplicated, "occurrence")} ${wasWere(counts.duplicated)} applied more than once (outlined, diamond marker)`
+      : "",
+    unexpected > 0
+      ? `${plural(unexpected, "cell")} ${unexpected === 1 ? "holds" : "hold"} a weight where none was due or one that is not a finite number (outlined, cross marker)`
+      : "",
+  ].filter(Boolean);
+  const notApplied = [
+    counts.lost > 0 ? `${plural(counts.lost, "lost occurrence")} (cross marker)` : "",
+    counts.dropped > 0
+      ? `${plural(counts.dropped, "occurrence")} dropped by drop_last on purpose (circle marker)`
+      : "",
+  ].filter(Boolean);
+  const sentences = [
+    marked.length > 0 ? `${marked.join("; ")}.` : "",
+    notApplied.length > 0 ? `The "Not applied" panel shows ${notApplied.join(" and ")}.` : "",
+  ].filter(Boolean);
+  return sentences.length > 0
+    ? sentences.join(" ")
+    : "No occurrence leaked, was applied twice or was lost: there are no markers.";
+}
+
 /**
  * Per-step by per-sample weight heatmap: steps across, samples down, colour = weight divided by
  * the expected weight 1/|W| (log scale, centred on 1). Occurrences that leaked into a later
@@ -258,6 +289,7 @@ export function weightHeatmap(
     type: "quantitative" as const,
     title: sampleBin === 1 ? "sample" : `sample (bins of ${sampleBin})`,
     scale: { domain: [0, N], reverse: true, nice: false, zero: true },
+    axis: { tickMinStep: 1, format: ",d" },
   };
   const main = {
     width: 640,
@@ -401,10 +433,7 @@ export function weightHeatmap(
     `Colour is weight divided by the expected weight 1/|W| on a log scale from ${formatNumber(low)} ` +
     `(blue, too little) through 1 (grey, correct) to ${formatNumber(spread)} (orange, too much); ` +
     `white means no occurrence; the ratio furthest from 1 is ${formatNumber(furthest)}. ` +
-    `${plural(counts.leaked, "occurrence")} leaked into a later epoch (outlined, triangle marker), ` +
-    `${counts.duplicated} applied more than once (diamond marker)` +
-    `${unexpected > 0 ? `, ${plural(unexpected, "cell")} with a weight where none was due or one that is not a finite number (cross marker)` : ""}; ` +
-    `${counts.lost} lost (cross marker) and ${counts.dropped} dropped by drop_last (circle marker) are in the "Not applied" panel.`;
+    markerSentence(counts, unexpected);
 
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",

@@ -17,7 +17,9 @@ header { padding-top: 16px; border-bottom: 1px solid var(--rule); }
 h1 { font-size: 1.6rem; margin: 0.4em 0; }
 h2 { font-size: 1.3rem; margin: 1.6em 0 0.5em; border-bottom: 1px solid var(--rule); }
 h3 { font-size: 1.15rem; margin: 1.4em 0 0.4em; }
-h4 { font-size: 1rem; margin: 1.2em 0 0.3em; }
+h4 { font-size: 1.05rem; margin: 1.2em 0 0.3em; }
+h5 { font-size: 1rem; margin: 1em 0 0.3em; }
+section.mission p.lead { margin-bottom: 0.5em; }
 p.lead { color: var(--muted); margin-top: 0; }
 .table-scroll { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-variant-numeric: tabular-nums; }

@@ -29,7 +29,9 @@ describe("renderAuditReport", () => {
       "npx accumaudit check --trainer two-loop --dataset-size 1000 --batch-size 128 --accumulation 4 --epochs 1 --model logistic",
     );
     expect(html).toContain("104 samples (896–999) got weight 1/416");
-    expect(html.match(/<svg /g)).toHaveLength(4);
+    // two-loop's counterexample: 2 charts; docs-loop's never steps: none. Four trainers with
+    // traces on two mission scenarios: 16 more.
+    expect(html.match(/<svg /g)).toHaveLength(18);
     expect(html).toContain("python:accelerate");
     expect(html).toContain("pytorch-lightning 2.4.0");
     expect(html).toContain("Seed</dt><dd>1234567");
@@ -69,7 +71,67 @@ describe("renderAuditReport", () => {
     const fixture = auditFixture();
     const html = await renderAuditReport({ ...fixture, diagnoses: {} });
     expect(html).toContain("No trace was kept for this counterexample");
-    expect(html).toContain("Epoch 2: 14 samples were lost");
+    expect(html).toContain(
+      "docs-loop applied no optimizer step at all, so its only sample never reached an update",
+    );
+    // Without traces, two-loop's counterexample loses its 2 charts; the mission scenarios keep theirs.
+    expect(html.match(/<svg /g)).toHaveLength(16);
+  });
+
+  it("shows every trainer's mission scenarios, with charts where a trace was kept", async () => {
+    const fixture = auditFixture();
+    const html = await renderAuditReport(fixture);
+    expect(html.match(/<section class="mission /g)).toHaveLength(10);
+    expect(html.match(/<section class="mission mission-fail"/g)).toHaveLength(4);
+    expect(html.match(/<section class="mission mission-error"/g)).toHaveLength(2);
+    expect(html.match(/<article class="trainer /g)).toHaveLength(5);
+    expect(html).toContain('<th scope="colgroup" colspan="2">mission scenarios</th>');
+    expect(html).toContain('<th scope="col">N 110 · B 8 · K 4 · 2 epochs</th>');
+    expect(html).toContain('<th scope="col">N 1000 · B 128 · K 4 · 1 epoch</th>');
+    // docs-loop's real failure is drawn from its 110/8/4 mission diagnosis.
+    const docs = html.slice(html.indexOf('id="trainer-1-docs-loop-mission-0"'));
+    expect(docs).toContain("Epoch 2: 14 samples (96–109) were lost: no applied step used them.");
+    expect(docs).toContain('id="trainer-1-docs-loop-mission-0-heatmap"');
+    expect(docs).toContain("14 occurrences leaked into a later epoch");
+    expect(html).toContain(
+      "python:accelerate could not be checked: python:accelerate: expected module accelerate to import",
+    );
+    // Passing scenarios fold their charts away.
+    expect(html.match(/<details class="charts">/g)).toHaveLength(4);
+  });
+
+  it("renders mission scenarios without charts when their diagnoses are missing", async () => {
+    const { audit, diagnoses, meta } = auditFixture();
+    const html = await renderAuditReport({ audit, diagnoses, meta });
+    expect(html.match(/<section class="mission /g)).toHaveLength(10);
+    expect(html.match(/No trace was kept for this scenario/g)).toHaveLength(8);
+    expect(html.match(/<svg /g)).toHaveLength(2);
+  });
+
+  it("lists a trainer that fails only its mission scenarios among the failing ones", async () => {
+    const fixture = auditFixture();
+    const docs = fixture.audit.trainers.find((t) => t.trainer === "docs-loop");
+    if (!docs) throw new Error("docs-loop: expected in the audit fixture");
+    const onlyMissions = { ...docs, counterexample: null, casesRun: 200 };
+    const html = await renderAuditReport({
+      ...fixture,
+      audit: { ...fixture.audit, trainers: [onlyMissions] },
+    });
+    expect(html).toContain(
+      "The property search found no failing case in 200 generated scenarios, but 2 mission scenarios below do not pass.",
+    );
+    expect(html).toContain("1 trainer audited: 0 passed, 1 failed, 0 could not be checked.");
+    expect(html).toContain("<title>accumaudit audit: 1 of 1 trainer fails</title>");
+  });
+
+  it("keeps an audit of 5 trainers with 2 mission scenarios each well under 5 MB", async () => {
+    const started = performance.now();
+    const html = await renderAuditReport(auditFixture());
+    const bytes = Buffer.byteLength(html);
+    console.log(
+      `audit, 5 trainers x 2 mission scenarios: ${bytes} bytes, Node render ${(performance.now() - started).toFixed(0)} ms`,
+    );
+    expect(bytes).toBeLessThan(MAX_BYTES / 10);
   });
 });
 
@@ -131,6 +193,6 @@ describe("renderCheckReport", () => {
       "Heatmap of the weight each of 6 steps (across) gave each of 110 samples",
     );
     expect(html).toContain("14 occurrences leaked into a later epoch");
-    expect(html).toContain("14 lost (cross marker)");
+    expect(html).toContain("panel shows 14 lost occurrences (cross marker).");
   });
 });
