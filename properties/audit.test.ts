@@ -96,4 +96,37 @@ describe("auditTrainer", () => {
       10,
     );
   });
+
+  it("does not shrink a refuted property into a case the trainer cannot run", async () => {
+    const flaky: Trainer = {
+      name: "flaky-two-loop",
+      description: "per-micro-batch weighting that cannot run fewer than 5 samples",
+      run: async (scenario) => {
+        if (scenario.datasetSize < 5) throw new Error("needs 5 samples");
+        return syntheticTrace(scenario, perMicroBatchWeighting);
+      },
+    };
+    const { audit } = await auditTrainer(flaky, {
+      runs: 60,
+      seed: 7,
+      space: { shuffle: false, models: ["fingerprint"] },
+    });
+    expect(audit.verdict).toBe("fail");
+    expect(audit.counterexample?.result.verdict).toBe("fail");
+    expect(audit.counterexample?.scenario.datasetSize).toBeGreaterThanOrEqual(5);
+  });
+
+  it("stops at the first case a trainer cannot run instead of shrinking it", async () => {
+    let runs = 0;
+    const broken: Trainer = {
+      name: "broken",
+      description: "throws",
+      run: async () => {
+        runs++;
+        throw new Error("worker exited with code 1");
+      },
+    };
+    await auditTrainer(broken, { runs: 50, seed: 3 });
+    expect(runs).toBe(1);
+  });
 });

@@ -91,7 +91,10 @@ async function searchCounterexample(
   let lastFailure: CheckDiagnosis | null = null;
   let cases = 0;
   let failed = false;
+  let errored = false;
   const property = fc.asyncProperty(scenarioArbitrary(options.space), async (scenario) => {
+    // A trainer that cannot run is not shrunk: every further case would cost a crash or a timeout.
+    if (errored) return true;
     cases++;
     const diagnosis = await runCheck(trainer, scenario, options.runOptions);
     const verdict = diagnosis.result.verdict;
@@ -103,7 +106,9 @@ async function searchCounterexample(
       verdict,
     });
     if (verdict === "pass") return true;
-    if (!failed) [failed, cases] = [true, 0];
+    // While shrinking a refuted property, a case the trainer cannot run is no smaller counterexample.
+    if (failed && verdict === "error") return true;
+    if (!failed) [failed, cases, errored] = [true, 0, verdict === "error"];
     lastFailure = diagnosis;
     return false;
   });

@@ -2,6 +2,7 @@ import { makeDataset } from "../trainers/contract/probe.js";
 import type { Scenario } from "../trainers/contract/scenario.js";
 import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
 import { diagnoseTrace } from "./diagnose.js";
+import { describeNonFiniteStep } from "./non-finite.js";
 import type { CheckDiagnosis } from "./result.js";
 
 /** Error text for a thrown value, one line. */
@@ -11,8 +12,8 @@ export function errorMessage(error: unknown): string {
 }
 
 /**
- * Runs a trainer on a scenario and checks the trace. A trainer that throws, or returns a trace
- * of another scenario, yields verdict "error"; it never throws.
+ * Runs a trainer on a scenario and checks the trace. A trainer that throws, returns a trace of
+ * another scenario, or applies a non-finite number yields verdict "error"; it never throws.
  */
 export async function runCheck(
   trainer: Trainer,
@@ -31,6 +32,8 @@ export async function runCheck(
       throw new Error(
         `trace.scenario.${differing}: expected ${JSON.stringify(scenario[differing])} (the scenario sent), saw ${JSON.stringify(trace.scenario[differing])}`,
       );
+    const nonFinite = describeNonFiniteStep(trace);
+    if (nonFinite) throw new Error(nonFinite);
     const diagnosis = diagnoseTrace(trace, dataset, trainer.name);
     diagnosis.result.durationMs = durationMs;
     return diagnosis;
