@@ -1,4 +1,4 @@
-import { fromWireFloat, type Trace } from "../trainers/contract/trace.js";
+import { fromWireFloat, type Trace, type WireFloat } from "../trainers/contract/trace.js";
 
 /**
  * The first applied step that carries a non-finite number (a weight, a body gradient or a
@@ -8,7 +8,7 @@ import { fromWireFloat, type Trace } from "../trainers/contract/trace.js";
 export function describeNonFiniteStep(trace: Trace): string | null {
   for (const [index, step] of trace.steps.entries()) {
     if (step.skipped) continue;
-    const fields: Array<[string, ReadonlyArray<number | string>]> = [
+    const fields: Array<[string, readonly WireFloat[]]> = [
       ["fingerprint weight", step.fingerprint.weights],
       ["body gradient", step.body?.gradient ?? []],
       ["parameter before the step", step.body?.parametersBefore ?? []],
