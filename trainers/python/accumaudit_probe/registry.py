@@ -75,9 +75,13 @@ def resolve(name: str) -> TrainFunction:
     try:
         module = importlib.import_module(module_name)
     except Exception as error:  # noqa: BLE001 - any import failure makes this one trainer unavailable
+        hint = (
+            "run scripts/setup-python.sh to install the frameworks"
+            if name in _TRAINERS
+            else "put its folder on PYTHONPATH or install it into the worker's interpreter"
+        )
         raise TrainerUnavailable(
-            f"trainer {name}: cannot import module {module_name} ({type(error).__name__}: {error});"
-            " run scripts/setup-python.sh to install the frameworks"
+            f"trainer {name}: cannot import module {module_name} ({type(error).__name__}: {error}); {hint}"
         ) from error
     function = getattr(module, function_name, None)
     if not callable(function):
