@@ -29,6 +29,8 @@ export class ProgressLine {
   }
 
   private write(text: string): void {
-    this.stream.write(`\r\x1b[2K${text.slice(0, (this.stream.columns ?? 100) - 1)}`);
+    const width =
+      this.stream.columns && this.stream.columns > 1 ? this.stream.columns - 1 : text.length;
+    this.stream.write(`\r\x1b[2K${text.slice(0, width)}`);
   }
 }
