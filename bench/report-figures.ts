@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { chromium } from "playwright-core";
 import { runCheck } from "../properties/run-check.js";
 import { renderCheckReport, writeReport } from "../reports/html/index.js";
 import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
 import { resolveTrainer } from "../trainers/registry.js";
+import { CHROMIUM_PATH, launchChromium } from "./chromium.js";
 import { median } from "./measure.js";
 
 /** Size, Node render time and Chromium load time of `check --report` pages, for the README. */
@@ -23,23 +23,9 @@ const CASES: Array<{ label: string; trainer: string; scenario: ScenarioInput }> 
   },
 ];
 const REPETITIONS = 5;
-const CHROMIUM = "/usr/bin/chromium";
 
 const dir = mkdtempSync(join(tmpdir(), "accumaudit-report-figures-"));
-const browser = existsSync(CHROMIUM)
-  ? await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--headless",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-      ],
-    })
-  : null;
+const browser = existsSync(CHROMIUM_PATH) ? await launchChromium() : null;
 console.log(
   `Report figures: median of ${REPETITIONS} renders and ${REPETITIONS} Chromium loads each.\n`,
 );
@@ -70,7 +56,7 @@ for (const { label, trainer, scenario } of CASES) {
     loads.push(performance.now() - started);
     await page.close();
   }
-  const load = loads.length > 0 ? median(loads).toFixed(0) : `not measured (no ${CHROMIUM})`;
+  const load = loads.length > 0 ? median(loads).toFixed(0) : `not measured (no ${CHROMIUM_PATH})`;
   console.log(`| ${label} | ${statSync(file).size} | ${median(renders).toFixed(0)} | ${load} |`);
 }
 await browser?.close();

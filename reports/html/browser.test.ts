@@ -3,13 +3,12 @@ import { mkdtemp, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM_PATH as CHROMIUM, launchChromium } from "../../bench/chromium.js";
 import type { CheckDiagnosis } from "../../properties/result.js";
 import { auditFixture, docsLoopDiagnosis, largeDiagnosis, longRunDiagnosis } from "./fixtures.js";
 import { renderAuditReport, renderCheckReport, writeReport } from "./index.js";
-
-const CHROMIUM = "/usr/bin/chromium";
 
 interface Written {
   name: string;
@@ -46,18 +45,7 @@ beforeAll(async () => {
   await writeCheck("check-110", docsLoopDiagnosis());
   await writeCheck("check-10000", largeDiagnosis());
   await writeCheck("check-long", longRunDiagnosis());
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      "--no-sandbox",
-      "--headless",
-      "--disable-gpu",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      "--no-first-run",
-    ],
-  });
+  browser = await launchChromium();
 });
 
 afterAll(async () => {

@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { CheckDiagnosis } from "../../properties/result.js";
+import { CHART_CONFIG } from "./chart-style.js";
 import { formatNumber, nth, plural } from "./format.js";
 import { binSteps, epochStarts, largestBin } from "./step-bins.js";
 
@@ -84,13 +85,7 @@ export function errorChart(d: CheckDiagnosis): ErrorChart | null {
 
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    config: {
-      aria: false,
-      font: "sans-serif",
-      view: { stroke: "#888" },
-      axis: { labelFontSize: 11, titleFontSize: 12 },
-      legend: { labelFontSize: 11, titleFontSize: 12 },
-    },
+    config: CHART_CONFIG,
     width: 640,
     height: 220,
     title: { text: "Relative error against the float64 oracle", anchor: "start", fontSize: 13 },

@@ -1,5 +1,6 @@
 import type { TopLevelSpec } from "vega-lite";
 import type { CheckDiagnosis } from "../../properties/result.js";
+import { CHART_CONFIG } from "./chart-style.js";
 import { formatNumber, nth, plural, wasWere } from "./format.js";
 import { alignedRanges, binSize, epochStarts } from "./step-bins.js";
 
@@ -438,13 +439,7 @@ export function weightHeatmap(
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     description: summary,
-    config: {
-      aria: false,
-      font: "sans-serif",
-      view: { stroke: "#888" },
-      axis: { labelFontSize: 11, titleFontSize: 12 },
-      legend: { labelFontSize: 11, titleFontSize: 12 },
-    },
+    config: CHART_CONFIG,
     resolve: {
       scale: { color: "independent", shape: "independent" },
       legend: { color: "independent", shape: "independent" },
