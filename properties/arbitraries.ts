@@ -35,29 +35,39 @@ export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitr
   const s = { ...DEFAULT_SPACE, ...space };
   const models = s.models.length > 0 ? s.models : MODELS;
   const precisions = s.precisions.length > 0 ? s.precisions : PRECISIONS;
-  return fc
-    .record({
-      batchSize: fc.integer({ min: 1, max: s.maxBatchSize }),
-      accumulation: fc.integer({ min: 1, max: s.maxAccumulation }),
-      fullWindows: fc.integer({ min: 0, max: 8 }),
-      tailMicroBatches: fc.integer({ min: 0, max: s.maxAccumulation }),
-      remainder: fc.integer({ min: 0, max: s.maxBatchSize }),
-      dropLast: fc.boolean(),
-      shuffle: s.shuffle
-        ? fc.option(fc.integer({ min: 0, max: 9999 }), { nil: false as const })
-        : fc.constant(false as const),
-      epochs: fc.integer({ min: 1, max: s.maxEpochs }),
-      precision: fc.constantFrom(...precisions),
-      model: fc.constantFrom(...models),
-      dataSeed: fc.integer({ min: 0, max: 9999 }),
-    })
-    .map(({ fullWindows, tailMicroBatches, remainder, ...rest }) => {
-      const { batchSize: b, accumulation: k } = rest;
-      const size = (fullWindows * k + (tailMicroBatches % k)) * b + (remainder % b);
-      const datasetSize = Math.min(Math.max(size, 1), s.maxDatasetSize);
-      // drop_last with N < B leaves an empty epoch: nothing to audit, and some frameworks refuse it.
-      return parseScenario({ ...rest, datasetSize, dropLast: rest.dropLast && datasetSize >= b });
-    });
+  return (
+    fc
+      .record({
+        batchSize: fc.integer({ min: 1, max: s.maxBatchSize }),
+        accumulation: fc.integer({ min: 1, max: s.maxAccumulation }),
+        fullWindows: fc.integer({ min: 0, max: 8 }),
+        tailMicroBatches: fc.integer({ min: 0, max: s.maxAccumulation }),
+        remainder: fc.integer({ min: 0, max: s.maxBatchSize }),
+        dropLast: fc.boolean(),
+        shuffle: s.shuffle
+          ? fc.option(fc.integer({ min: 0, max: 9999 }), { nil: false as const })
+          : fc.constant(false as const),
+        epochs: fc.integer({ min: 1, max: s.maxEpochs }),
+        precision: fc.constantFrom(...precisions),
+        model: fc.constantFrom(...models),
+        dataSeed: fc.integer({ min: 0, max: 9999 }),
+      })
+      .map(({ fullWindows, tailMicroBatches, remainder, ...rest }) => {
+        const { batchSize: b, accumulation: k } = rest;
+        const datasetSize = (fullWindows * k + (tailMicroBatches % k)) * b + (remainder % b);
+        return { ...rest, datasetSize };
+      })
+      // Out-of-range sizes are rejected rather than clamped: a clamped size would not move when
+      // the fields shrink, and shrinking would stall at the clamp.
+      .filter(({ datasetSize }) => datasetSize >= 1 && datasetSize <= s.maxDatasetSize)
+      .map((input) =>
+        // drop_last with N < B leaves an empty epoch: nothing to audit, and some frameworks refuse it.
+        parseScenario({
+          ...input,
+          dropLast: input.dropLast && input.datasetSize >= input.batchSize,
+        }),
+      )
+  );
 }
 
 /**
