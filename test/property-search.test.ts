@@ -44,4 +44,19 @@ describe("property search over the built-in trainers", () => {
     ).toBeNull();
     expect(audit).toMatchObject({ verdict: "pass", casesRun: 150 });
   });
+
+  it("shrinks to the same minimal two-loop counterexample from any seed", async () => {
+    for (const seed of [1, 2, 3, 99, 2026]) {
+      const { audit } = await auditTrainer(trainer("two-loop"), {
+        runs: 100,
+        seed,
+        space: { models: ["fingerprint"] },
+      });
+      expect(audit.counterexample?.scenario, `seed ${seed}`).toMatchObject({
+        datasetSize: 3,
+        batchSize: 2,
+        accumulation: 2,
+      });
+    }
+  });
 });
