@@ -99,3 +99,28 @@ def test_mixed_precision_loops_apply_every_window(make_scenario, data, precision
     applied = [s for s in trace["steps"] if not s["skipped"]]
     assert sum(len(s["fingerprint"]["samples"]) for s in applied) == 220
     assert all(("lossScale" in s) == (precision == "fp16") for s in trace["steps"])
+
+
+class NoLength:
+    """An iterable data source whose length is unknown: iterating works, len() raises."""
+
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __iter__(self):
+        return iter(self.loader)
+
+    def __len__(self):
+        raise TypeError("data source of unknown length")
+
+
+def test_reference_works_on_a_data_source_of_unknown_length(make_scenario, data, monkeypatch):
+    from accumaudit_probe.context import RunContext
+
+    make_loader = RunContext.make_loader
+    monkeypatch.setattr(RunContext, "make_loader", lambda self, *a, **k: NoLength(make_loader(self, *a, **k)))
+    trace = run("reference", make_scenario(), data)
+    assert [len(weights(s)) for s in trace["steps"]] == [32, 32, 32, 14] * 2
+    assert all(v == pytest.approx(1 / 14) for v in weights(trace["steps"][3]).values())
+    with pytest.raises(TypeError, match="unknown length"):
+        run("tail-step", make_scenario(), data)
