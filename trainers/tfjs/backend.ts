@@ -18,7 +18,10 @@ async function importOptional(specifier: string): Promise<Record<string, unknown
 
 function isMissingModule(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;
-  return code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND";
+  if (code === "ERR_MODULE_NOT_FOUND" || code === "MODULE_NOT_FOUND") return true;
+  // Vite (and so vitest) stands in for an optional peer dependency that is not installed with
+  // a module that throws this, without an error code.
+  return /^Could not resolve "[^"]+" imported by/.test(oneLine(error));
 }
 
 function oneLine(error: unknown): string {
