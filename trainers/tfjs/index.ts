@@ -14,7 +14,6 @@ export {
 } from "./loader.js";
 export { docsLoop } from "./loops/docs-loop.js";
 export { referenceLoop } from "./loops/reference.js";
-export { occurrences, stepWeights } from "./loops/step-weights.js";
 export { LossScaler } from "./loss-scaler.js";
 export { roundToBfloat16, roundToHalf } from "./precision.js";
 export { ProbeModel } from "./probe-model.js";

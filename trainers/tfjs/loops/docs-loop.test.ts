@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { occurrences, stepWeights } from "../../../test/support/step-weights.js";
 import { makeDataset } from "../../contract/probe.js";
 import { parseScenario } from "../../contract/scenario.js";
 import { docsLoopTrainer } from "./docs-loop.js";
-import { occurrences, stepWeights } from "./step-weights.js";
 
 const scenario = parseScenario({ datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2 });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { occurrences, stepWeights } from "../../../test/support/step-weights.js";
 import { makeDataset } from "../../contract/probe.js";
 import { parseScenario } from "../../contract/scenario.js";
 import { kPlusOneTrainer } from "./k-plus-one.js";
-import { occurrences, stepWeights } from "./step-weights.js";
 
 describe("k-plus-one on 110 samples, B=8, K=4, 2 epochs", () => {
   it("steps every 5 micro-batches with weight 1/40 and still leaks the tail", async () => {

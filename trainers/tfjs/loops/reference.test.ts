@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
+import { occurrences, stepWeights } from "../../../test/support/step-weights.js";
 import { makeDataset } from "../../contract/probe.js";
 import { parseScenario, type ScenarioInput } from "../../contract/scenario.js";
 import type { Trace } from "../../contract/trace.js";
 import { openSession } from "../session.js";
 import { docsLoopTrainer } from "./docs-loop.js";
 import { referenceLoop, referenceTrainer } from "./reference.js";
-import { occurrences, stepWeights } from "./step-weights.js";
 
 async function runReference(input: ScenarioInput): Promise<Trace> {
   const scenario = parseScenario(input);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { occurrences, stepWeights } from "../../../test/support/step-weights.js";
 import { makeDataset } from "../../contract/probe.js";
 import { parseScenario } from "../../contract/scenario.js";
-import { occurrences, stepWeights } from "./step-weights.js";
 import { tailStepTrainer } from "./tail-step.js";
 
 describe("tail-step on 110 samples, B=8, K=4, 2 epochs", () => {

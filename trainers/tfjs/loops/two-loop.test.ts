@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
+import { occurrences, stepWeights } from "../../../test/support/step-weights.js";
 import { makeDataset } from "../../contract/probe.js";
 import { parseScenario } from "../../contract/scenario.js";
-import { occurrences, stepWeights } from "./step-weights.js";
 import { twoLoopTrainer } from "./two-loop.js";
 
 describe("two-loop", () => {

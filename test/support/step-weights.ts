@@ -1,5 +1,5 @@
-import type { Step } from "../../contract/trace.js";
-import { fromWireFloat } from "../../contract/trace.js";
+import type { Step } from "../../trainers/contract/trace.js";
+import { fromWireFloat } from "../../trainers/contract/trace.js";
 
 /** A step's fingerprint weights keyed `epoch:sample` (a view for tests and debugging). */
 export function stepWeights(step: Step): Map<string, number> {
