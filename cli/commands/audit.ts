@@ -86,9 +86,8 @@ export async function auditCommand(args: string[]): Promise<number> {
       meta: {
         harnessVersion: audit.harnessVersion,
         date: audit.date,
-        backend: context.runOptions.device
-          ? `${audit.backend} / ${context.runOptions.device}`
-          : audit.backend,
+        backend: audit.backend,
+        ...(context.runOptions.device ? { device: context.runOptions.device } : {}),
         precision: (space.precisions ?? DEFAULT_SPACE.precisions).join(", "),
         seed,
         runs,

@@ -96,7 +96,8 @@ export async function checkCommand(args: string[]): Promise<number> {
         meta: {
           harnessVersion: harnessVersion(),
           date: new Date().toISOString(),
-          backend: context.runOptions.backend ?? context.runOptions.device ?? "cpu",
+          backend: context.runOptions.backend ?? "cpu",
+          ...(context.runOptions.device ? { device: context.runOptions.device } : {}),
           precision: scenario.precision,
           command: ["accumaudit", "check", ...args].join(" "),
         },
