@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -116,6 +116,31 @@ describe("accumaudit CLI", () => {
     expect(stdout).toBe("");
     expect(stderr).toContain(message);
     expect(stderr.trim().split("\n")).toHaveLength(1);
+  });
+
+  it("a --report path no file can take fails before any training", () => {
+    const folder = mkdtempSync(join(tmpdir(), "accumaudit-cli-"));
+    const asFolder = cli("audit", "--report", folder);
+    expect(asFolder.code).toBe(2);
+    expect(asFolder.stderr).toContain(`--report: expected a file path, saw the folder ${folder}`);
+    const file = join(folder, "a-file");
+    writeFileSync(file, "");
+    const belowFile = cli(
+      "check",
+      "--trainer",
+      "reference",
+      "--dataset-size",
+      "4",
+      "--batch-size",
+      "2",
+      "--accumulation",
+      "2",
+      "--report",
+      join(file, "r.html"),
+    );
+    expect(belowFile.code).toBe(2);
+    expect(belowFile.stdout).toBe("");
+    expect(belowFile.stderr).toContain("--report: expected a path below a folder");
   });
 
   it("an unknown trainer or flag is a usage error", () => {

@@ -9,6 +9,7 @@ import type { Trainer } from "../../trainers/contract/trainer.js";
 import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
 import { choiceList, integerFlag, joinNegativeValues, RUN_FLAGS } from "../options.js";
 import { ProgressLine } from "../progress.js";
+import { assertReportWritable } from "../report-path.js";
 import { runContextFromFlags } from "../run-context.js";
 import { UsageError } from "../usage-error.js";
 import { harnessVersion } from "../version.js";
@@ -59,6 +60,7 @@ export async function auditCommand(args: string[]): Promise<number> {
     maxEpochs: integerFlag(values, "max-epochs", 1, 1000) ?? DEFAULT_SPACE.maxEpochs,
   };
   const context = runContextFromFlags(values);
+  if (values.report) await assertReportWritable(values.report);
   const names =
     values.trainer && values.trainer.length > 0 ? values.trainer : builtInTrainerNames();
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));

@@ -17,6 +17,7 @@ import {
   numberFlag,
   RUN_FLAGS,
 } from "../options.js";
+import { assertReportWritable } from "../report-path.js";
 import { runContextFromFlags } from "../run-context.js";
 import { UsageError, withFlagNames } from "../usage-error.js";
 import { harnessVersion } from "../version.js";
@@ -82,6 +83,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   }
   if (!values.trainer) throw new UsageError("--trainer: required (see `accumaudit list`)");
   const scenario = scenarioFromFlags(values);
+  if (values.report) await assertReportWritable(values.report);
   const context = runContextFromFlags(values);
   const trainer = resolveTrainer(values.trainer, context.external);
   try {
