@@ -3,25 +3,27 @@ import random
 import pytest
 
 
+def scenario_dict(**overrides):
+    """The 110/8/4 scenario over 2 epochs (logistic body), as the harness sends it, with overrides."""
+    scenario = {
+        "datasetSize": 110,
+        "batchSize": 8,
+        "accumulation": 4,
+        "dropLast": False,
+        "shuffle": False,
+        "epochs": 2,
+        "precision": "fp32",
+        "model": "logistic",
+        "dataSeed": 0,
+        "learningRate": 0.1,
+    }
+    scenario.update(overrides)
+    return scenario
+
+
 @pytest.fixture
 def make_scenario():
-    def make(**overrides):
-        scenario = {
-            "datasetSize": 110,
-            "batchSize": 8,
-            "accumulation": 4,
-            "dropLast": False,
-            "shuffle": False,
-            "epochs": 2,
-            "precision": "fp32",
-            "model": "logistic",
-            "dataSeed": 0,
-            "learningRate": 0.1,
-        }
-        scenario.update(overrides)
-        return scenario
-
-    return make
+    return scenario_dict
 
 
 @pytest.fixture

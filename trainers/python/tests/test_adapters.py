@@ -29,7 +29,7 @@ import pytest
 from accumaudit_probe import registry
 from accumaudit_probe.adapters.framework_state import reset_framework_state
 from accumaudit_probe.run import run_scenario
-from conftest import parameters_for
+from conftest import parameters_for, scenario_dict
 
 ADAPTERS = ("lightning", "accelerate", "hf-trainer", "hf-trainer-items", "hf-trainer-kwargs")
 FRAMEWORKS = {
@@ -42,20 +42,7 @@ FRAMEWORKS = {
 
 
 def scenario(**overrides: Any) -> dict[str, Any]:
-    base = {
-        "datasetSize": 110,
-        "batchSize": 8,
-        "accumulation": 4,
-        "dropLast": False,
-        "shuffle": False,
-        "epochs": 2,
-        "precision": "fp32",
-        "model": "fingerprint",
-        "dataSeed": 0,
-        "learningRate": 0.1,
-    }
-    base.update(overrides)
-    return base
+    return scenario_dict(**{"model": "fingerprint", **overrides})
 
 
 @cache
