@@ -1,6 +1,11 @@
 import { runCheck } from "../properties/run-check.js";
 import { makeDataset } from "../trainers/contract/probe.js";
-import { parseScenario, type Scenario, type ScenarioInput } from "../trainers/contract/scenario.js";
+import {
+  parseScenario,
+  type Scenario,
+  type ScenarioInput,
+  scenarioShape,
+} from "../trainers/contract/scenario.js";
 import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
 import type { CaseRunner } from "./measure.js";
 
@@ -19,7 +24,7 @@ export function scenarioLabel(s: Scenario): string {
     s.precision === "fp32" ? null : s.precision,
     s.model === "fingerprint" ? null : s.model,
   ].filter((x) => x !== null);
-  const base = `${s.datasetSize}/${s.batchSize}/${s.accumulation} x${s.epochs}`;
+  const base = scenarioShape(s);
   return extras.length > 0 ? `${base} ${extras.join(" ")}` : base;
 }
 

@@ -1,7 +1,12 @@
 import { parseArgs } from "node:util";
 import type { CheckResult } from "../properties/result.js";
 import { runCheck } from "../properties/run-check.js";
-import { PRECISIONS, parseScenario, type Scenario } from "../trainers/contract/scenario.js";
+import {
+  PRECISIONS,
+  parseScenario,
+  type Scenario,
+  scenarioShape,
+} from "../trainers/contract/scenario.js";
 import { disposePythonWorkers, PYTHON_TRAINER_NAMES } from "../trainers/external/index.js";
 import { resolveTrainer } from "../trainers/registry.js";
 import { tfjsTrainerNames } from "../trainers/tfjs/index.js";
@@ -24,7 +29,6 @@ const scenarios: Scenario[] = [
   parseScenario({ datasetSize: 1000, batchSize: 128, accumulation: 4, precision }),
 ];
 
-const label = (s: Scenario) => `${s.datasetSize}/${s.batchSize}/${s.accumulation} x${s.epochs}`;
 const fmt = (x: number) => (x === 0 ? "0" : x < 1e-3 ? x.toExponential(1) : x.toFixed(3));
 
 function cells(r: CheckResult): string[] {
@@ -53,7 +57,9 @@ for (const name of names) {
     const framework = info?.framework
       ? `${info.framework} ${info.frameworkVersion ?? ""}`.trim()
       : "-";
-    rows.push(`| ${name} | ${framework} | ${label(scenario)} | ${cells(result).join(" | ")} |`);
+    rows.push(
+      `| ${name} | ${framework} | ${scenarioShape(scenario)} | ${cells(result).join(" | ")} |`,
+    );
   }
 }
 await disposePythonWorkers();

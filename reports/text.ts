@@ -1,5 +1,5 @@
 import type { AuditResult, CheckResult, TrainerAudit, Verdict } from "../properties/result.js";
-import { scenarioFlags } from "../trainers/contract/scenario.js";
+import { scenarioFlags, scenarioShape } from "../trainers/contract/scenario.js";
 
 const MARK: Record<Verdict, string> = { pass: "PASS", fail: "FAIL", error: "ERROR" };
 
@@ -27,7 +27,7 @@ export function formatCheck(result: CheckResult): string {
 }
 
 function regressionLine(r: CheckResult): string {
-  const scenario = `${r.scenario.datasetSize}/${r.scenario.batchSize}/${r.scenario.accumulation} x${r.scenario.epochs}`;
+  const scenario = scenarioShape(r.scenario);
   if (!r.properties) return `  ${scenario}: ${MARK.error} ${r.error ?? ""}`;
   const { coverage, weighting, windowing } = r.properties;
   const mark = (ok: boolean) => (ok ? "✓" : "✗");

@@ -100,6 +100,11 @@ export function stepsPerEpoch(s: Scenario): number {
   return Math.ceil(microBatchesPerEpoch(s) / s.accumulation);
 }
 
+/** The scenario's shape as `N/B/K xE`, e.g. `110/8/4 x2`. */
+export function scenarioShape(s: Scenario): string {
+  return `${s.datasetSize}/${s.batchSize}/${s.accumulation} x${s.epochs}`;
+}
+
 /** The scenario as `accumaudit check` flags, to replay it. */
 export function scenarioFlags(s: Scenario): string[] {
   const flags = [
