@@ -1,39 +1,131 @@
 /**
- * accumaudit's public API: the scenario and trace contract, the oracle, the properties, the
- * audit, the trainers and the reports. The `accumaudit` command line is built on it.
+ * accumaudit's public API: the scenario and trace contract, the oracle, the properties and their
+ * outcomes, the audit, the trainers and the reporters. The `accumaudit` command line is built on it.
  */
 export {
+  DEFAULT_SPACE,
   missionScenarios,
   type ScenarioSpace,
   scenarioArbitrary,
 } from "./properties/arbitraries.js";
 export {
   type AuditOptions,
+  type AuditProgress,
   auditTrainer,
-  replayCommand,
-  type TrainerAuditOutcome,
+  searchVerdict,
+  worstVerdict,
 } from "./properties/audit.js";
 export { diagnoseTrace } from "./properties/diagnose.js";
-export type * from "./properties/result.js";
+export type {
+  AppliedEntry,
+  CheckError,
+  CheckErrorCause,
+  CheckJudgement,
+  CheckOutcome,
+  Counterexample,
+  CoverageFinding,
+  CoverageResult,
+  EpochCoverage,
+  OccurrenceStatus,
+  OccurrenceWeights,
+  PropertyName,
+  PropertyResults,
+  SearchOutcome,
+  StepAnalysis,
+  TrainerAuditOutcome,
+  Verdict,
+  WeightGroup,
+  WeightingFinding,
+  WeightingResult,
+  WindowingFinding,
+  WindowingResult,
+  WindowRef,
+  WorstWeight,
+} from "./properties/outcome.js";
+export { PROPERTY_NAMES } from "./properties/outcome.js";
 export { runCheck } from "./properties/run-check.js";
-export { TOLERANCES, toleranceFor } from "./properties/tolerance.js";
+export { type SampleSet, sampleIds } from "./properties/sample-set.js";
+export { TOLERANCES, type Tolerance, toleranceFor } from "./properties/tolerance.js";
 export { expectRun } from "./reference/expectation.js";
 export {
-  type ReportMeta,
+  AUDIT_JSON_SCHEMA_VERSION,
+  checkJson,
+  combineReporters,
+  explainCheck,
+  formatCheck,
+  HtmlReporter,
+  JsonReporter,
+  JunitReporter,
+  ProgressLine,
+  propertyMessage,
+  type ReplayCommand,
+  type Reporter,
+  type RunEnd,
+  type RunMeta,
+  type RunStart,
   renderAuditReport,
   renderCheckReport,
+  TextReporter,
+  trainerAuditJson,
   writeReport,
-} from "./reports/html/index.js";
-export { formatAudit, formatCheck } from "./reports/text.js";
-export * from "./trainers/contract/probe.js";
-export * from "./trainers/contract/scenario.js";
-export * from "./trainers/contract/trace.js";
-export * from "./trainers/contract/trainer.js";
+} from "./reports/index.js";
+export {
+  bodyParameterCount,
+  type Dataset,
+  FEATURES,
+  FINGERPRINT_COEFFICIENT,
+  fingerprintIndex,
+  HIDDEN,
+  initialBodyParameters,
+  makeDataset,
+} from "./trainers/contract/probe.js";
+export {
+  describeIssues,
+  droppedPerEpoch,
+  MAX_FINGERPRINT_PARAMETERS,
+  MODELS,
+  microBatchesPerEpoch,
+  PRECISIONS,
+  parseScenario,
+  type Scenario,
+  ScenarioError,
+  type ScenarioInput,
+  ScenarioSchema,
+  stepsPerEpoch,
+} from "./trainers/contract/scenario.js";
+export {
+  SCENARIO_FIELDS,
+  type ScenarioField,
+  type ScenarioKey,
+  scenarioField,
+  scenarioJsonSchema,
+} from "./trainers/contract/scenario-fields.js";
+export {
+  type FingerprintGradient,
+  type MicroBatch,
+  parseTrace,
+  type Step,
+  TRACE_VERSION,
+  type Trace,
+  TraceError,
+  TraceSchema,
+  type TrainerInfo,
+  TrainerInfoSchema,
+} from "./trainers/contract/trace.js";
+export {
+  BACKENDS,
+  type Backend,
+  type RunOptions,
+  type Trainer,
+  TrainerError,
+} from "./trainers/contract/trainer.js";
 export {
   createProtocolTrainer,
   createPythonTrainer,
+  decodeWireTrace,
   disposePythonWorkers,
   PYTHON_TRAINER_NAMES,
+  WireTraceSchema,
 } from "./trainers/external/index.js";
 export { listTrainers, resolveTrainer } from "./trainers/registry.js";
 export { createTfjsTrainers, referenceLoop, tfjsTrainerNames } from "./trainers/tfjs/index.js";

@@ -1,11 +1,7 @@
 import { runCheck } from "../properties/run-check.js";
+import { scenarioShape } from "../reports/words.js";
 import { makeDataset } from "../trainers/contract/probe.js";
-import {
-  parseScenario,
-  type Scenario,
-  type ScenarioInput,
-  scenarioShape,
-} from "../trainers/contract/scenario.js";
+import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
 import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
 import type { CaseRunner } from "./measure.js";
 
@@ -15,18 +11,6 @@ export const BENCH_SCENARIOS: ScenarioInput[] = [
   { datasetSize: 1000, batchSize: 128, accumulation: 4, epochs: 1 },
   { datasetSize: 1000, batchSize: 16, accumulation: 4, epochs: 3, shuffle: 1 },
 ];
-
-/** `N/B/K xE`, plus the options that differ from the defaults. */
-export function scenarioLabel(s: Scenario): string {
-  const extras = [
-    s.shuffle === false ? null : "shuffled",
-    s.dropLast ? "drop_last" : null,
-    s.precision === "fp32" ? null : s.precision,
-    s.model === "fingerprint" ? null : s.model,
-  ].filter((x) => x !== null);
-  const base = scenarioShape(s);
-  return extras.length > 0 ? `${base} ${extras.join(" ")}` : base;
-}
 
 /** What a bench row times against training without recording. */
 export type BenchedWork = "recording" | "full check";
@@ -47,7 +31,7 @@ export function benchCaseRunners(
     const dataset = makeDataset(scenario);
     return trainers.map((trainer) => ({
       name: work === "recording" ? trainer.name : `${trainer.name} full check`,
-      scenario: scenarioLabel(scenario),
+      scenario: scenarioShape(scenario),
       run:
         work === "recording"
           ? () => trainer.run(scenario, dataset, { ...options, record: true })

@@ -1,4 +1,4 @@
-export { BENCH_SCENARIOS, type BenchedWork, benchCaseRunners, scenarioLabel } from "./cases.js";
+export { BENCH_SCENARIOS, type BenchedWork, benchCaseRunners } from "./cases.js";
 export {
   type BenchRow,
   type CaseRunner,

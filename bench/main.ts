@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
 import { BACKENDS, type Backend } from "../trainers/contract/trainer.js";
-import { measureWorkerThroughput } from "../trainers/external/index.js";
 import { createTfjsTrainers } from "../trainers/tfjs/index.js";
 import { BENCH_SCENARIOS, benchCaseRunners } from "./cases.js";
 import { measureCases } from "./measure.js";
 import { formatBenchTable } from "./table.js";
+import { measureWorkerThroughput } from "./worker-throughput.js";
 
 const { values } = parseArgs({
   options: {

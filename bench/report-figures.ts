@@ -3,7 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { runCheck } from "../properties/run-check.js";
-import { renderCheckReport, writeReport } from "../reports/html/index.js";
+import { renderCheckReport } from "../reports/html/index.js";
+import { writeReport } from "../reports/write-report.js";
 import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
 import { resolveTrainer } from "../trainers/registry.js";
 import { CHROMIUM_PATH, launchChromium } from "./chromium.js";
@@ -32,7 +33,7 @@ console.log(
 console.log("| report | size (bytes) | Node render (ms) | Chromium load (ms) |");
 console.log("| --- | ---: | ---: | ---: |");
 for (const { label, trainer, scenario } of CASES) {
-  const diagnosis = await runCheck(resolveTrainer(trainer), parseScenario(scenario));
+  const check = await runCheck(resolveTrainer(trainer), parseScenario(scenario));
   const meta = {
     harnessVersion: "bench",
     date: new Date().toISOString(),
@@ -43,7 +44,7 @@ for (const { label, trainer, scenario } of CASES) {
   let html = "";
   for (let k = 0; k < REPETITIONS; k++) {
     const started = performance.now();
-    html = await renderCheckReport({ diagnosis, meta });
+    html = await renderCheckReport({ check, run: { meta } });
     renders.push(performance.now() - started);
   }
   const file = join(dir, `${trainer}-${scenario.datasetSize}.html`);

@@ -1,12 +1,9 @@
 import { parseArgs } from "node:util";
-import type { CheckResult } from "../properties/result.js";
+import type { CheckOutcome } from "../properties/outcome.js";
 import { runCheck } from "../properties/run-check.js";
-import {
-  PRECISIONS,
-  parseScenario,
-  type Scenario,
-  scenarioShape,
-} from "../trainers/contract/scenario.js";
+import { checkErrorMessage } from "../reports/sentences/index.js";
+import { frameworkLabel, scenarioShape } from "../reports/words.js";
+import { PRECISIONS, parseScenario, type Scenario } from "../trainers/contract/scenario.js";
 import { disposePythonWorkers, PYTHON_TRAINER_NAMES } from "../trainers/external/index.js";
 import { resolveTrainer } from "../trainers/registry.js";
 import { tfjsTrainerNames } from "../trainers/tfjs/index.js";
@@ -31,9 +28,9 @@ const scenarios: Scenario[] = [
 
 const fmt = (x: number) => (x === 0 ? "0" : x < 1e-3 ? x.toExponential(1) : x.toFixed(3));
 
-function cells(r: CheckResult): string[] {
+function cells(r: CheckOutcome): string[] {
+  if (r.verdict === "error") return ["error", "error", `error: ${checkErrorMessage(r.error)}`];
   const p = r.properties;
-  if (!p) return ["error", "error", `error: ${r.error ?? ""}`];
   const c = p.coverage;
   const lost = c.epochs.reduce((n, e) => n + e.lost, 0);
   const leaked = c.epochs.reduce((n, e) => n + e.leaked, 0);
@@ -52,11 +49,8 @@ for (const name of names) {
     ...(values.python ? { python: values.python } : {}),
   });
   for (const scenario of scenarios) {
-    const { result } = await runCheck(trainer, scenario, { device });
-    const info = result.trainerInfo;
-    const framework = info?.framework
-      ? `${info.framework} ${info.frameworkVersion ?? ""}`.trim()
-      : "-";
+    const result = await runCheck(trainer, scenario, { device });
+    const framework = result.trainerInfo?.framework ? frameworkLabel(result.trainerInfo) : "-";
     rows.push(
       `| ${name} | ${framework} | ${scenarioShape(scenario)} | ${cells(result).join(" | ")} |`,
     );

@@ -4,15 +4,14 @@ import { UsageError } from "./usage-error.js";
 /** Parsed flag values as node:util parseArgs returns them. */
 export type FlagValues = Record<string, string | boolean | Array<string | boolean> | undefined>;
 
-/** A flag's value as a number; undefined when absent. */
+/** A flag's value as a number (plain decimal notation); undefined when absent. */
 export function numberFlag(values: FlagValues, name: string): number | undefined {
   const raw = values[name];
   if (raw === undefined) return undefined;
-  const text = String(raw).trim();
-  const value = Number(text);
-  if (text === "" || !Number.isFinite(value))
+  const text = String(raw);
+  if (!/^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text))
     throw new UsageError(`--${name}: expected a number, saw "${raw}"`);
-  return value;
+  return Number(text);
 }
 
 /** A flag's value as a whole number within bounds; undefined when absent. */
@@ -67,7 +66,7 @@ export function timeoutFlag(values: FlagValues): number | undefined {
   return seconds * 1000;
 }
 
-/** Flags shared by check and audit: how trainers run. */
+/** Flags shared by check and audit: how trainers run and where outcomes go. */
 export const RUN_FLAGS = {
   backend: { type: "string" },
   python: { type: "string" },
@@ -75,6 +74,7 @@ export const RUN_FLAGS = {
   timeout: { type: "string" },
   json: { type: "boolean" },
   report: { type: "string" },
+  junit: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 

@@ -1,13 +1,15 @@
+import type { ReplayCommand } from "../reports/reporter.js";
 import type { RunOptions } from "../trainers/contract/trainer.js";
 import type { ExternalOptions } from "../trainers/registry.js";
 import { backendFlag, choiceFlag, type FlagValues, timeoutFlag } from "./options.js";
+import { replayCommand } from "./replay.js";
 
 /** How trainers run, from the flags check and audit share. */
 export interface RunContext {
   runOptions: RunOptions;
   external: ExternalOptions;
-  /** The same choices as `accumaudit check` flags, for replay commands. */
-  replayFlags: string[];
+  /** The `accumaudit check` command that replays a case with the same run flags. */
+  replay: ReplayCommand;
 }
 
 /** Reads --backend, --python, --device and --timeout. */
@@ -26,9 +28,9 @@ export function runContextFromFlags(values: FlagValues): RunContext {
     ...(device ? { device } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
   };
-  const replayFlags: string[] = [];
-  if (backend) replayFlags.push("--backend", backend);
-  if (python) replayFlags.push("--python", python);
-  if (device) replayFlags.push("--device", device);
-  return { runOptions, external, replayFlags };
+  const runFlags: string[] = [];
+  if (backend) runFlags.push("--backend", backend);
+  if (python) runFlags.push("--python", python);
+  if (device) runFlags.push("--device", device);
+  return { runOptions, external, replay: replayCommand(runFlags) };
 }

@@ -1,13 +1,6 @@
 import { FINGERPRINT_COEFFICIENT } from "../trainers/contract/probe.js";
-import { fromWireFloat, type Trace } from "../trainers/contract/trace.js";
-
-/** One nonzero fingerprint entry of an applied step: the weight it gave one occurrence. */
-export interface AppliedEntry {
-  step: number;
-  epoch: number;
-  sample: number;
-  weight: number;
-}
+import type { Trace } from "../trainers/contract/trace.js";
+import type { AppliedEntry } from "./outcome.js";
 
 /** The applied fingerprint weights of a trace, by step and by occurrence. */
 export interface AppliedWeights {
@@ -27,7 +20,7 @@ export function readAppliedWeights(trace: Trace): AppliedWeights {
     const f = step.fingerprint;
     const entries: AppliedEntry[] = [];
     f.samples.forEach((sample, k) => {
-      const weight = fromWireFloat(f.weights[k] ?? 0) / FINGERPRINT_COEFFICIENT;
+      const weight = (f.weights[k] ?? 0) / FINGERPRINT_COEFFICIENT;
       if (weight === 0) return;
       const entry = { step: index, epoch: f.epochs[k] ?? 0, sample, weight };
       entries.push(entry);

@@ -1,61 +1,43 @@
 import { describe, expect, it } from "vitest";
-import {
-  perMicroBatchWeighting,
-  sampleCountWeighting,
-  syntheticTrace,
-  type WindowWeighting,
-} from "../test/support/synthetic-trace.js";
+import { simulatedTrainer, simulateTrace } from "../test/support/simulated-trace.js";
 import type { Trainer } from "../trainers/contract/trainer.js";
 import { missionScenarios } from "./arbitraries.js";
 import { auditTrainer } from "./audit.js";
 
-function syntheticTrainer(name: string, weighting: WindowWeighting): Trainer {
-  return {
-    name,
-    description: "synthetic trainer for tests",
-    run: async (scenario) => syntheticTrace({ ...scenario, shuffle: false }, weighting),
-  };
-}
-
 describe("auditTrainer", () => {
   it("shrinks per-micro-batch weighting to the smallest failing scenario", async () => {
-    const { audit, diagnosis } = await auditTrainer(
-      syntheticTrainer("two-loop-like", perMicroBatchWeighting),
-      {
-        runs: 60,
-        seed: 7,
-        space: { shuffle: false, models: ["fingerprint"] },
-      },
-    );
+    const audit = await auditTrainer(simulatedTrainer("two-loop-like", "two-loop"), {
+      runs: 60,
+      seed: 7,
+      space: { shuffle: false, models: ["fingerprint"] },
+    });
     expect(audit.verdict).toBe("fail");
-    const s = audit.counterexample?.scenario;
-    expect(s).toMatchObject({
+    if (audit.search.kind !== "refuted") throw new Error("expected a counterexample");
+    const check = audit.search.counterexample.check;
+    expect(check.scenario).toMatchObject({
       datasetSize: 3,
       batchSize: 2,
       accumulation: 2,
       epochs: 1,
       dropLast: false,
     });
-    expect(audit.counterexample?.replay).toBe(
-      "accumaudit check --trainer two-loop-like --dataset-size 3 --batch-size 2 --accumulation 2 --epochs 1",
-    );
-    expect(diagnosis?.result.scenario).toEqual(s);
-    expect(diagnosis?.result.properties?.weighting.maxRelError).toBeCloseTo(0.5, 12);
+    expect(check.properties.weighting.maxRelError).toBeCloseTo(0.5, 12);
+    const [finding] = check.properties.weighting.findings;
+    expect(finding).toMatchObject({ kind: "step-weights", step: 0, relError: 0.5 });
   });
 
   it("finds nothing against sample-count weighting", async () => {
     const seen: number[] = [];
-    const { audit } = await auditTrainer(syntheticTrainer("exact", sampleCountWeighting), {
+    const audit = await auditTrainer(simulatedTrainer("exact", "reference"), {
       runs: 40,
       seed: 1,
-      space: { shuffle: false },
       onProgress: (p) => seen.push(p.cases),
     });
-    expect(audit).toMatchObject({ verdict: "pass", counterexample: null, casesRun: 40 });
+    expect(audit).toMatchObject({ verdict: "pass", search: { kind: "passed", casesRun: 40 } });
     expect(seen.length).toBe(40);
   });
 
-  it("reports a throwing trainer as an error with its message", async () => {
+  it("reports a throwing trainer as a search that could not check it, with the error", async () => {
     const broken: Trainer = {
       name: "broken",
       description: "throws",
@@ -63,38 +45,37 @@ describe("auditTrainer", () => {
         throw new Error("worker exited with code 1");
       },
     };
-    const { audit } = await auditTrainer(broken, { runs: 5, seed: 1 });
+    const audit = await auditTrainer(broken, { runs: 5, seed: 1 });
     expect(audit.verdict).toBe("error");
-    expect(audit.counterexample?.result.error).toBe("worker exited with code 1");
+    expect(audit.search).toMatchObject({
+      kind: "error",
+      casesRun: 1,
+      check: { verdict: "error", error: { kind: "trainer", message: "worker exited with code 1" } },
+    });
   });
 
   it("checks the regression scenarios beside the search; one failing regression fails the trainer", async () => {
     const regressions = missionScenarios();
-    const exact = await auditTrainer(syntheticTrainer("exact", sampleCountWeighting), {
+    const exact = await auditTrainer(simulatedTrainer("exact", "reference"), {
       runs: 5,
       seed: 2,
-      space: { shuffle: false },
       regressions,
     });
-    expect(exact.audit.regressions.map((r) => r.verdict)).toEqual(["pass", "pass"]);
-    expect(exact.regressionDiagnoses).toHaveLength(2);
+    expect(exact.regressions.map((r) => r.verdict)).toEqual(["pass", "pass"]);
     // Per-micro-batch weighting is exact when every micro-batch is full: 110/8/4 has a short one.
-    const fullBatchesOnly = await auditTrainer(
-      syntheticTrainer("two-loop-like", perMicroBatchWeighting),
-      {
-        runs: 5,
-        seed: 2,
-        space: { maxDatasetSize: 1, shuffle: false },
-        regressions,
-      },
-    );
-    expect(fullBatchesOnly.audit.counterexample).toBeNull();
-    expect(fullBatchesOnly.audit.regressions.map((r) => r.verdict)).toEqual(["fail", "fail"]);
-    expect(fullBatchesOnly.audit.verdict).toBe("fail");
-    expect(fullBatchesOnly.audit.regressions[1]?.properties?.weighting.maxRelError).toBeCloseTo(
-      488 / 416 - 1,
-      10,
-    );
+    const fullBatchesOnly = await auditTrainer(simulatedTrainer("two-loop-like", "two-loop"), {
+      runs: 5,
+      seed: 2,
+      space: { maxDatasetSize: 1 },
+      regressions,
+    });
+    expect(fullBatchesOnly.search.kind).toBe("passed");
+    expect(fullBatchesOnly.regressions.map((r) => r.verdict)).toEqual(["fail", "fail"]);
+    expect(fullBatchesOnly.verdict).toBe("fail");
+    const big = fullBatchesOnly.regressions[1];
+    if (big?.verdict !== "fail") throw new Error("expected 1000/128/4 to fail");
+    expect(big.properties.weighting.maxRelError).toBeCloseTo(488 / 416 - 1, 10);
+    expect(fullBatchesOnly.trainerInfo).toEqual({ name: "two-loop-like" });
   });
 
   it("does not shrink a refuted property into a case the trainer cannot run", async () => {
@@ -103,17 +84,18 @@ describe("auditTrainer", () => {
       description: "per-micro-batch weighting that cannot run fewer than 5 samples",
       run: async (scenario) => {
         if (scenario.datasetSize < 5) throw new Error("needs 5 samples");
-        return syntheticTrace(scenario, perMicroBatchWeighting);
+        return simulateTrace(scenario, "two-loop");
       },
     };
-    const { audit } = await auditTrainer(flaky, {
+    const audit = await auditTrainer(flaky, {
       runs: 60,
       seed: 7,
       space: { shuffle: false, models: ["fingerprint"] },
     });
     expect(audit.verdict).toBe("fail");
-    expect(audit.counterexample?.result.verdict).toBe("fail");
-    expect(audit.counterexample?.scenario.datasetSize).toBeGreaterThanOrEqual(5);
+    if (audit.search.kind !== "refuted") throw new Error("expected a counterexample");
+    expect(audit.search.counterexample.check.verdict).toBe("fail");
+    expect(audit.search.counterexample.check.scenario.datasetSize).toBeGreaterThanOrEqual(5);
   });
 
   it("stops at the first case a trainer cannot run instead of shrinking it", async () => {

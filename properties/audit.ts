@@ -1,18 +1,26 @@
 import fc from "fast-check";
-import { type Scenario, scenarioFlags } from "../trainers/contract/scenario.js";
+import type { Scenario } from "../trainers/contract/scenario.js";
 import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
 import { type ScenarioSpace, scenarioArbitrary } from "./arbitraries.js";
-import type { CheckDiagnosis, TrainerAudit, Verdict } from "./result.js";
+import type {
+  CheckError,
+  CheckJudgement,
+  CheckOutcome,
+  SearchOutcome,
+  TrainerAuditOutcome,
+  Verdict,
+} from "./outcome.js";
 import { runCheck } from "./run-check.js";
 
 /** Progress of a trainer's property search. */
 export interface AuditProgress {
   trainer: string;
-  phase: "search" | "shrink";
+  phase: "regressions" | "search" | "shrink";
   /** Scenarios run so far in this phase. */
   cases: number;
+  /** Scenarios the phase runs at most (shrinking has no bound). */
   runs: number;
-  verdict?: CheckDiagnosis["result"]["verdict"];
+  verdict?: Verdict;
 }
 
 export interface AuditOptions {
@@ -25,91 +33,87 @@ export interface AuditOptions {
   /** Fixed scenarios checked beside the search, e.g. {@link missionScenarios}. */
   regressions?: Scenario[];
   runOptions?: RunOptions;
-  /** Extra `accumaudit check` flags for the replay command (backend, python, device). */
-  replayFlags?: string[];
   onProgress?: (progress: AuditProgress) => void;
 }
 
-/** A trainer's audit with the diagnoses of its shrunk counterexample and its regression scenarios. */
-export interface TrainerAuditOutcome {
-  audit: TrainerAudit;
-  diagnosis: CheckDiagnosis | null;
-  /** One per regression scenario, in order. */
-  regressionDiagnoses: CheckDiagnosis[];
-}
-
 /** A refuted property outranks a trainer that could not be run, which outranks a pass. */
-function worstVerdict(verdicts: Verdict[]): Verdict {
+export function worstVerdict(verdicts: readonly Verdict[]): Verdict {
   if (verdicts.includes("fail")) return "fail";
   return verdicts.includes("error") ? "error" : "pass";
-}
-
-/** The shell command that replays a scenario on a trainer. */
-export function replayCommand(
-  trainer: string,
-  scenario: Scenario,
-  extraFlags: string[] = [],
-): string {
-  return [
-    "accumaudit",
-    "check",
-    "--trainer",
-    trainer,
-    ...scenarioFlags(scenario),
-    ...extraFlags,
-  ].join(" ");
 }
 
 /**
  * Audits a trainer: checks it on the fixed regression scenarios, then runs a property search
  * over generated scenarios until one fails and lets fast-check shrink it to a minimal
- * counterexample. Errors of the trainer count as failures of the search (verdict "error").
- * Never throws for a trainer's failure.
+ * counterexample. A trainer that cannot run ends its search at that case (search "error"),
+ * unshrunk. Never throws for a trainer's failure.
  */
 export async function auditTrainer(
   trainer: Trainer,
   options: AuditOptions,
 ): Promise<TrainerAuditOutcome> {
-  const regressionDiagnoses: CheckDiagnosis[] = [];
-  for (const scenario of options.regressions ?? [])
-    regressionDiagnoses.push(await runCheck(trainer, scenario, options.runOptions));
+  const regressions: CheckOutcome[] = [];
+  const scenarios = options.regressions ?? [];
+  for (const scenario of scenarios) {
+    const check = await runCheck(trainer, scenario, options.runOptions);
+    regressions.push(check);
+    options.onProgress?.({
+      trainer: trainer.name,
+      phase: "regressions",
+      cases: regressions.length,
+      runs: scenarios.length,
+      verdict: check.verdict,
+    });
+  }
   const search = await searchCounterexample(trainer, options);
-  const regressions = regressionDiagnoses.map((d) => d.result);
-  const verdict = worstVerdict([search.audit.verdict, ...regressions.map((r) => r.verdict)]);
+  const checks = [
+    ...regressions,
+    ...(search.kind === "refuted" ? [search.counterexample.check] : []),
+  ];
+  if (search.kind === "error") checks.push(search.check);
+  const info = trainer.info?.() ?? checks.find((c) => c.trainerInfo)?.trainerInfo;
   return {
-    audit: { ...search.audit, verdict, regressions },
-    diagnosis: search.diagnosis,
-    regressionDiagnoses,
+    trainer: trainer.name,
+    ...(info ? { trainerInfo: info } : {}),
+    verdict: worstVerdict([searchVerdict(search), ...regressions.map((r) => r.verdict)]),
+    search,
+    regressions,
   };
 }
 
-/** The property search: a shrunk counterexample, or none. */
+/** The verdict a search stands for. */
+export function searchVerdict(search: SearchOutcome): Verdict {
+  return search.kind === "passed" ? "pass" : search.kind === "refuted" ? "fail" : "error";
+}
+
+/** The property search: a shrunk counterexample, the case the trainer could not run, or none. */
 async function searchCounterexample(
   trainer: Trainer,
   options: AuditOptions,
-): Promise<{ audit: Omit<TrainerAudit, "regressions">; diagnosis: CheckDiagnosis | null }> {
-  let lastFailure: CheckDiagnosis | null = null;
+): Promise<SearchOutcome> {
+  let firstError: CheckError | null = null;
+  let lastFailure: CheckJudgement | null = null;
   let cases = 0;
-  let failed = false;
-  let errored = false;
   const property = fc.asyncProperty(scenarioArbitrary(options.space), async (scenario) => {
     // A trainer that cannot run is not shrunk: every further case would cost a crash or a timeout.
-    if (errored) return true;
+    if (firstError) return true;
     cases++;
-    const diagnosis = await runCheck(trainer, scenario, options.runOptions);
-    const verdict = diagnosis.result.verdict;
+    const check = await runCheck(trainer, scenario, options.runOptions);
     options.onProgress?.({
       trainer: trainer.name,
-      phase: failed ? "shrink" : "search",
+      phase: lastFailure ? "shrink" : "search",
       cases,
       runs: options.runs,
-      verdict,
+      verdict: check.verdict,
     });
-    if (verdict === "pass") return true;
-    // While shrinking a refuted property, a case the trainer cannot run is no smaller counterexample.
-    if (failed && verdict === "error") return true;
-    if (!failed) [failed, cases, errored] = [true, 0, verdict === "error"];
-    lastFailure = diagnosis;
+    if (check.verdict === "pass") return true;
+    if (check.verdict === "error") {
+      // While shrinking a refuted property, a case the trainer cannot run is no smaller counterexample.
+      if (!lastFailure) firstError = check;
+      return lastFailure !== null;
+    }
+    if (!lastFailure) cases = 0;
+    lastFailure = check;
     return false;
   });
   const details = await fc.check(property, {
@@ -118,43 +122,31 @@ async function searchCounterexample(
     ...(options.path === undefined ? {} : { path: options.path }),
     endOnFailure: false,
   });
-  const info = trainer.info?.();
-  const base = {
-    trainer: trainer.name,
-    ...(info ? { trainerInfo: info } : {}),
-    casesRun: details.numRuns,
-  };
-  let failure = lastFailure as CheckDiagnosis | null;
-  if (!details.failed || !details.counterexample || !failure) {
-    if (details.failed && details.errorInstance) {
-      return {
-        audit: {
-          ...base,
-          verdict: "error",
-          counterexample: null,
-          error: String(details.errorInstance),
-        },
-        diagnosis: null,
-      };
-    }
-    return { audit: { ...base, verdict: "pass", counterexample: null }, diagnosis: null };
-  }
+  const casesRun = details.numRuns;
+  const error = firstError as CheckError | null;
+  if (error) return { kind: "error", casesRun, check: error };
+  if (!details.failed) return { kind: "passed", casesRun };
+  if (!details.counterexample)
+    throw (
+      details.errorInstance ?? new Error("fast-check: a failed search without a counterexample")
+    );
   const [scenario] = details.counterexample;
-  if (failure.result.scenario !== scenario)
-    failure = await runCheck(trainer, scenario, options.runOptions);
+  let failure = lastFailure as CheckJudgement | null;
+  // fast-check reports the last failing case it saw; check it again if it is not the one kept.
+  if (!failure || failure.scenario !== scenario) {
+    const again = await runCheck(trainer, scenario, options.runOptions);
+    if (again.verdict === "error") return { kind: "error", casesRun, check: again };
+    if (again.verdict === "fail") failure = again;
+  }
+  if (!failure) return { kind: "passed", casesRun };
   return {
-    audit: {
-      ...base,
-      verdict: failure.result.verdict,
-      counterexample: {
-        scenario,
-        seed: details.seed,
-        path: details.counterexamplePath ?? "",
-        shrinks: details.numShrinks,
-        replay: replayCommand(trainer.name, scenario, options.replayFlags),
-        result: failure.result,
-      },
+    kind: "refuted",
+    casesRun,
+    counterexample: {
+      seed: details.seed,
+      path: details.counterexamplePath ?? "",
+      shrinks: details.numShrinks,
+      check: failure,
     },
-    diagnosis: failure,
   };
 }

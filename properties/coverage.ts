@@ -1,11 +1,13 @@
 import type { Expectation } from "../reference/expectation.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
-import type { CoverageResult, EpochCoverage, OccurrenceStatus } from "./result.js";
-import { formatSampleRanges, samplesWord } from "./sample-ranges.js";
-
-/** Most occurrences a coverage list keeps; the counts are never capped. */
-export const LIST_CAP = 200;
+import type {
+  CoverageFinding,
+  CoverageResult,
+  EpochCoverage,
+  OccurrenceStatus,
+} from "./outcome.js";
+import { sampleSet } from "./sample-set.js";
 
 /** Coverage with the status of every occurrence, for reports. */
 export interface CoverageCheck {
@@ -21,26 +23,34 @@ function nextStepAfterForward(trace: Trace): Map<string, number> {
   return next;
 }
 
-function describeEpoch(
-  e: EpochCoverage,
-  row: OccurrenceStatus[],
-  leaked: CoverageResult["leaked"],
-): string {
-  const ranges = (status: OccurrenceStatus) =>
-    formatSampleRanges(row.flatMap((s, sample) => (s === status ? [sample] : [])));
-  const parts: string[] = [];
-  if (e.leaked > 0) {
-    const into = [
-      ...new Set(leaked.filter((o) => o.epoch === e.epoch).map((o) => o.stepEpoch + 1)),
-    ];
-    parts.push(
-      `${samplesWord(e.leaked)} leaked into epoch ${into.join(", ")} (${ranges("leaked")})`,
-    );
+/** A finding without its samples, which are collected before the finding is made. */
+type FindingHead = {
+  [K in CoverageFinding["kind"]]: Omit<Extract<CoverageFinding, { kind: K }>, "samples">;
+}[CoverageFinding["kind"]];
+
+/** The order findings of one epoch are listed in. */
+const KIND_ORDER: Record<CoverageFinding["kind"], number> = {
+  leaked: 0,
+  lost: 1,
+  duplicated: 2,
+  dropped: 3,
+};
+
+/** Collects one epoch's affected samples into findings, one per kind and step. */
+class EpochFindings {
+  private readonly groups = new Map<string, { head: FindingHead; ids: number[] }>();
+
+  add(key: string, head: FindingHead, sample: number): void {
+    const group = this.groups.get(key) ?? { head, ids: [] };
+    group.ids.push(sample);
+    this.groups.set(key, group);
   }
-  if (e.lost > 0) parts.push(`${samplesWord(e.lost)} never applied (${ranges("lost")})`);
-  if (e.duplicated > 0)
-    parts.push(`${samplesWord(e.duplicated)} applied more than once (${ranges("duplicated")})`);
-  return `epoch ${e.epoch + 1}: ${e.applied} of ${e.expected} applied in their epoch; ${parts.join("; ")}`;
+
+  findings(): CoverageFinding[] {
+    return [...this.groups.values()]
+      .map(({ head, ids }) => ({ ...head, samples: sampleSet(ids) }) as CoverageFinding)
+      .sort((a, b) => KIND_ORDER[a.kind] - KIND_ORDER[b.kind]);
+  }
 }
 
 /**
@@ -55,18 +65,13 @@ export function checkCoverage(
 ): CoverageCheck {
   const { datasetSize, epochs } = trace.scenario;
   const nextStep = nextStepAfterForward(trace);
-  const lists: Omit<CoverageResult, "ok" | "message" | "epochs"> = {
-    lost: [],
-    leaked: [],
-    duplicated: [],
-    dropped: [],
-  };
-  const push = <T>(list: T[], item: T) => list.length < LIST_CAP && list.push(item);
   const status: OccurrenceStatus[][] = [];
   const perEpoch: EpochCoverage[] = [];
+  const findings: CoverageFinding[] = [];
   for (let epoch = 0; epoch < epochs; epoch++) {
     const dropped = new Set(expectation.plans[epoch]?.dropped ?? []);
     const row: OccurrenceStatus[] = [];
+    const found = new EpochFindings();
     const counts: EpochCoverage = {
       epoch,
       expected: datasetSize - dropped.size,
@@ -79,43 +84,34 @@ export function checkCoverage(
     for (let sample = 0; sample < datasetSize; sample++) {
       const entries = applied.byOccurrence[epoch]?.[sample] ?? [];
       const first = entries[0];
-      let s: OccurrenceStatus;
+      let s: OccurrenceStatus = "ok";
       if (entries.length === 0 && dropped.has(sample)) {
         s = "dropped";
-        push(lists.dropped, { epoch, sample });
+        found.add("dropped", { kind: "dropped", epoch }, sample);
       } else if (!first) {
         s = "lost";
         const step = nextStep.get(`${epoch}:${sample}`);
-        const inSkippedStep = step !== undefined && trace.steps[step]?.skipped ? step : null;
-        push(lists.lost, { epoch, sample, inSkippedStep });
+        const skippedStep = step !== undefined && trace.steps[step]?.skipped ? step : null;
+        found.add(`lost:${skippedStep}`, { kind: "lost", epoch, skippedStep }, sample);
       } else if (entries.length > 1) {
         s = "duplicated";
-        push(lists.duplicated, { epoch, sample, steps: entries.map((e) => e.step) });
-      } else if (trace.steps[first.step]?.epoch !== epoch) {
-        s = "leaked";
-        push(lists.leaked, {
-          epoch,
-          sample,
-          step: first.step,
-          stepEpoch: trace.steps[first.step]?.epoch ?? -1,
-        });
+        const steps = entries.map((e) => e.step);
+        found.add(`duplicated:${steps.join(",")}`, { kind: "duplicated", epoch, steps }, sample);
       } else {
-        s = "ok";
+        const stepEpoch = trace.steps[first.step]?.epoch ?? -1;
+        if (stepEpoch !== epoch) {
+          s = "leaked";
+          const head = { kind: "leaked" as const, epoch, step: first.step, stepEpoch };
+          found.add(`leaked:${first.step}`, head, sample);
+        }
       }
       row.push(s);
       counts[s === "ok" ? "applied" : s]++;
     }
     status.push(row);
     perEpoch.push(counts);
+    findings.push(...found.findings());
   }
-  const failing = perEpoch.filter((e) => e.lost + e.leaked + e.duplicated > 0);
-  const ok = failing.length === 0;
-  const droppedTotal = perEpoch.reduce((n, e) => n + e.dropped, 0);
-  const droppedNote =
-    droppedTotal > 0 ? `; ${samplesWord(droppedTotal)} dropped by drop_last over the run` : "";
-  const message = ok
-    ? `every sample applied exactly once in ${epochs === 1 ? "the epoch" : `each of ${epochs} epochs`}${droppedNote}`
-    : failing.map((e) => describeEpoch(e, status[e.epoch] ?? [], lists.leaked)).join(" | ") +
-      droppedNote;
-  return { result: { ok, message, epochs: perEpoch, ...lists }, status };
+  const ok = findings.every((f) => f.kind === "dropped");
+  return { result: { ok, epochs: perEpoch, findings }, status };
 }

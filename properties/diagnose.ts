@@ -3,21 +3,22 @@ import type { Dataset } from "../trainers/contract/probe.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import { readAppliedWeights } from "./applied-weights.js";
 import { checkCoverage } from "./coverage.js";
-import type { CheckDiagnosis, StepAnalysis } from "./result.js";
+import type { CheckJudgement, StepAnalysis } from "./outcome.js";
 import { matchStepsToWindows } from "./step-windows.js";
 import { toleranceFor } from "./tolerance.js";
 import { checkWeighting } from "./weighting.js";
 import { checkWindowing } from "./windowing.js";
 
 /**
- * Checks a trace against the oracle: coverage, weighting and windowing, plus the per-step and
- * per-occurrence data that reports draw. The trace's scenario is the one checked.
+ * Judges a trace against the oracle: coverage, weighting and windowing with their findings, plus
+ * the per-step and per-occurrence data that reports draw. The trace's scenario is the one
+ * checked; the verdict is "fail" exactly when a property has a failing finding.
  */
 export function diagnoseTrace(
   trace: Trace,
   dataset: Dataset,
   trainerName = trace.trainer.name,
-): CheckDiagnosis {
+): CheckJudgement {
   const scenario = trace.scenario;
   const expectation = expectRun(scenario, trace);
   const applied = readAppliedWeights(trace);
@@ -46,20 +47,21 @@ export function diagnoseTrace(
         ? { epoch: window.epoch, index: window.index, size: window.samples.length }
         : null,
       weightRelError: weighting.stepWeightError[index] ?? 0,
+      weightSpread: weighting.stepWeightSpread[index] ?? 0,
       bodyRelError: weighting.stepBodyError[index] ?? null,
     };
   });
   return {
-    result: {
-      trainer: trainerName,
-      trainerInfo: trace.trainer,
-      scenario,
-      verdict: pass ? "pass" : "fail",
-      properties,
-    },
-    trace,
+    trainer: trainerName,
+    trainerInfo: trace.trainer,
+    scenario,
+    verdict: pass ? "pass" : "fail",
+    properties,
     steps,
-    occurrenceStatus: coverage.status,
-    expectedWeight: expectation.expectedWeight,
+    weights: {
+      byStep: applied.byStep,
+      status: coverage.status,
+      expected: expectation.expectedWeight,
+    },
   };
 }

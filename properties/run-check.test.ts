@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { syntheticTrace } from "../test/support/synthetic-trace.js";
+import { simulateTrace } from "../test/support/simulated-trace.js";
 import { parseScenario } from "../trainers/contract/scenario.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import type { Trainer } from "../trainers/contract/trainer.js";
@@ -17,7 +17,7 @@ function trainerReturning(edit: (trace: Trace) => void): Trainer {
     name: "edited",
     description: "returns an edited synthetic trace",
     run: async (s) => {
-      const trace = syntheticTrace(s);
+      const trace = simulateTrace(s);
       edit(trace);
       return trace;
     },
@@ -26,52 +26,54 @@ function trainerReturning(edit: (trace: Trace) => void): Trainer {
 
 describe("runCheck", () => {
   it("passes an exact trace and times the run", async () => {
-    const { result } = await runCheck(
+    const check = await runCheck(
       trainerReturning(() => {}),
       scenario,
     );
-    expect(result.verdict).toBe("pass");
-    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+    expect(check.verdict).toBe("pass");
+    expect(check.durationMs).toBeGreaterThanOrEqual(0);
   });
 
-  it("turns an applied NaN gradient into a one-line error naming the step", async () => {
-    const { result } = await runCheck(
+  it("turns an applied NaN gradient into an error naming the step", async () => {
+    const check = await runCheck(
       trainerReturning((t) => {
         const body = t.steps[1]?.body;
-        if (body) body.gradient[2] = "NaN";
+        if (body) body.gradient[2] = Number.NaN;
       }),
       scenario,
     );
-    expect(result).toMatchObject({ verdict: "error", properties: null });
-    expect(result.error).toBe(
-      "step 2 (epoch 1) applied a non-finite body gradient (entry 2: NaN); expected finite numbers in every applied step",
-    );
+    expect(check).toMatchObject({
+      verdict: "error",
+      error: { kind: "non-finite", step: 1, epoch: 0, part: "body gradient", entry: 2 },
+    });
   });
 
   it("ignores non-finite numbers of a skipped step", async () => {
-    const { result } = await runCheck(
+    const check = await runCheck(
       trainerReturning((t) => {
         t.steps.push({
           epoch: 0,
           skipped: true,
-          fingerprint: { epochs: [0], samples: [0], weights: ["Infinity"] },
+          fingerprint: { epochs: [0], samples: [0], weights: [Number.POSITIVE_INFINITY] },
           body: null,
         });
       }),
       scenario,
     );
-    expect(result.verdict).toBe("pass");
+    expect(check.verdict).toBe("pass");
   });
 
   it("rejects a trace of another scenario", async () => {
-    const { result } = await runCheck(
+    const check = await runCheck(
       trainerReturning((t) => {
         t.scenario = { ...t.scenario, accumulation: 3 };
       }),
       scenario,
     );
-    expect(result.verdict).toBe("error");
-    expect(result.error).toBe("trace.scenario.accumulation: expected 2 (the scenario sent), saw 3");
+    expect(check).toMatchObject({
+      verdict: "error",
+      error: { kind: "scenario-mismatch", field: "accumulation", sent: 2, received: 3 },
+    });
   });
 
   it("reports a throwing trainer as an error without throwing", async () => {
@@ -82,7 +84,10 @@ describe("runCheck", () => {
         throw new Error("worker exited with code 1\nTraceback ...");
       },
     };
-    const { result } = await runCheck(failing, scenario);
-    expect(result).toMatchObject({ verdict: "error", error: "worker exited with code 1" });
+    const check = await runCheck(failing, scenario);
+    expect(check).toMatchObject({
+      verdict: "error",
+      error: { kind: "trainer", message: "worker exited with code 1" },
+    });
   });
 });

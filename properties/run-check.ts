@@ -2,8 +2,8 @@ import { makeDataset } from "../trainers/contract/probe.js";
 import type { Scenario } from "../trainers/contract/scenario.js";
 import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
 import { diagnoseTrace } from "./diagnose.js";
-import { describeNonFiniteStep } from "./non-finite.js";
-import type { CheckDiagnosis } from "./result.js";
+import { findNonFiniteStep } from "./non-finite.js";
+import type { CheckErrorCause, CheckOutcome } from "./outcome.js";
 
 /** Error text for a thrown value, one line. */
 export function errorMessage(error: unknown): string {
@@ -12,47 +12,45 @@ export function errorMessage(error: unknown): string {
 }
 
 /**
- * Runs a trainer on a scenario and checks the trace. A trainer that throws, returns a trace of
+ * Runs a trainer on a scenario and judges the trace. A trainer that throws, returns a trace of
  * another scenario, or applies a non-finite number yields verdict "error"; it never throws.
  */
 export async function runCheck(
   trainer: Trainer,
   scenario: Scenario,
   options: RunOptions = {},
-): Promise<CheckDiagnosis> {
+): Promise<CheckOutcome> {
   const dataset = makeDataset(scenario);
   const started = performance.now();
-  try {
-    const trace = await trainer.run(scenario, dataset, options);
-    const durationMs = performance.now() - started;
-    const differing = (Object.keys(scenario) as Array<keyof Scenario>).find(
-      (k) => trace.scenario[k] !== scenario[k],
-    );
-    if (differing)
-      throw new Error(
-        `trace.scenario.${differing}: expected ${JSON.stringify(scenario[differing])} (the scenario sent), saw ${JSON.stringify(trace.scenario[differing])}`,
-      );
-    const nonFinite = describeNonFiniteStep(trace);
-    if (nonFinite) throw new Error(nonFinite);
-    const diagnosis = diagnoseTrace(trace, dataset, trainer.name);
-    diagnosis.result.durationMs = durationMs;
-    return diagnosis;
-  } catch (error) {
+  const failed = (error: CheckErrorCause): CheckOutcome => {
     const info = trainer.info?.();
     return {
-      result: {
-        trainer: trainer.name,
-        ...(info ? { trainerInfo: info } : {}),
-        scenario,
-        verdict: "error",
-        properties: null,
-        error: errorMessage(error),
-        durationMs: performance.now() - started,
-      },
-      trace: null,
-      steps: [],
-      occurrenceStatus: [],
-      expectedWeight: [],
+      trainer: trainer.name,
+      ...(info ? { trainerInfo: info } : {}),
+      scenario,
+      verdict: "error",
+      error,
+      durationMs: performance.now() - started,
     };
+  };
+  let trace: Awaited<ReturnType<Trainer["run"]>>;
+  try {
+    trace = await trainer.run(scenario, dataset, options);
+  } catch (error) {
+    return failed({ kind: "trainer", message: errorMessage(error) });
   }
+  const durationMs = performance.now() - started;
+  const differing = (Object.keys(scenario) as Array<keyof Scenario>).find(
+    (k) => trace.scenario[k] !== scenario[k],
+  );
+  if (differing)
+    return failed({
+      kind: "scenario-mismatch",
+      field: differing,
+      sent: scenario[differing],
+      received: trace.scenario[differing],
+    });
+  const nonFinite = findNonFiniteStep(trace);
+  if (nonFinite) return failed(nonFinite);
+  return { ...diagnoseTrace(trace, dataset, trainer.name), durationMs };
 }

@@ -1,28 +1,49 @@
 import { distance, windowBodyGradient } from "../reference/body-gradient.js";
 import type { Expectation } from "../reference/expectation.js";
 import type { Dataset } from "../trainers/contract/probe.js";
-import { fromWireFloat, type Trace } from "../trainers/contract/trace.js";
+import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
-import type { WeightingResult, WorstWeight } from "./result.js";
+import type {
+  AppliedEntry,
+  WeightGroup,
+  WeightingFinding,
+  WeightingResult,
+  WorstWeight,
+} from "./outcome.js";
+import { sampleSet } from "./sample-set.js";
 import type { StepWindow } from "./step-windows.js";
-import { largestWindowWithDetectableOffByOne, type Tolerance } from "./tolerance.js";
+import type { Tolerance } from "./tolerance.js";
 
-/** Weighting with per-step errors, for reports. */
+/** Weighting with per-step figures, for reports. */
 export interface WeightingCheck {
   result: WeightingResult;
   /** Largest weight relative error per step (0 for a step with no weights). */
   stepWeightError: number[];
+  /** Largest applied weight over the smallest, minus 1, per step (0 for equal weights or none). */
+  stepWeightSpread: number[];
   /** Body relative error per step; null without a body, for skipped steps, or unmatched ones. */
   stepBodyError: Array<number | null>;
 }
 
-const fmt = (x: number) => (Number.isFinite(x) ? Number(x.toPrecision(4)).toString() : String(x));
-const reciprocal = (w: number) => (w > 0 && Number.isFinite(w) ? ` (1/${fmt(1 / w)})` : "");
-
+/** |w - 1/|W|| * |W|: the weight's error relative to the expected one; infinite where none was due. */
 function relativeWeightError(weight: number, expected: number, windowSize: number): number {
   if (!Number.isFinite(weight)) return Number.POSITIVE_INFINITY;
   if (windowSize === 0) return Math.abs(weight) > 0 ? Number.POSITIVE_INFINITY : 0;
   return Math.abs(weight - expected) * windowSize;
+}
+
+/** How much larger the largest weight is than the smallest (0 when equal; infinite when one is not positive). */
+function weightSpread(entries: readonly AppliedEntry[]): number {
+  if (entries.length < 2) return 0;
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const { weight } of entries) {
+    if (!Number.isFinite(weight)) return Number.POSITIVE_INFINITY;
+    min = Math.min(min, weight);
+    max = Math.max(max, weight);
+  }
+  if (max === min) return 0;
+  return min > 0 ? max / min - 1 : Number.POSITIVE_INFINITY;
 }
 
 function bodyErrors(trace: Trace, dataset: Dataset, matches: StepWindow[]): Array<number | null> {
@@ -31,8 +52,8 @@ function bodyErrors(trace: Trace, dataset: Dataset, matches: StepWindow[]): Arra
   return trace.steps.map((step, index) => {
     const window = matches[index]?.window;
     if (step.skipped || !step.body || !window) return null;
-    const params = step.body.parametersBefore.map(fromWireFloat);
-    const applied = step.body.gradient.map(fromWireFloat);
+    const params = step.body.parametersBefore;
+    const applied = step.body.gradient;
     if (![...params, ...applied].every(Number.isFinite)) return Number.POSITIVE_INFINITY;
     const expected = windowBodyGradient(
       model,
@@ -44,6 +65,67 @@ function bodyErrors(trace: Trace, dataset: Dataset, matches: StepWindow[]): Arra
     const scale = expected.meanSampleNorm > 0 ? expected.meanSampleNorm : 1;
     return distance(applied, expected.gradient) / scale;
   });
+}
+
+/**
+ * A step's entries grouped by epoch tag and expected weight, then into runs of weights within
+ * the tolerance of each other, so that a group is "these samples got this weight".
+ */
+function weightGroups(
+  entries: readonly AppliedEntry[],
+  expectation: Expectation,
+  tolerance: number,
+): WeightGroup[] {
+  const buckets = new Map<string, Array<{ entry: AppliedEntry; expected: number; size: number }>>();
+  for (const entry of entries) {
+    const size = expectation.windowOf[entry.epoch]?.[entry.sample]?.samples.length ?? 0;
+    const expected = expectation.expectedWeight[entry.epoch]?.[entry.sample] ?? 0;
+    const key = `${entry.epoch}|${expected}`;
+    const bucket = buckets.get(key) ?? [];
+    bucket.push({ entry, expected, size });
+    buckets.set(key, bucket);
+  }
+  const groups: WeightGroup[] = [];
+  for (const bucket of buckets.values()) {
+    const finite = bucket.filter((b) => Number.isFinite(b.entry.weight));
+    finite.sort((a, b) => a.entry.weight - b.entry.weight);
+    let run: typeof bucket = [];
+    const close = () => {
+      const first = run[0];
+      if (!first) return;
+      groups.push({
+        epoch: first.entry.epoch,
+        samples: sampleSet(run.map((r) => r.entry.sample)),
+        weight: run.reduce((sum, r) => sum + r.entry.weight, 0) / run.length,
+        expected: first.expected,
+        relError: Math.max(
+          ...run.map((r) => relativeWeightError(r.entry.weight, r.expected, r.size)),
+        ),
+      });
+      run = [];
+    };
+    for (const item of finite) {
+      const start = run[0]?.entry.weight;
+      const scale = item.expected > 0 ? item.expected : Math.abs(start ?? item.entry.weight);
+      if (start !== undefined && item.entry.weight - start > tolerance * scale) close();
+      run.push(item);
+    }
+    close();
+    const nonFinite = new Map<string, typeof bucket>();
+    for (const item of bucket.filter((b) => !Number.isFinite(b.entry.weight)))
+      nonFinite.set(String(item.entry.weight), [
+        ...(nonFinite.get(String(item.entry.weight)) ?? []),
+        item,
+      ]);
+    for (const items of nonFinite.values()) {
+      run = items;
+      close();
+    }
+  }
+  return groups.sort(
+    (a, b) =>
+      a.epoch - b.epoch || (a.samples.ranges[0]?.[0] ?? 0) - (b.samples.ranges[0]?.[0] ?? 0),
+  );
 }
 
 /**
@@ -82,52 +164,49 @@ export function checkWeighting(
     }
     return stepMax;
   });
+  const stepWeightSpread = applied.byStep.map(weightSpread);
   const stepBodyError = bodyErrors(trace, dataset, matches);
+  const findings: WeightingFinding[] = [];
+  trace.steps.forEach((step, index) => {
+    const relError = stepWeightError[index] ?? 0;
+    if (relError > tolerance.weight) {
+      const window = matches[index]?.window;
+      findings.push({
+        kind: "step-weights",
+        step: index,
+        epoch: step.epoch,
+        window: window
+          ? { epoch: window.epoch, index: window.index, size: window.samples.length }
+          : null,
+        relError,
+        spread: stepWeightSpread[index] ?? 0,
+        groups: weightGroups(applied.byStep[index] ?? [], expectation, tolerance.weight),
+      });
+    }
+    const body = stepBodyError[index];
+    if (body !== null && body !== undefined && !(body <= tolerance.body))
+      findings.push({ kind: "body-gradient", step: index, epoch: step.epoch, relError: body });
+  });
   const maxRelError = stepWeightError.reduce((a, b) => Math.max(a, b), 0);
   const bodyValues = stepBodyError.filter((x): x is number => x !== null);
   const bodyMaxRelError =
     trace.scenario.model === "fingerprint" ? null : bodyValues.reduce((a, b) => Math.max(a, b), 0);
   const bodyWorstStep = bodyMaxRelError === null ? null : stepBodyError.indexOf(bodyMaxRelError);
-  const weightsOk = maxRelError <= tolerance.weight;
-  const bodyOk = bodyMaxRelError === null || bodyMaxRelError <= tolerance.body;
-  const w = worst as WorstWeight | null;
-  const parts: string[] = [];
-  if (!weightsOk && w) {
-    const given = Number.isFinite(w.weight)
-      ? `${fmt(w.weight)}${reciprocal(w.weight)}`
-      : String(w.weight);
-    const where =
-      w.windowSize > 0
-        ? `its ${w.windowSize}-sample window should give 1/${w.windowSize}`
-        : "it belongs to no window";
-    parts.push(
-      `step ${w.step + 1} (epoch ${w.stepEpoch + 1}) gave sample ${w.sample} of epoch ${w.epoch + 1} weight ${given}; ${where}: relative error ${fmt(w.relError)} > tolerance ${tolerance.weight}`,
-    );
-  }
-  if (!bodyOk && bodyWorstStep !== null && bodyMaxRelError !== null)
-    parts.push(
-      `body gradient of step ${bodyWorstStep + 1} is off the float64 oracle by relative error ${fmt(bodyMaxRelError)} > tolerance ${tolerance.body}`,
-    );
-  const ok = weightsOk && bodyOk;
-  const detect = `detects weight errors above ${tolerance.weight} (an off-by-one sample count in windows of up to ${largestWindowWithDetectableOffByOne(tolerance.weight)} samples)`;
-  const anyApplied = stepWeightError.some((_, index) => (applied.byStep[index]?.length ?? 0) > 0);
-  const within = anyApplied
-    ? `every applied weight within ${fmt(maxRelError)} of 1/|W|${bodyMaxRelError === null ? "" : `, body within ${fmt(bodyMaxRelError)} of the oracle`}`
-    : "no step applied any weight, so none is off";
-  const message = ok ? `${within}; ${detect}` : parts.join("; ");
   return {
     result: {
-      ok,
-      message,
+      ok: findings.length === 0,
       maxRelError,
       tolerance: tolerance.weight,
       detectableRelError: tolerance.weight,
-      worst: w,
+      worst,
       bodyMaxRelError,
       bodyTolerance: tolerance.body,
       bodyWorstStep,
+      weightedSteps: applied.byStep.filter((entries) => entries.length > 0).length,
+      findings,
     },
     stepWeightError,
+    stepWeightSpread,
     stepBodyError,
   };
 }

@@ -1,81 +1,114 @@
-import type { AuditResult, CheckResult, TrainerAudit, Verdict } from "../properties/result.js";
-import { scenarioFlags, scenarioShape } from "../trainers/contract/scenario.js";
+import {
+  type CheckOutcome,
+  PROPERTY_NAMES,
+  type TrainerAuditOutcome,
+  type Verdict,
+} from "../properties/outcome.js";
+import type { Reporter, RunMeta, RunStart } from "./reporter.js";
+import { checkErrorMessage, propertyMessage } from "./sentences/index.js";
+import { formatNumber, plural, scenarioLabel, scenarioShape, trainerLabel } from "./words.js";
 
 const MARK: Record<Verdict, string> = { pass: "PASS", fail: "FAIL", error: "ERROR" };
-
-function propertyLine(name: string, ok: boolean, message: string): string {
-  return `  ${ok ? "✓" : "✗"} ${name.padEnd(10)} ${message}`;
-}
-
-function trainerLabel(trainer: string, info: CheckResult["trainerInfo"]): string {
-  if (!info?.framework) return trainer;
-  const ran = info.precision ? `, ran ${info.precision}` : "";
-  return `${trainer} (${info.framework}${info.frameworkVersion ? ` ${info.frameworkVersion}` : ""}${ran})`;
-}
+const tick = (ok: boolean) => (ok ? "✓" : "✗");
 
 /** Plain-text result of one check, as `accumaudit check` prints it. */
-export function formatCheck(result: CheckResult): string {
-  const head = `${MARK[result.verdict]}  ${trainerLabel(result.trainer, result.trainerInfo)}  ${scenarioFlags(result.scenario).join(" ")}`;
-  if (!result.properties) return `${head}\n  error: ${result.error ?? "unknown error"}`;
-  const { coverage, weighting, windowing } = result.properties;
+export function formatCheck(check: CheckOutcome): string {
+  const head = `${MARK[check.verdict]}  ${trainerLabel(check.trainer, check.trainerInfo)}  ${scenarioLabel(check.scenario)}`;
+  if (check.verdict === "error") return `${head}\n  error: ${checkErrorMessage(check.error)}`;
   return [
     head,
-    propertyLine("coverage", coverage.ok, coverage.message),
-    propertyLine("weighting", weighting.ok, weighting.message),
-    propertyLine("windowing", windowing.ok, windowing.message),
+    ...PROPERTY_NAMES.map(
+      (name) =>
+        `  ${tick(check.properties[name].ok)} ${name.padEnd(10)} ${propertyMessage(check, name)}`,
+    ),
   ].join("\n");
 }
 
-function regressionLine(r: CheckResult): string {
+function regressionLine(r: CheckOutcome): string {
   const scenario = scenarioShape(r.scenario);
-  if (!r.properties) return `  ${scenario}: ${MARK.error} ${r.error ?? ""}`;
+  if (r.verdict === "error") return `  ${scenario}: ${MARK.error}  ${checkErrorMessage(r.error)}`;
   const { coverage, weighting, windowing } = r.properties;
-  const mark = (ok: boolean) => (ok ? "✓" : "✗");
-  const error = Number(weighting.maxRelError.toPrecision(3));
-  return `  ${scenario}: ${MARK[r.verdict]}  ${mark(coverage.ok)} coverage  ${mark(weighting.ok)} weighting (max rel. error ${error})  ${mark(windowing.ok)} windowing`;
+  const error = formatNumber(weighting.maxRelError);
+  return `  ${scenario}: ${MARK[r.verdict]}  ${tick(coverage.ok)} coverage  ${tick(weighting.ok)} weighting (max rel. error ${error})  ${tick(windowing.ok)} windowing`;
 }
+
+const indent = (text: string) =>
+  text
+    .split("\n")
+    .map((line) => `  ${line}`)
+    .join("\n");
 
 /** Plain-text result of one trainer's audit: the search, then the regression scenarios. */
-export function formatTrainerAudit(t: TrainerAudit): string {
-  const label = trainerLabel(t.trainer, t.trainerInfo);
-  const lines = t.regressions.map(regressionLine);
-  const c = t.counterexample;
-  if (!c) {
-    const search = t.error
-      ? `search error: ${t.error}`
-      : `no counterexample in ${t.casesRun} generated scenarios`;
-    return [`${MARK[t.verdict]}  ${label}: ${search}`, ...lines].join("\n");
+export function formatTrainerAudit(audit: TrainerAuditOutcome, replay: RunStart["replay"]): string {
+  const label = trainerLabel(audit.trainer, audit.trainerInfo);
+  const lines = audit.regressions.map(regressionLine);
+  const search = audit.search;
+  const found = plural(search.casesRun, "generated scenario");
+  switch (search.kind) {
+    case "passed": {
+      const but =
+        audit.verdict === "pass" ? "" : "; the regression scenarios below do not all pass";
+      return [
+        `${MARK[audit.verdict]}  ${label}: no counterexample in ${found}${but}`,
+        ...lines,
+      ].join("\n");
+    }
+    case "error":
+      return [
+        `${MARK[audit.verdict]}  ${label}: could not be checked (case ${search.casesRun} of the search): ${checkErrorMessage(search.check.error)}`,
+        `  scenario: ${scenarioLabel(search.check.scenario)}`,
+        `  replay: ${replay(audit.trainer, search.check.scenario)}`,
+        ...lines,
+      ].join("\n");
+    case "refuted": {
+      const c = search.counterexample;
+      return [
+        `${MARK[audit.verdict]}  ${label}: failed after ${found}, shrunk in ${plural(c.shrinks, "step")} to:`,
+        indent(formatCheck(c.check)),
+        `  replay: ${replay(audit.trainer, c.check.scenario)}`,
+        `  search replay: --seed ${c.seed} --path ${c.path}`,
+        ...lines,
+      ].join("\n");
+    }
   }
-  return [
-    `${MARK[t.verdict]}  ${label}: failed after ${t.casesRun} generated scenario(s), shrunk in ${c.shrinks} step(s) to:`,
-    ...formatCheck(c.result)
-      .split("\n")
-      .map((line) => `  ${line}`),
-    `  replay: ${c.replay}`,
-    `  search replay: --seed ${c.seed} --path ${c.path}`,
-    ...lines,
-  ].join("\n");
 }
 
 /** The first line of an audit's text output. */
-export function formatAuditHeader(
-  a: Pick<AuditResult, "harnessVersion" | "runs" | "seed" | "backend">,
-  trainers: number,
-): string {
-  return `accumaudit ${a.harnessVersion}: ${trainers} trainer(s), up to ${a.runs} scenarios each, seed ${a.seed}, backend ${a.backend}`;
+export function formatAuditHeader(meta: RunMeta, trainers: number): string {
+  return `accumaudit ${meta.harnessVersion}: ${plural(trainers, "trainer")}, up to ${plural(meta.runs ?? 0, "scenario")} each, seed ${meta.seed}, backend ${meta.backend}`;
 }
 
 /** The last line of an audit's text output. */
-export function formatAuditSummary(audit: AuditResult): string {
-  const holding = audit.trainers.filter((t) => t.verdict === "pass").length;
-  return `${holding} of ${audit.trainers.length} trainer(s) hold every property`;
+export function formatAuditSummary(audits: readonly TrainerAuditOutcome[]): string {
+  const count = (verdict: Verdict) => audits.filter((a) => a.verdict === verdict).length;
+  const errors = count("error");
+  const unchecked = errors > 0 ? `; ${errors} could not be checked` : "";
+  return `${count("pass")} of ${plural(audits.length, "trainer")} ${count("pass") === 1 ? "holds" : "hold"} every property; ${count("fail")} ${count("fail") === 1 ? "fails" : "fail"}${unchecked}`;
 }
 
-/** Plain-text summary of an audit. */
-export function formatAudit(audit: AuditResult): string {
-  return [
-    formatAuditHeader(audit, audit.trainers.length),
-    ...audit.trainers.map(formatTrainerAudit),
-    formatAuditSummary(audit),
-  ].join("\n");
+/** Writes the plain-text output of a check or an audit to a stream as the outcomes come. */
+export class TextReporter implements Reporter {
+  private run: RunStart | undefined;
+  private readonly audits: TrainerAuditOutcome[] = [];
+
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+
+  onRunStart(run: RunStart): void {
+    this.run = run;
+    if (run.kind === "audit")
+      this.out.write(`${formatAuditHeader(run.meta, run.trainers.length)}\n`);
+  }
+
+  onTrainerEnd(audit: TrainerAuditOutcome): void {
+    this.audits.push(audit);
+    if (this.run) this.out.write(`${formatTrainerAudit(audit, this.run.replay)}\n`);
+  }
+
+  onCheckEnd(check: CheckOutcome): void {
+    this.out.write(`${formatCheck(check)}\n`);
+  }
+
+  onRunEnd(): void {
+    if (this.run?.kind === "audit") this.out.write(`${formatAuditSummary(this.audits)}\n`);
+  }
 }

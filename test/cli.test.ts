@@ -2,8 +2,12 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse as parseJunit } from "junit2json";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { AuditResult, CheckResult } from "../properties/result.js";
+import type { checkJson, trainerAuditJson } from "../reports/json.js";
+
+type CheckResult = ReturnType<typeof checkJson>;
+type AuditResult = { schemaVersion: number; trainers: Array<ReturnType<typeof trainerAuditJson>> };
 
 const root = join(import.meta.dirname, "..");
 const bin = join(root, "dist", "cli", "main.js");
@@ -99,12 +103,16 @@ describe("accumaudit CLI", () => {
     ],
     [
       ["--dataset-size", "ten", "--batch-size", "2", "--accumulation", "1"],
-      '--dataset-size: expected a number, saw "ten"',
+      '--dataset-size: expected a whole number, saw "ten"',
+    ],
+    [
+      ["--dataset-size", "1e3", "--batch-size", "2", "--accumulation", "1"],
+      '--dataset-size: expected a whole number, saw "1e3"',
     ],
     [["--dataset-size", "10", "--batch-size", "2"], "--accumulation: required"],
     [
       ["--dataset-size", "10", "--batch-size", "2", "--accumulation", "2", "--precision", "fp8"],
-      "--precision: expected one of fp32, fp16, bf16",
+      '--precision: expected one of fp32, fp16, bf16, saw "fp8"',
     ],
     [
       ["--dataset-size", "10", "--batch-size", "2", "--accumulation", "2", "--backend", "tpu"],
@@ -191,5 +199,91 @@ describe("accumaudit CLI", () => {
     expect((JSON.parse(again.stdout) as CheckResult).properties?.coverage.ok).toBe(false);
     expect(existsSync(report)).toBe(true);
     expect(readFileSync(report, "utf8")).toMatch(/^<!doctype html>/i);
+  });
+
+  it("audit --junit writes a file a JUnit parser reads: a suite per trainer, a failing testcase per refuted property", async () => {
+    const junit = join(mkdtempSync(join(tmpdir(), "accumaudit-cli-")), "audit.xml");
+    const { code, stdout, stderr } = cli(
+      "audit",
+      "--trainer",
+      "docs-loop",
+      "--trainer",
+      "reference",
+      "--trainer",
+      "docs-loop",
+      "--runs",
+      "30",
+      "--seed",
+      "3",
+      "--json",
+      "--junit",
+      junit,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/^junit: .*audit\.xml \(\d+ bytes\)$/m);
+    const audit = JSON.parse(stdout) as AuditResult;
+    expect(audit.schemaVersion).toBe(1);
+    const parsed = await parseJunit(readFileSync(junit, "utf8"));
+    const suites = parsed && "testsuite" in parsed ? (parsed.testsuite ?? []) : [];
+    expect(suites.map((s) => s.name)).toEqual(["docs-loop", "reference", "docs-loop"]);
+    audit.trainers.forEach((trainer, k) => {
+      const cases = suites[k]?.testcase ?? [];
+      // The refuted properties of the counterexample and of each regression scenario, as messages.
+      const results = [
+        ...(trainer.counterexample ? [trainer.counterexample.result] : []),
+        ...trainer.regressions,
+      ];
+      const refuted = results.flatMap((r) =>
+        r.properties ? Object.values(r.properties).flatMap((p) => (p.ok ? [] : [p.message])) : [],
+      );
+      const failures = cases.flatMap((c) => c.failure ?? []);
+      expect(failures.map((f) => f.message)).toEqual(refuted);
+      expect(cases.flatMap((c) => c.error ?? [])).toEqual([]);
+      // Three properties per scenario: the counterexample's (or the search's), and two regressions'.
+      expect(cases).toHaveLength(9);
+      if (trainer.counterexample) {
+        const first = failures[0];
+        expect(first?.inner).toContain(`replay: ${trainer.counterexample.replay}`);
+        expect(first?.inner).toContain(`--seed 3 --path ${trainer.counterexample.path}`);
+      }
+    });
+    expect(suites[1]?.failures).toBe(0);
+    expect(suites[0]?.failures).toBeGreaterThan(0);
+  });
+
+  it("check --junit writes one testcase per property, and an errored one when the trainer cannot run", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "accumaudit-cli-"));
+    const scenario = ["--dataset-size", "1000", "--batch-size", "128", "--accumulation", "4"];
+    const failing = cli(
+      "check",
+      "--trainer",
+      "two-loop",
+      ...scenario,
+      "--junit",
+      join(folder, "a.xml"),
+    );
+    expect(failing.code).toBe(1);
+    const parsed = await parseJunit(readFileSync(join(folder, "a.xml"), "utf8"));
+    const suite = parsed && "testsuite" in parsed ? parsed.testsuite?.[0] : undefined;
+    expect(suite?.testcase?.map((c) => [c.name, c.failure ? "failure" : "pass"])).toEqual([
+      ["coverage on N 1000 · B 128 · K 4 · 1 epoch", "pass"],
+      ["weighting on N 1000 · B 128 · K 4 · 1 epoch", "failure"],
+      ["windowing on N 1000 · B 128 · K 4 · 1 epoch", "pass"],
+    ]);
+    const broken = cli(
+      "check",
+      "--trainer",
+      "python:no_such_module:train",
+      ...scenario,
+      "--python",
+      "/nonexistent/python",
+      "--junit",
+      join(folder, "b.xml"),
+    );
+    expect(broken.code).toBe(2);
+    const errored = await parseJunit(readFileSync(join(folder, "b.xml"), "utf8"));
+    const cases = errored && "testsuite" in errored ? errored.testsuite?.[0]?.testcase : undefined;
+    expect(cases).toHaveLength(1);
+    expect(cases?.[0]?.error?.[0]?.message).toMatch(/cannot start \/nonexistent\/python/);
   });
 });

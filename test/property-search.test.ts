@@ -18,41 +18,42 @@ describe("property search over the built-in trainers", () => {
     ["two-loop", { datasetSize: 3, batchSize: 2, accumulation: 2 }, "weighting"],
     ["k-plus-one", { datasetSize: 1, batchSize: 1, accumulation: 1 }, "coverage"],
   ] as const)("%s: finds a failure and shrinks it to %j", async (name, minimal, property) => {
-    const { audit, diagnosis } = await auditTrainer(trainer(name), {
+    const audit = await auditTrainer(trainer(name), {
       runs: 100,
       seed: 42,
       space: { models: ["fingerprint"] },
     });
     expect(audit.verdict).toBe("fail");
-    expect(audit.counterexample?.scenario).toMatchObject({
+    if (audit.search.kind !== "refuted") throw new Error(`${name}: expected a counterexample`);
+    const check = audit.search.counterexample.check;
+    expect(check.scenario).toMatchObject({
       ...minimal,
       epochs: 1,
       dropLast: false,
       shuffle: false,
     });
-    expect(diagnosis?.result.properties?.[property].ok).toBe(false);
+    expect(check.properties[property].ok).toBe(false);
   });
 
   it("reference: no counterexample across bodies, precisions, shuffle and drop_last", async () => {
-    const { audit } = await auditTrainer(trainer("reference"), {
+    const audit = await auditTrainer(trainer("reference"), {
       runs: 150,
       seed: 42,
       space: { models: ["fingerprint", "logistic", "mlp"], precisions: ["fp32", "fp16", "bf16"] },
     });
-    expect(
-      audit.counterexample?.result.properties ?? audit.counterexample?.result.error ?? null,
-    ).toBeNull();
-    expect(audit).toMatchObject({ verdict: "pass", casesRun: 150 });
+    expect(audit.search, JSON.stringify(audit.search)).toEqual({ kind: "passed", casesRun: 150 });
+    expect(audit.verdict).toBe("pass");
   });
 
   it("shrinks to the same minimal two-loop counterexample from any seed", async () => {
     for (const seed of [1, 2, 3, 99, 2026]) {
-      const { audit } = await auditTrainer(trainer("two-loop"), {
+      const { search } = await auditTrainer(trainer("two-loop"), {
         runs: 100,
         seed,
         space: { models: ["fingerprint"] },
       });
-      expect(audit.counterexample?.scenario, `seed ${seed}`).toMatchObject({
+      const scenario = search.kind === "refuted" ? search.counterexample.check.scenario : null;
+      expect(scenario, `seed ${seed}`).toMatchObject({
         datasetSize: 3,
         batchSize: 2,
         accumulation: 2,

@@ -1,19 +1,17 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { auditTrainer } from "../properties/audit.js";
-import type { PropertyResults } from "../properties/result.js";
+import type { PropertyName } from "../properties/outcome.js";
 import { createPythonTrainer, disposePythonWorkers } from "../trainers/external/index.js";
 
 afterAll(async () => {
   await disposePythonWorkers();
 });
 
-type Property = keyof PropertyResults;
-
 /**
  * Verdicts established by running the real frameworks (torch 2.13.0, lightning 2.6.6,
  * accelerate 1.15.0, transformers 5.24.0 on CPU): which property a property search breaks.
  */
-const EXPECTED: Array<[string, "pass" | Property]> = [
+const EXPECTED: Array<[string, "pass" | PropertyName]> = [
   ["python:docs-loop", "coverage"],
   ["python:tail-step", "weighting"],
   ["python:two-loop", "weighting"],
@@ -32,28 +30,24 @@ const EXPECTED: Array<[string, "pass" | Property]> = [
 
 describe("property search against the PyTorch trainers", () => {
   it.each(EXPECTED)("%s: %s", async (name, expected) => {
-    const { audit, diagnosis } = await auditTrainer(
-      createPythonTrainer(name, { timeoutMs: 120_000 }),
-      {
-        runs: 40,
-        seed: 11,
-        space: { models: ["fingerprint", "logistic"], maxDatasetSize: 120 },
-      },
-    );
+    const audit = await auditTrainer(createPythonTrainer(name, { timeoutMs: 120_000 }), {
+      runs: 40,
+      seed: 11,
+      space: { models: ["fingerprint", "logistic"], maxDatasetSize: 120 },
+    });
     if (expected === "pass") {
-      expect(
-        audit.counterexample?.result.properties ?? audit.counterexample?.result.error ?? null,
-      ).toBeNull();
-      expect(audit).toMatchObject({ verdict: "pass", casesRun: 40 });
+      expect(audit.search, JSON.stringify(audit.search)).toEqual({ kind: "passed", casesRun: 40 });
+      expect(audit.verdict).toBe("pass");
       return;
     }
-    expect(audit.verdict, audit.counterexample?.result.error).toBe("fail");
-    expect(diagnosis?.result.properties?.[expected].ok).toBe(false);
+    expect(audit.verdict, JSON.stringify(audit.search)).toBe("fail");
+    if (audit.search.kind !== "refuted") throw new Error(`${name}: expected a counterexample`);
+    expect(audit.search.counterexample.check.properties[expected].ok).toBe(false);
     expect(audit.trainerInfo?.frameworkVersion).toBeTruthy();
   });
 
   it("python:reference holds in fp16 and bf16 with every body (torch autocast and GradScaler on CPU)", async () => {
-    const { audit } = await auditTrainer(
+    const audit = await auditTrainer(
       createPythonTrainer("python:reference", { timeoutMs: 120_000 }),
       {
         runs: 40,
@@ -65,9 +59,7 @@ describe("property search against the PyTorch trainers", () => {
         },
       },
     );
-    expect(
-      audit.counterexample?.result.properties ?? audit.counterexample?.result.error ?? null,
-    ).toBeNull();
+    expect(audit.search, JSON.stringify(audit.search)).toEqual({ kind: "passed", casesRun: 40 });
     expect(audit.verdict).toBe("pass");
   });
 });

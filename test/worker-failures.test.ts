@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { auditTrainer } from "../properties/audit.js";
 import { runCheck } from "../properties/run-check.js";
+import { checkErrorMessage } from "../reports/sentences/index.js";
 import { parseScenario } from "../trainers/contract/scenario.js";
 import { createProtocolTrainer } from "../trainers/external/protocol-trainer.js";
 import { WorkerClient } from "../trainers/external/worker-client.js";
@@ -26,12 +27,12 @@ afterAll(async () => {
 
 describe("a broken external trainer in an audit", () => {
   it("an applied NaN is a clear error of the check, not a verdict on accumulation", async () => {
-    const { result } = await runCheck(
+    const check = await runCheck(
       fake("nan-wire"),
       parseScenario({ datasetSize: 4, batchSize: 2, accumulation: 1 }),
     );
-    expect(result.verdict).toBe("error");
-    expect(result.error).toMatch(
+    expect(check.verdict).toBe("error");
+    expect(check.verdict === "error" && checkErrorMessage(check.error)).toMatch(
       /^step 1 \(epoch 1\) applied a non-finite fingerprint weight \(entry 0: NaN\)/,
     );
   });
@@ -44,14 +45,13 @@ describe("a broken external trainer in an audit", () => {
       fake("garbage"),
       ...createTfjsTrainers().slice(-1),
     ])
-      audits.push(
-        (await auditTrainer(trainer, { runs: 3, seed: 1, space: { maxDatasetSize: 8 } })).audit,
-      );
+      audits.push(await auditTrainer(trainer, { runs: 3, seed: 1, space: { maxDatasetSize: 8 } }));
     expect(audits.map((a) => a.verdict)).toEqual(["error", "error", "error", "pass"]);
-    expect(audits[0]?.counterexample?.result.error).toMatch(/exited with code 3/);
-    expect(audits[1]?.counterexample?.result.error).toMatch(
-      /no response to run \d+ within 1500 ms; worker killed/,
+    const errors = audits.map((a) =>
+      a.search.kind === "error" ? checkErrorMessage(a.search.check.error) : "",
     );
-    expect(audits[2]?.counterexample?.result.error).toMatch(/GPU available: False/);
+    expect(errors[0]).toMatch(/exited with code 3/);
+    expect(errors[1]).toMatch(/no response to run \d+ within 1500 ms; worker killed/);
+    expect(errors[2]).toMatch(/GPU available: False/);
   });
 });

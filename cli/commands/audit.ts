@@ -1,18 +1,16 @@
 import { parseArgs } from "node:util";
 import { DEFAULT_SPACE, missionScenarios } from "../../properties/arbitraries.js";
 import { auditTrainer } from "../../properties/audit.js";
-import type { AuditResult, CheckDiagnosis } from "../../properties/result.js";
-import { renderAuditReport, writeReport } from "../../reports/html/index.js";
-import { formatAuditHeader, formatAuditSummary, formatTrainerAudit } from "../../reports/text.js";
+import type { TrainerAuditOutcome } from "../../properties/outcome.js";
 import { MODELS, PRECISIONS } from "../../trainers/contract/scenario.js";
+import { scenarioField } from "../../trainers/contract/scenario-fields.js";
 import type { Trainer } from "../../trainers/contract/trainer.js";
 import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
 import { choiceList, integerFlag, joinNegativeValues, RUN_FLAGS } from "../options.js";
-import { ProgressLine } from "../progress.js";
-import { assertReportWritable } from "../report-path.js";
+import { reportersFromFlags } from "../outputs.js";
 import { runContextFromFlags } from "../run-context.js";
+import { RUN_USAGE, runMeta } from "../run-meta.js";
 import { UsageError } from "../usage-error.js";
-import { harnessVersion } from "../version.js";
 
 const AUDIT_FLAGS = {
   ...RUN_FLAGS,
@@ -26,12 +24,15 @@ const AUDIT_FLAGS = {
   "max-epochs": { type: "string" },
 } as const;
 
-export const AUDIT_USAGE = `accumaudit audit [--trainer NAME]... [--runs N] [--seed S] [--path P]
-  [--precision fp32|fp16|bf16]... [--model fingerprint|logistic|mlp]...
-  [--max-dataset-size N] [--max-epochs E]
-  [--backend cpu|wasm|webgpu|tensorflow] [--python PATH] [--device cpu|cuda] [--timeout SECONDS]
-  [--json] [--report FILE]
-Without --trainer, audits the built-in trainers.`;
+const DEFAULT_RUNS = 100;
+
+export const AUDIT_USAGE = [
+  "accumaudit audit [--trainer NAME]... [--runs N] [--seed S] [--path P]",
+  `  [${scenarioField("precision").flag} ${PRECISIONS.join("|")}]... [${scenarioField("model").flag} ${MODELS.join("|")}]...`,
+  `  [--max-dataset-size N] [--max-epochs E]`,
+  ...RUN_USAGE,
+  `Without --trainer, audits the built-in trainers; --runs defaults to ${DEFAULT_RUNS}.`,
+].join("\n");
 
 /** `accumaudit audit`: a property search per trainer. Returns the exit code. */
 export async function auditCommand(args: string[]): Promise<number> {
@@ -45,7 +46,7 @@ export async function auditCommand(args: string[]): Promise<number> {
     process.stdout.write(`${AUDIT_USAGE}\n`);
     return 0;
   }
-  const runs = integerFlag(values, "runs", 1, 1_000_000) ?? 100;
+  const runs = integerFlag(values, "runs", 1, 1_000_000) ?? DEFAULT_RUNS;
   const seed =
     integerFlag(values, "seed", -0x80000000, 0x7fffffff) ??
     (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
@@ -60,73 +61,41 @@ export async function auditCommand(args: string[]): Promise<number> {
     maxEpochs: integerFlag(values, "max-epochs", 1, 1000) ?? DEFAULT_SPACE.maxEpochs,
   };
   const context = runContextFromFlags(values);
-  if (values.report) await assertReportWritable(values.report);
+  const reporter = await reportersFromFlags(values);
   const names =
     values.trainer && values.trainer.length > 0 ? values.trainer : builtInTrainerNames();
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
-  const json = values.json === true;
-  const progress = new ProgressLine(!json);
-  const audit: AuditResult = {
-    harnessVersion: harnessVersion(),
-    date: new Date().toISOString(),
-    seed,
-    runs,
-    backend: context.runOptions.backend ?? "cpu",
-    trainers: [],
-  };
-  const audits = audit.trainers;
-  const diagnoses: Record<string, CheckDiagnosis> = {};
-  const regressionDiagnoses: Record<string, CheckDiagnosis[]> = {};
   const regressions = missionScenarios(space.models?.[0], space.precisions?.[0]);
-  const report = values.report;
-  const writeAuditReport = async () => {
-    if (!report) return 0;
-    const html = await renderAuditReport({
-      audit,
-      diagnoses,
-      regressionDiagnoses,
-      meta: {
-        harnessVersion: audit.harnessVersion,
-        date: audit.date,
-        backend: audit.backend,
-        ...(context.runOptions.device ? { device: context.runOptions.device } : {}),
+  const audits: TrainerAuditOutcome[] = [];
+  try {
+    await reporter.onRunStart({
+      kind: "audit",
+      meta: runMeta(context, {
         precision: (space.precisions ?? DEFAULT_SPACE.precisions).join(", "),
+        command: ["audit", ...args],
         seed,
         runs,
-        command: ["accumaudit", "audit", ...args].join(" "),
-      },
+      }),
+      trainers: trainers.map((t) => t.name),
+      replay: context.replay,
     });
-    return writeReport(report, html);
-  };
-  let reportBytes = 0;
-  if (!json) process.stdout.write(`${formatAuditHeader(audit, trainers.length)}\n`);
-  try {
     for (const trainer of trainers) {
-      const outcome = await auditTrainer(trainer, {
+      const audit = await auditTrainer(trainer, {
         runs,
         seed,
         ...(path === undefined ? {} : { path }),
         space,
         regressions,
         runOptions: context.runOptions,
-        replayFlags: context.replayFlags,
-        onProgress: (p) => progress.update(p),
+        onProgress: (p) => reporter.onProgress(p),
       });
-      progress.clear();
-      audits.push(outcome.audit);
-      if (outcome.diagnosis) diagnoses[trainer.name] = outcome.diagnosis;
-      regressionDiagnoses[trainer.name] = outcome.regressionDiagnoses;
-      if (!json) process.stdout.write(`${formatTrainerAudit(outcome.audit)}\n`);
-      // Written after every trainer, so an interrupted audit keeps what it found.
-      reportBytes = await writeAuditReport();
+      audits.push(audit);
+      await reporter.onTrainerEnd(audit);
     }
+    await reporter.onRunEnd({ audits });
   } finally {
     await Promise.all(trainers.map((t) => t.dispose?.()));
   }
-  process.stdout.write(
-    json ? `${JSON.stringify(audit, null, 2)}\n` : `${formatAuditSummary(audit)}\n`,
-  );
-  if (report) process.stderr.write(`report: ${report} (${reportBytes} bytes)\n`);
   if (audits.some((a) => a.verdict === "error")) return 2;
   return audits.some((a) => a.verdict === "fail") ? 1 : 0;
 }

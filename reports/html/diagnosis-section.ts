@@ -1,15 +1,23 @@
-import type {
-  CheckDiagnosis,
-  Counterexample,
-  Verdict,
-  WindowingResult,
-} from "../../properties/result.js";
-import { microBatchesPerEpoch, stepsPerEpoch } from "../../trainers/contract/scenario.js";
+import {
+  type CheckJudgement,
+  type CheckOutcome,
+  PROPERTY_NAMES,
+  type Verdict,
+  type WindowingResult,
+} from "../../properties/outcome.js";
+import {
+  microBatchesPerEpoch,
+  type Scenario,
+  stepsPerEpoch,
+} from "../../trainers/contract/scenario.js";
+import { SCENARIO_FIELDS } from "../../trainers/contract/scenario-fields.js";
+import { totalOf } from "../sentences/coverage.js";
+import { checkErrorMessage, explainCheck, propertyMessage } from "../sentences/index.js";
+import { formatNumber, nth, plural } from "../words.js";
 import { renderChartSvg } from "./chart-svg.js";
 import { errorChart } from "./error-chart.js";
-import { explainCheck } from "./explanation.js";
+import { escapeHtml } from "./escape.js";
 import { renderFigure } from "./figure.js";
-import { escapeHtml, formatNumber, nth, plural } from "./format.js";
 import { weightHeatmap } from "./heatmap.js";
 import { heading, table, verdictBadge } from "./markup.js";
 import { binSteps, largestBin } from "./step-bins.js";
@@ -17,19 +25,20 @@ import { binSteps, largestBin } from "./step-bins.js";
 const MAX_EPOCH_ROWS = 40;
 const MAX_STEP_ROWS = 60;
 
-function scenarioTable(d: CheckDiagnosis, caption: string): string {
-  const s = d.result.scenario;
+/** A scenario field's value as the scenario table shows it. */
+function fieldValue(s: Scenario, key: keyof Scenario): string {
+  const value = s[key];
+  if (key === "shuffle") return value === false ? "no" : `seed ${value}`;
+  if (typeof value === "boolean") return value ? "yes" : "no";
+  return String(value);
+}
+
+function scenarioTable(s: Scenario, caption: string): string {
   const fields: Array<[string, string | number]> = [
-    ["dataset size N", s.datasetSize],
-    ["micro-batch size B", s.batchSize],
-    ["accumulation K (micro-batches per window)", s.accumulation],
-    ["epochs", s.epochs],
-    ["drop_last", s.dropLast ? "yes" : "no"],
-    ["shuffle", s.shuffle === false ? "no" : `seed ${s.shuffle}`],
-    ["precision", s.precision],
-    ["model", s.model],
-    ["data seed", s.dataSeed],
-    ["learning rate", s.learningRate],
+    ...SCENARIO_FIELDS.map((f): [string, string] => [
+      f.symbol && f.symbol.length === 1 ? `${f.label} ${f.symbol}` : f.label,
+      fieldValue(s, f.key),
+    ]),
     ["micro-batches per epoch", microBatchesPerEpoch(s)],
     ["windows per epoch", stepsPerEpoch(s)],
   ];
@@ -46,66 +55,51 @@ function okVerdict(ok: boolean): Verdict {
 
 const COVERAGE_COUNTS = ["lost", "leaked", "duplicated", "dropped"] as const;
 
-/** Each property's verdict, the oracle's message and its key figures, as a table. */
-export function propertiesTable(
-  d: CheckDiagnosis,
-  caption = "Properties checked on this scenario",
-): string {
-  const p = d.result.properties;
-  if (!p) return "";
-  const w = p.weighting;
+/** Each property's key figures, in words. */
+function propertyFigures(d: CheckJudgement): Record<(typeof PROPERTY_NAMES)[number], string> {
+  const { coverage, weighting: w, windowing } = d.properties;
   const body =
     w.bodyMaxRelError === null
       ? ""
       : `; body ${formatNumber(w.bodyMaxRelError)} (tolerance ${formatNumber(w.bodyTolerance)})`;
+  return {
+    coverage: COVERAGE_COUNTS.map((k) => `${k} ${totalOf(coverage, k)}`).join(", "),
+    weighting: `max relative weight error ${formatNumber(w.maxRelError)} (tolerance ${formatNumber(w.tolerance)}, detects ≥ ${formatNumber(w.detectableRelError)})${body}`,
+    windowing: windowingFigures(windowing),
+  };
+}
+
+/** Each property's verdict, its message and its key figures, as a table. */
+export function propertiesTable(
+  d: CheckJudgement,
+  caption = "Properties checked on this scenario",
+): string {
+  const figures = propertyFigures(d);
   return table({
     caption,
     columns: ["property", "result", "finding", "figures"],
-    rows: [
-      {
-        header: "coverage",
-        cells: [
-          verdictBadge(okVerdict(p.coverage.ok)),
-          escapeHtml(p.coverage.message),
-          escapeHtml(
-            COVERAGE_COUNTS.map(
-              (k) => `${k} ${p.coverage.epochs.reduce((n, e) => n + e[k], 0)}`,
-            ).join(", "),
-          ),
-        ],
-      },
-      {
-        header: "weighting",
-        cells: [
-          verdictBadge(okVerdict(w.ok)),
-          escapeHtml(w.message),
-          escapeHtml(
-            `max relative weight error ${formatNumber(w.maxRelError)} (tolerance ${formatNumber(w.tolerance)}, detects ≥ ${formatNumber(w.detectableRelError)})${body}`,
-          ),
-        ],
-      },
-      {
-        header: "windowing",
-        cells: [
-          verdictBadge(okVerdict(p.windowing.ok)),
-          escapeHtml(p.windowing.message),
-          escapeHtml(windowingFigures(p.windowing)),
-        ],
-      },
-    ],
+    rows: PROPERTY_NAMES.map((name) => ({
+      header: name,
+      cells: [
+        verdictBadge(okVerdict(d.properties[name].ok)),
+        escapeHtml(propertyMessage(d, name)),
+        escapeHtml(figures[name]),
+      ],
+    })),
   });
 }
 
 /** "1 applied step and 0 skipped for 1 window; 1 window unmatched". */
 export function windowingFigures(w: WindowingResult): string {
+  const unmatched = w.findings.filter((f) => f.kind === "unmatched-window").length;
   return (
     `${plural(w.appliedSteps, "applied step")} and ${w.skippedSteps} skipped for ` +
-    `${plural(w.expectedSteps, "window")}; ${plural(w.mismatches.length, "window")} unmatched`
+    `${plural(w.expectedSteps, "window")}; ${plural(unmatched, "window")} unmatched`
   );
 }
 
-function coverageTable(d: CheckDiagnosis): string {
-  const epochs = d.result.properties?.coverage.epochs ?? [];
+function coverageTable(d: CheckJudgement): string {
+  const epochs = d.properties.coverage.epochs;
   if (epochs.length === 0) return "";
   const troubled = epochs.filter((e) => e.lost + e.leaked + e.duplicated > 0);
   const shown =
@@ -129,7 +123,7 @@ function coverageTable(d: CheckDiagnosis): string {
   });
 }
 
-function stepsTable(d: CheckDiagnosis): string {
+function stepsTable(d: CheckJudgement): string {
   if (d.steps.length === 0) return "";
   const bins = binSteps(d.steps, MAX_STEP_ROWS);
   const binned = largestBin(bins) > 1;
@@ -149,12 +143,21 @@ function stepsTable(d: CheckDiagnosis): string {
         ...(binned ? [] : [escapeHtml(window)]),
         String(b.skipped),
         formatNumber(b.weightRelError),
+        formatNumber(b.weightSpread),
         b.bodyRelError === null ? "—" : formatNumber(b.bodyRelError),
       ],
     };
   });
   const columns = binned
-    ? ["steps", "epochs", "samples", "skipped", "max weight error", "max body error"]
+    ? [
+        "steps",
+        "epochs",
+        "samples",
+        "skipped",
+        "max weight error",
+        "max weight spread",
+        "max body error",
+      ]
     : [
         "step",
         "epoch",
@@ -162,37 +165,47 @@ function stepsTable(d: CheckDiagnosis): string {
         "matched window (size)",
         "skipped",
         "weight error",
+        "weight spread",
         "body error",
       ];
   const caption = binned
     ? `Per-step data in ${bins.length} bins of up to ${largestBin(bins)} steps (worst error of each bin)`
-    : "Per-step data: samples applied, the window the oracle matched, relative errors";
+    : "Per-step data: samples applied, the window the oracle matched, the weights' relative error against it and their spread (largest over smallest, minus 1), the body's relative error";
   return `<details><summary>Per-step data table (${plural(d.steps.length, "step")})</summary>${table(
     {
       caption,
       columns,
       rows,
-      numeric: binned ? [1, 2, 3, 4] : [1, 3, 4, 5],
+      numeric: binned ? [1, 2, 3, 4, 5] : [1, 3, 4, 5, 6],
     },
   )}</details>`;
 }
 
-function counterexampleDetails(c: Counterexample, casesRun: number | undefined): string {
-  const found = casesRun === undefined ? "" : ` after ${plural(casesRun, "generated scenario")}`;
-  return `<p>fast-check found this failure${escapeHtml(found)} and shrank it in ${plural(c.shrinks, "step")} (seed ${c.seed}, path <code>${escapeHtml(c.path)}</code>). Replay it with:</p>
+/** How the property search found a counterexample and the command that replays it. */
+export interface CounterexampleNote {
+  seed: number;
+  path: string;
+  shrinks: number;
+  casesRun: number;
+  replay: string;
+}
+
+function counterexampleDetails(c: CounterexampleNote): string {
+  return `<p>fast-check found this failure after ${escapeHtml(plural(c.casesRun, "generated scenario"))} and shrank it in ${plural(c.shrinks, "step")} (seed ${c.seed}, path <code>${escapeHtml(c.path)}</code>). Replay it with:</p>
 <pre><code>${escapeHtml(c.replay)}</code></pre>`;
 }
 
 /**
  * The weight heatmap and the per-step error chart of a check as figures, ids prefixed with `id`;
- * empty when the check has no applied or skipped step to draw. `about` names what the charts
- * show in their titles (the trainer by default).
+ * empty when the check could not run or has no applied or skipped step to draw. `about` names
+ * what the charts show in their titles (the trainer by default).
  */
 export async function chartFigures(
-  d: CheckDiagnosis,
+  d: CheckOutcome,
   id: string,
-  about = d.result.trainer,
+  about = d.trainer,
 ): Promise<string> {
+  if (d.verdict === "error") return "";
   const heatmap = weightHeatmap(d);
   const errors = errorChart(d);
   const [heatmapSvg, errorSvg] = await Promise.all([
@@ -223,30 +236,32 @@ export async function chartFigures(
 
 /**
  * The body of one check: plain-language explanation, replay command (for a counterexample),
- * scenario, properties, coverage per epoch, charts and per-step data. `level` is the heading
- * level of its subsections; `id` prefixes element and SVG ids so several fit in one page.
+ * scenario, properties, coverage per epoch, charts and per-step data; for a check that could not
+ * run, the explanation and the scenario. `level` is the heading level of its subsections; `id`
+ * prefixes element and SVG ids so several fit in one page.
  */
-export async function renderDiagnosis(
-  d: CheckDiagnosis,
-  options: { level: number; id: string; counterexample?: Counterexample; casesRun?: number },
+export async function renderCheckBody(
+  d: CheckOutcome,
+  options: { level: number; id: string; counterexample?: CounterexampleNote },
 ): Promise<string> {
-  const { level, id } = options;
+  const { level, id, counterexample } = options;
   const figures = await chartFigures(d, id);
+  const judged = d.verdict === "error" ? null : d;
   const parts = [
-    heading(level, d.result.verdict === "pass" ? "What the check found" : "What went wrong"),
+    heading(level, d.verdict === "pass" ? "What the check found" : "What went wrong"),
     `<p class="explanation">${escapeHtml(explainCheck(d))}</p>`,
-    options.counterexample
-      ? `${heading(level, "Replay")}${counterexampleDetails(options.counterexample, options.casesRun)}`
-      : "",
-    heading(level, options.counterexample ? "Shrunk counterexample" : "Scenario"),
+    counterexample ? `${heading(level, "Replay")}${counterexampleDetails(counterexample)}` : "",
+    heading(level, counterexample ? "Shrunk counterexample" : "Scenario"),
     scenarioTable(
-      d,
-      options.counterexample ? "The smallest failing scenario found" : "The scenario checked",
+      d.scenario,
+      counterexample ? "The smallest failing scenario found" : "The scenario checked",
     ),
-    propertiesTable(d),
-    coverageTable(d),
-    figures.trim() ? `${heading(level, "Charts")}${figures}${stepsTable(d)}` : "",
-    d.result.error ? `<p><strong>Error:</strong> ${escapeHtml(d.result.error)}</p>` : "",
+    judged ? propertiesTable(judged) : "",
+    judged ? coverageTable(judged) : "",
+    judged && figures.trim() ? `${heading(level, "Charts")}${figures}${stepsTable(judged)}` : "",
+    d.verdict === "error"
+      ? `<p><strong>Error:</strong> ${escapeHtml(checkErrorMessage(d.error))}</p>`
+      : "",
   ];
   return parts.filter(Boolean).join("\n");
 }

@@ -1,7 +1,7 @@
 import type { TopLevelSpec } from "vega-lite";
-import type { CheckDiagnosis } from "../../properties/result.js";
+import type { CheckJudgement } from "../../properties/outcome.js";
+import { formatNumber, nth, plural } from "../words.js";
 import { CHART_CONFIG } from "./chart-style.js";
-import { formatNumber, nth, plural } from "./format.js";
 import { binSteps, epochStarts, largestBin } from "./step-bins.js";
 
 /** The per-step relative error chart's spec and a text summary of what it shows. */
@@ -16,11 +16,11 @@ const MAX_POINTS = 400;
  * Per-step relative error against the oracle, on a log scale: the largest weight relative error
  * of each step and, with a body, the body gradient's relative error, with each tolerance as a
  * horizontal line. Long runs are binned (each point is the worst step of its bin); values
- * below the chart's floor are drawn at the floor. Null when the check has no properties.
+ * below the chart's floor are drawn at the floor. Null when the check has no step.
  */
-export function errorChart(d: CheckDiagnosis): ErrorChart | null {
-  const weighting = d.result.properties?.weighting;
-  if (!weighting || d.steps.length === 0) return null;
+export function errorChart(d: CheckJudgement): ErrorChart | null {
+  const weighting = d.properties.weighting;
+  if (d.steps.length === 0) return null;
   const bins = binSteps(d.steps, MAX_POINTS);
   const binned = largestBin(bins) > 1;
   const hasBody = bins.some((b) => b.bodyRelError !== null);

@@ -1,4 +1,4 @@
-import { escapeHtml } from "./format.js";
+import { escapeHtml } from "./escape.js";
 
 /**
  * A chart as an accessible figure: the SVG is one image (role="img") named by its title, and

@@ -1,25 +1,24 @@
 import { describe, expect, it, vi } from "vitest";
+import {
+  docsLoopCheck,
+  judge,
+  judgeLoop,
+  largeCheck,
+  noStepCheck,
+  passingCheck,
+  twoLoopCheck,
+} from "../../test/support/outcomes.js";
+import { simulateTrace } from "../../test/support/simulated-trace.js";
 import { renderChartSvg } from "./chart-svg.js";
 import { errorChart } from "./error-chart.js";
-import {
-  diagnoseFixture,
-  docsLoopDiagnosis,
-  largeDiagnosis,
-  noStepDiagnosis,
-  passingDiagnosis,
-  simulateTrace,
-  twoLoopDiagnosis,
-} from "./fixtures.js";
 import { weightHeatmap } from "./heatmap.js";
 
 describe("weightHeatmap", () => {
   it("draws nothing when no step was applied, and names a lone step and sample", () => {
-    expect(weightHeatmap(noStepDiagnosis())).toBeNull();
-    expect(errorChart(noStepDiagnosis())).toBeNull();
+    expect(weightHeatmap(noStepCheck())).toBeNull();
+    expect(errorChart(noStepCheck())).toBeNull();
     const one = weightHeatmap(
-      diagnoseFixture(
-        simulateTrace({ datasetSize: 1, batchSize: 1, accumulation: 2 }, "step-at-end"),
-      ),
+      judgeLoop({ datasetSize: 1, batchSize: 1, accumulation: 2 }, "tail-step"),
     );
     expect(one?.summary).toMatch(
       /^Heatmap of the weight the one step \(across\) gave the one sample \(down\) over 1 epoch\./,
@@ -27,10 +26,10 @@ describe("weightHeatmap", () => {
   });
 
   it("names only the markers that are there", () => {
-    expect(weightHeatmap(passingDiagnosis())?.summary).toMatch(
+    expect(weightHeatmap(passingCheck())?.summary).toMatch(
       /No occurrence leaked, was applied twice or was lost: there are no markers\.$/,
     );
-    const docs = weightHeatmap(docsLoopDiagnosis())?.summary ?? "";
+    const docs = weightHeatmap(docsLoopCheck())?.summary ?? "";
     expect(docs).toContain(
       '14 occurrences leaked into a later epoch (outlined, triangle marker). The "Not applied" panel shows 14 lost occurrences (cross marker).',
     );
@@ -38,13 +37,13 @@ describe("weightHeatmap", () => {
   });
 
   it("draws one cell per step and sample bin for a small run", () => {
-    const chart = weightHeatmap(docsLoopDiagnosis());
+    const chart = weightHeatmap(docsLoopCheck());
     // 6 steps: 32 samples each in steps 0-2 and 4-5, 46 in step 3.
     expect(chart?.cells).toBe(32 * 5 + 46);
   });
 
   it("bins a long run with N = 10,000 to at most 120 x 110 cells", () => {
-    const chart = weightHeatmap(largeDiagnosis());
+    const chart = weightHeatmap(largeCheck());
     expect(chart?.cells).toBeGreaterThan(1000);
     expect(chart?.cells).toBeLessThanOrEqual(120 * 110);
     expect(chart?.summary).toContain(
@@ -55,7 +54,7 @@ describe("weightHeatmap", () => {
   it("renders to SVG without warnings or loads, with a colour legend centred on 1", async () => {
     const fetch = vi.spyOn(globalThis, "fetch");
     const log = { warnings: [] as string[] };
-    const chart = weightHeatmap(twoLoopDiagnosis());
+    const chart = weightHeatmap(twoLoopCheck());
     if (!chart) throw new Error("two-loop: expected a heatmap");
     const svg = await renderChartSvg(chart.spec, "t", log);
     expect(log.warnings).toEqual([]);
@@ -69,10 +68,10 @@ describe("weightHeatmap", () => {
 
 describe("errorChart", () => {
   it("draws weights and body against their tolerances", async () => {
-    const chart = errorChart(twoLoopDiagnosis());
+    const chart = errorChart(twoLoopCheck());
     if (!chart) throw new Error("two-loop: expected an error chart");
     expect(chart.summary).toContain(
-      "Weights: largest 0.1731 against tolerance 1e-5, 1 step above it",
+      "Weights: largest 0.1731 against tolerance 1e-4, 1 step above it",
     );
     const log = { warnings: [] as string[] };
     const svg = await renderChartSvg(chart.spec, "e", log);
@@ -99,23 +98,21 @@ describe("renderChartSvg", () => {
 
 describe("unusual traces", () => {
   it("marks a NaN weight and a skipped step and still renders cleanly", async () => {
-    const d = docsLoopDiagnosis();
-    const trace = d.trace;
-    if (!trace) throw new Error("docs-loop: expected a trace");
+    const trace = simulateTrace(
+      { datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2 },
+      "docs-loop",
+    );
     const steps = trace.steps.map((s, t) => {
       if (t === 1)
         return { ...s, skipped: true, fingerprint: { epochs: [], samples: [], weights: [] } };
-      if (t === 2) return { ...s, fingerprint: { ...s.fingerprint, weights: ["NaN" as const] } };
+      if (t === 2)
+        return {
+          ...s,
+          fingerprint: { ...s.fingerprint, weights: s.fingerprint.weights.map(() => Number.NaN) },
+        };
       return s;
     });
-    const analyses = d.steps.map((a) =>
-      a.step === 1
-        ? { ...a, skipped: true, samples: 0, weightRelError: 0 }
-        : a.step === 2
-          ? { ...a, weightRelError: Number.NaN }
-          : a,
-    );
-    const odd = { ...d, trace: { ...trace, steps }, steps: analyses };
+    const odd = judge({ ...trace, steps });
     const log = { warnings: [] as string[] };
     const heatmap = weightHeatmap(odd);
     const errors = errorChart(odd);

@@ -1,7 +1,7 @@
 import type { TopLevelSpec } from "vega-lite";
-import type { CheckDiagnosis } from "../../properties/result.js";
+import type { CheckJudgement } from "../../properties/outcome.js";
+import { formatNumber, nth, plural, wasWere } from "../words.js";
 import { CHART_CONFIG } from "./chart-style.js";
-import { formatNumber, nth, plural, wasWere } from "./format.js";
 import { alignedRanges, binSize, epochStarts } from "./step-bins.js";
 
 /** Limits that keep the heatmap readable and the page small for large N and long runs. */
@@ -179,19 +179,19 @@ function markerSentence(
  * the expected weight 1/|W| (log scale, centred on 1). Occurrences that leaked into a later
  * epoch or were applied twice carry a marker; lost and dropped occurrences are drawn in a
  * "not applied" panel per epoch. Steps, samples and epochs are binned to the given limits; a
- * binned cell shows the ratio furthest from 1 among its occurrences. Null without a trace.
+ * binned cell shows the ratio furthest from 1 among its occurrences. Null without any step.
  */
 export function weightHeatmap(
-  d: CheckDiagnosis,
+  d: CheckJudgement,
   limits: HeatmapLimits = DEFAULT_LIMITS,
 ): HeatmapChart | null {
-  const trace = d.trace;
-  if (!trace || trace.steps.length === 0) return null;
-  const N = trace.scenario.datasetSize;
-  const E = trace.scenario.epochs;
-  const S = trace.steps.length;
+  if (d.steps.length === 0) return null;
+  const { byStep, status: occurrenceStatus, expected: expectedWeight } = d.weights;
+  const N = d.scenario.datasetSize;
+  const E = d.scenario.epochs;
+  const S = d.steps.length;
   const columns = alignedRanges(
-    trace.steps.map((s) => s.epoch),
+    d.steps.map((s) => s.epoch),
     limits.maxStepBins,
   );
   const columnOf = new Int32Array(S);
@@ -205,14 +205,12 @@ export function weightHeatmap(
   const cells = new Map<number, Cell>();
   const sampleBins = Math.ceil(N / sampleBin);
   let furthest = 1;
-  trace.steps.forEach((step, t) => {
+  byStep.forEach((entries, t) => {
     const column = columnOf[t] ?? 0;
     const [first, last] = columns[column] ?? [t, t];
-    step.fingerprint.samples.forEach((sample, k) => {
-      const epoch = step.fingerprint.epochs[k] ?? 0;
-      const weight = Number(step.fingerprint.weights[k]);
-      const expected = d.expectedWeight[epoch]?.[sample] ?? 0;
-      const status = d.occurrenceStatus[epoch]?.[sample];
+    for (const { epoch, sample, weight } of entries) {
+      const expected = expectedWeight[epoch]?.[sample] ?? 0;
+      const status = occurrenceStatus[epoch]?.[sample];
       const ratio = expected > 0 ? weight / expected : Number.POSITIVE_INFINITY;
       const row = Math.floor(sample / sampleBin);
       const key = column * sampleBins + row;
@@ -240,7 +238,7 @@ export function weightHeatmap(
             : null;
       if (marker && (!cell.marker || MARKER_RANK[marker] > MARKER_RANK[cell.marker]))
         cell.marker = marker;
-    });
+    }
   });
 
   // Colour domain: symmetric in log space around 1, wide enough for the largest deviation.
@@ -256,7 +254,7 @@ export function weightHeatmap(
   }));
 
   const notApplied = new Map<string, NotAppliedCell>();
-  d.occurrenceStatus.forEach((row, epoch) => {
+  occurrenceStatus.forEach((row, epoch) => {
     row.forEach((status, sample) => {
       if (status !== "lost" && status !== "dropped") return;
       const column = Math.floor(epoch / epochBin);
@@ -275,13 +273,13 @@ export function weightHeatmap(
     });
   });
 
-  const starts = epochStarts(trace.steps.map((s, t) => ({ epoch: s.epoch, step: t })));
+  const starts = epochStarts(d.steps);
   const labelEvery = binSize(starts.length, 12);
   const epochMarks = starts
     .filter((_, i) => i % labelEvery === 0)
     .map((s) => ({ step: nth(s.step) - 0.5, label: `epoch ${nth(s.epoch)}` }));
-  const skipped = trace.steps.flatMap((s, t) =>
-    s.skipped ? [{ x0: nth(t) - 0.5, x1: nth(t) + 0.5 }] : [],
+  const skipped = d.steps.flatMap((s) =>
+    s.skipped ? [{ x0: nth(s.step) - 0.5, x1: nth(s.step) + 0.5 }] : [],
   );
 
   const height = Math.max(160, Math.min(440, sampleBins * 4));
@@ -419,7 +417,7 @@ export function weightHeatmap(
     });
 
   const counts = { leaked: 0, lost: 0, duplicated: 0, dropped: 0 };
-  for (const row of d.occurrenceStatus)
+  for (const row of occurrenceStatus)
     for (const status of row) if (status !== "ok") counts[status]++;
   const binning = [
     stepBin > 1 ? `steps in ${columns.length} epoch-aligned bins of up to ${stepBin}` : "",

@@ -1,5 +1,5 @@
-import type { Verdict } from "../../properties/result.js";
-import { escapeHtml } from "./format.js";
+import type { Verdict } from "../../properties/outcome.js";
+import { escapeHtml } from "./escape.js";
 
 /** An `<hN>` with escaped text; levels past 6 stay at 6. */
 export function heading(level: number, text: string, id?: string): string {

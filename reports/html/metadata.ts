@@ -1,9 +1,9 @@
-import { escapeHtml } from "./format.js";
+import type { RunMeta } from "../reporter.js";
+import { escapeHtml } from "./escape.js";
 import { definitionList, heading } from "./markup.js";
-import type { ReportMeta } from "./meta.js";
 
 /** The run metadata section: harness version, backend or device, precision, seed, runs, date. */
-export function renderMetadata(meta: ReportMeta, level: number): string {
+export function renderMetadata(meta: RunMeta, level: number): string {
   const list = definitionList([
     ["Harness version", `accumaudit ${meta.harnessVersion}`],
     ["Date", meta.date],

@@ -1,43 +1,30 @@
-import type { CheckDiagnosis, CheckResult } from "../../properties/result.js";
+import type { CheckOutcome } from "../../properties/outcome.js";
+import { explainCheck } from "../sentences/index.js";
+import { scenarioLabel } from "../words.js";
 import { chartFigures, propertiesTable } from "./diagnosis-section.js";
-import { explainCheck } from "./explanation.js";
-import { escapeHtml } from "./format.js";
+import { escapeHtml } from "./escape.js";
 import { heading, verdictBadge } from "./markup.js";
-import { scenarioLabel } from "./scenario-label.js";
 
-/** A diagnosis with no trace, for a result whose trace was not kept: text, no charts. */
-function withoutTrace(result: CheckResult): CheckDiagnosis {
-  return { result, trace: null, steps: [], occurrenceStatus: [], expectedWeight: [] };
-}
-
-async function scenarioSection(
-  result: CheckResult,
-  diagnosis: CheckDiagnosis | undefined,
-  id: string,
-  level: number,
-): Promise<string> {
-  const d = diagnosis ?? withoutTrace(result);
-  const label = scenarioLabel(result.scenario);
+async function scenarioSection(check: CheckOutcome, id: string, level: number): Promise<string> {
+  const label = scenarioLabel(check.scenario);
   const ran =
-    result.durationMs === undefined
+    check.durationMs === undefined
       ? ""
-      : escapeHtml(` · trainer ran ${Math.round(result.durationMs)} ms`);
-  const figures = await chartFigures(d, id, `${result.trainer} on ${label}`);
+      : escapeHtml(` · trainer ran ${Math.round(check.durationMs)} ms`);
+  const figures = await chartFigures(check, id, `${check.trainer} on ${label}`);
   const charts =
     figures === ""
-      ? result.verdict === "error"
-        ? ""
-        : "<p>No trace was kept for this scenario, so there are no charts.</p>"
-      : result.verdict === "pass"
+      ? ""
+      : check.verdict === "pass"
         ? `<details class="charts"><summary>Charts (every weight as expected)</summary>${figures}</details>`
         : figures;
   return [
-    `<section class="mission mission-${result.verdict}" aria-labelledby="${escapeHtml(id)}">`,
+    `<section class="mission mission-${check.verdict}" aria-labelledby="${escapeHtml(id)}">`,
     heading(level, label, id),
-    `<p class="lead">Verdict: ${verdictBadge(result.verdict)}${ran}</p>`,
+    `<p class="lead">Verdict: ${verdictBadge(check.verdict)}${ran}</p>`,
     // A passing scenario's explanation only repeats the properties table below it.
-    result.verdict === "pass" ? "" : `<p class="explanation">${escapeHtml(explainCheck(d))}</p>`,
-    propertiesTable(d, `Properties on ${label}`),
+    check.verdict === "pass" ? "" : `<p class="explanation">${escapeHtml(explainCheck(check))}</p>`,
+    check.verdict === "error" ? "" : propertiesTable(check, `Properties on ${label}`),
     charts,
     "</section>",
   ]
@@ -47,23 +34,19 @@ async function scenarioSection(
 
 /**
  * A trainer's results on the fixed mission scenarios (its regressions): for each, the verdict,
- * a plain-language explanation (unless it passed), the three properties' messages and, from its
- * diagnosis, the weight heatmap and error chart (folded away when the scenario passed). `diagnoses` holds one
- * diagnosis per result, in the same order; a missing one leaves that scenario without charts.
- * `level` is the heading level of the section; `id` prefixes its element and SVG ids.
+ * a plain-language explanation (unless it passed), the three properties' messages and the
+ * weight heatmap and error chart (folded away when the scenario passed). `level` is the heading
+ * level of the section; `id` prefixes its element and SVG ids.
  */
 export async function renderMissionScenarios(input: {
-  results: readonly CheckResult[];
-  diagnoses?: readonly CheckDiagnosis[];
+  checks: readonly CheckOutcome[];
   id: string;
   level: number;
 }): Promise<string> {
-  const { results, id, level } = input;
-  if (results.length === 0) return "";
+  const { checks, id, level } = input;
+  if (checks.length === 0) return "";
   const sections = await Promise.all(
-    results.map((r, k) =>
-      scenarioSection(r, input.diagnoses?.[k], `${id}-mission-${k}`, level + 1),
-    ),
+    checks.map((c, k) => scenarioSection(c, `${id}-mission-${k}`, level + 1)),
   );
   const intro =
     "<p>Fixed scenarios from the mission, checked at full size beside the property search.</p>";

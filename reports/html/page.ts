@@ -1,4 +1,4 @@
-import { escapeHtml } from "./format.js";
+import { escapeHtml } from "./escape.js";
 
 /**
  * No request may leave a report: the policy blocks every fetch (scripts, fonts, images, frames)

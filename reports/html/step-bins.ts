@@ -1,4 +1,4 @@
-import type { StepAnalysis } from "../../properties/result.js";
+import type { StepAnalysis } from "../../properties/outcome.js";
 
 /** Consecutive steps drawn as one column or one table row when a run is too long to show each. */
 export interface StepBin {
@@ -13,6 +13,8 @@ export interface StepBin {
   samples: number;
   /** Largest weight relative error among the bin's steps. */
   weightRelError: number;
+  /** Largest weight spread among the bin's steps. */
+  weightSpread: number;
   /** Largest body relative error among the bin's steps; null when none has one. */
   bodyRelError: number | null;
 }
@@ -75,6 +77,7 @@ export function binSteps(steps: readonly StepAnalysis[], maxBins: number): StepB
         skipped: chunk.filter((s) => s.skipped).length,
         samples: chunk.reduce((n, s) => n + s.samples, 0),
         weightRelError: Math.max(...chunk.map((s) => s.weightRelError)),
+        weightSpread: Math.max(...chunk.map((s) => s.weightSpread)),
         bodyRelError: bodies.length > 0 ? Math.max(...bodies) : null,
       },
     ];

@@ -1,5 +1,4 @@
 import type { Step } from "../../trainers/contract/trace.js";
-import { fromWireFloat } from "../../trainers/contract/trace.js";
 
 /** A step's fingerprint weights keyed `epoch:sample` (a view for tests and debugging). */
 export function stepWeights(step: Step): Map<string, number> {
@@ -7,7 +6,7 @@ export function stepWeights(step: Step): Map<string, number> {
   step.fingerprint.samples.forEach((sample, k) => {
     weights.set(
       `${step.fingerprint.epochs[k]}:${sample}`,
-      fromWireFloat(step.fingerprint.weights[k] ?? "NaN"),
+      step.fingerprint.weights[k] ?? Number.NaN,
     );
   });
   return weights;

@@ -8,45 +8,106 @@ export const MODELS = ["fingerprint", "logistic", "mlp"] as const;
 /** Upper bound on fingerprint parameters (epochs x dataset size) so a scenario stays auditable. */
 export const MAX_FINGERPRINT_PARAMETERS = 2_000_000;
 
-const positiveInteger = (max: number) =>
+declare module "zod" {
+  interface GlobalMeta {
+    /** The command-line flag that sets a scenario field, e.g. `--dataset-size`. */
+    flag?: string;
+    /** The letter the mission names a field by (N, B, K, E), shown as the flag's value placeholder. */
+    symbol?: string;
+    /** What people call the field, for tables and labels. */
+    label?: string;
+  }
+}
+
+const wholeNumber = (min: number, max: number) =>
   z
     .number({
       error: (issue) => `expected a number, saw ${JSON.stringify(issue.input) ?? "nothing"}`,
     })
-    .refine(Number.isInteger, { error: (issue) => `expected a whole number, saw ${issue.input}` })
-    .refine((v) => v >= 1, { error: (issue) => `expected at least 1, saw ${issue.input}` })
-    .refine((v) => v <= max, { error: (issue) => `expected at most ${max}, saw ${issue.input}` });
+    .int({ error: (issue) => `expected a whole number, saw ${issue.input}` })
+    .min(min, { error: (issue) => `expected at least ${min}, saw ${issue.input}` })
+    .max(max, { error: (issue) => `expected at most ${max}, saw ${issue.input}` });
+
+const choice = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, {
+    error: (issue) => `expected one of ${values.join(", ")}, saw ${JSON.stringify(issue.input)}`,
+  });
 
 /**
- * One training scenario: what the harness asks a trainer to run.
- * The schema is both the TypeScript type and the runtime check.
+ * One training scenario: what the harness asks a trainer to run. The schema is the TypeScript
+ * type, the runtime check and, through each field's metadata (flag, symbol, label,
+ * description), the one place that the command line, its usage text, replay commands, report
+ * labels and the Python worker's JSON Schema are derived from.
  */
 export const ScenarioSchema = z
   .object({
-    /** N: number of labelled samples. */
-    datasetSize: positiveInteger(1_000_000),
-    /** B: samples per micro-batch. */
-    batchSize: positiveInteger(1_000_000),
-    /** K: micro-batches accumulated into one optimizer step. */
-    accumulation: positiveInteger(100_000),
-    /** Drop the epoch's last micro-batch when it holds fewer than B samples. */
-    dropLast: z.boolean().default(false),
-    /** false: samples in index order; a number: shuffle every epoch from this seed. */
+    datasetSize: wholeNumber(1, 1_000_000).meta({
+      flag: "--dataset-size",
+      symbol: "N",
+      label: "dataset size",
+      description: "number of labelled samples",
+    }),
+    batchSize: wholeNumber(1, 1_000_000).meta({
+      flag: "--batch-size",
+      symbol: "B",
+      label: "micro-batch size",
+      description: "samples per micro-batch",
+    }),
+    accumulation: wholeNumber(1, 100_000).meta({
+      flag: "--accumulation",
+      symbol: "K",
+      label: "accumulation",
+      description: "micro-batches accumulated into one optimizer step",
+    }),
+    epochs: wholeNumber(1, 1000).default(1).meta({
+      flag: "--epochs",
+      symbol: "E",
+      label: "epochs",
+      description: "passes over the dataset",
+    }),
+    dropLast: z.boolean().default(false).meta({
+      flag: "--drop-last",
+      label: "drop_last",
+      description: "drop the epoch's last micro-batch when it holds fewer than B samples",
+    }),
     shuffle: z
       .union([z.literal(false), z.number().int().min(0).max(0xffffffff)], {
-        error: "shuffle must be false or a whole-number seed from 0 to 4294967295",
+        error: "expected false or a whole-number seed from 0 to 4294967295",
       })
-      .default(false),
-    /** E: passes over the dataset. */
-    epochs: positiveInteger(1000).default(1),
-    precision: z
-      .enum(PRECISIONS, { error: `expected one of ${PRECISIONS.join(", ")}` })
-      .default("fp32"),
-    model: z.enum(MODELS, { error: `expected one of ${MODELS.join(", ")}` }).default("fingerprint"),
-    /** Seed of the synthetic dataset and of the body's initial parameters. */
-    dataSeed: z.number().int().min(0).max(0xffffffff).default(0),
-    /** Plain SGD learning rate. */
-    learningRate: z.number().positive().max(10).default(0.1),
+      .default(false)
+      .meta({
+        flag: "--shuffle",
+        symbol: "SEED",
+        label: "shuffle",
+        description: "shuffle the samples every epoch from this seed; false keeps index order",
+      }),
+    precision: choice(PRECISIONS).default("fp32").meta({
+      flag: "--precision",
+      label: "precision",
+      description: "numeric precision of the training",
+    }),
+    model: choice(MODELS).default("fingerprint").meta({
+      flag: "--model",
+      label: "model",
+      description: "probe model body beside the fingerprint parameters",
+    }),
+    dataSeed: wholeNumber(0, 0xffffffff).default(0).meta({
+      flag: "--data-seed",
+      symbol: "S",
+      label: "data seed",
+      description: "seed of the synthetic dataset and of the body's initial parameters",
+    }),
+    learningRate: z
+      .number({ error: "expected a number" })
+      .positive({ error: (issue) => `expected a number above 0, saw ${issue.input}` })
+      .max(10, { error: (issue) => `expected at most 10, saw ${issue.input}` })
+      .default(0.1)
+      .meta({
+        flag: "--learning-rate",
+        symbol: "LR",
+        label: "learning rate",
+        description: "plain SGD learning rate",
+      }),
   })
   .strict()
   .refine((s) => s.datasetSize * s.epochs <= MAX_FINGERPRINT_PARAMETERS, {
@@ -71,11 +132,17 @@ export function parseScenario(input: unknown): Scenario {
   throw new ScenarioError(describeIssues(parsed.error));
 }
 
-/** Formats zod issues as one line: `field: message; field: message`. */
-export function describeIssues(error: z.ZodError): string {
+/**
+ * Formats zod issues as one line, `field: message; field: message`; `name` renames a field (a
+ * command line names its flags instead).
+ */
+export function describeIssues(
+  error: z.ZodError,
+  name: (field: string) => string = (field) => field,
+): string {
   return error.issues
     .map((issue) => {
-      const path = issue.path.length > 0 ? issue.path.join(".") : "(root)";
+      const path = issue.path.length > 0 ? name(issue.path.join(".")) : "(root)";
       if (issue.code === "unrecognized_keys")
         return `${path}: unknown field(s) ${issue.keys.join(", ")}`;
       return `${path}: ${issue.message}`;
@@ -98,30 +165,4 @@ export function droppedPerEpoch(s: Scenario): number {
 /** Optimizer steps a correct trainer applies in one epoch. */
 export function stepsPerEpoch(s: Scenario): number {
   return Math.ceil(microBatchesPerEpoch(s) / s.accumulation);
-}
-
-/** The scenario's shape as `N/B/K xE`, e.g. `110/8/4 x2`. */
-export function scenarioShape(s: Scenario): string {
-  return `${s.datasetSize}/${s.batchSize}/${s.accumulation} x${s.epochs}`;
-}
-
-/** The scenario as `accumaudit check` flags, to replay it. */
-export function scenarioFlags(s: Scenario): string[] {
-  const flags = [
-    "--dataset-size",
-    String(s.datasetSize),
-    "--batch-size",
-    String(s.batchSize),
-    "--accumulation",
-    String(s.accumulation),
-    "--epochs",
-    String(s.epochs),
-  ];
-  if (s.dropLast) flags.push("--drop-last");
-  if (s.shuffle !== false) flags.push("--shuffle", String(s.shuffle));
-  if (s.precision !== "fp32") flags.push("--precision", s.precision);
-  if (s.model !== "fingerprint") flags.push("--model", s.model);
-  if (s.dataSeed !== 0) flags.push("--data-seed", String(s.dataSeed));
-  if (s.learningRate !== 0.1) flags.push("--learning-rate", String(s.learningRate));
-  return flags;
 }

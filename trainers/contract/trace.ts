@@ -4,70 +4,87 @@ import { describeIssues, PRECISIONS, ScenarioSchema } from "./scenario.js";
 /** Version of the trace format this harness reads and writes. */
 export const TRACE_VERSION = 1;
 
-/**
- * A float that survives JSON: a number, or "NaN" / "Infinity" / "-Infinity" as strings,
- * since JSON has no literal for them.
- */
-export const WireFloatSchema = z.union([z.number(), z.enum(["NaN", "Infinity", "-Infinity"])]);
-export type WireFloat = z.infer<typeof WireFloatSchema>;
+/** Any JavaScript number, NaN and infinities included: a trainer may apply them. */
+const anyNumber = z.custom<number>((value) => typeof value === "number", {
+  error: "expected a number",
+});
 
 const count = z.number().int().min(0);
 
+/** A schema whose output is an array of numbers, whatever it reads. */
+type NumberArraySchema = z.ZodType<number[], unknown>;
+
+/** How a trace's number arrays are written: plain arrays in memory, wire encodings across processes. */
+export interface TraceArrays {
+  /** Arrays of floats (weights, gradients, parameters). */
+  floats: NumberArraySchema;
+  /** Arrays of non-negative whole numbers (epochs, sample ids). */
+  counts: NumberArraySchema;
+}
+
 /**
- * The fingerprint part of an applied gradient, sparse: entry k says that the step gave
- * sample `samples[k]`'s epoch-`epochs[k]` occurrence the weight `weights[k]`
- * (the gradient of phi[epoch][sample] divided by the fingerprint coefficient).
- * Entries with weight exactly 0 may be left out.
+ * The trace's structure with its number arrays given by `arrays`: {@link TraceSchema} uses plain
+ * arrays of numbers; trainers/external/ decodes the wire form (packed arrays, non-finite floats
+ * as strings) with the same structure.
  */
-export const FingerprintGradientSchema = z
-  .object({
-    epochs: z.array(count),
-    samples: z.array(count),
-    weights: z.array(WireFloatSchema),
-  })
-  .strict()
-  .refine((f) => f.epochs.length === f.samples.length && f.samples.length === f.weights.length, {
-    message: "epochs, samples and weights must have the same length",
-  });
-
-/** The body part of a step: parameters before the step and the gradient the optimizer applied. */
-export const BodyStepSchema = z
-  .object({
-    parametersBefore: z.array(WireFloatSchema),
-    gradient: z.array(WireFloatSchema),
-  })
-  .strict()
-  .refine((b) => b.parametersBefore.length === b.gradient.length, {
-    message: "parametersBefore and gradient must have the same length",
-  });
-
-/** One call of the optimizer's step, applied or skipped. */
-export const StepSchema = z
-  .object({
-    /** 0-based epoch during which the step was taken. */
-    epoch: count,
-    /** True when the step applied nothing (mixed precision found inf/nan after loss scaling). */
-    skipped: z.boolean(),
-    /** Applied fingerprint gradient; empty for a skipped step. */
-    fingerprint: FingerprintGradientSchema,
-    /** Applied body gradient; null for the fingerprint-only model or a skipped step. */
-    body: BodyStepSchema.nullable(),
-    /** Loss scale in force at the step, when the trainer scales the loss. */
-    lossScale: z.number().positive().optional(),
-  })
-  .strict();
-
-/** One forward pass of a micro-batch through the probe model, as the probe observed it. */
-export const MicroBatchSchema = z
-  .object({
-    /** Epoch tag the probe model carried during the forward pass (0-based). */
-    epoch: count,
-    /** Sample ids in the micro-batch, in loader order. */
-    samples: z.array(count),
-    /** Number of optimizer steps (applied or skipped) recorded before this forward pass. */
-    stepsBefore: count,
-  })
-  .strict();
+export function traceSchema(arrays: TraceArrays) {
+  const { floats, counts } = arrays;
+  /**
+   * The fingerprint part of an applied gradient, sparse: entry k says that the step gave sample
+   * `samples[k]`'s epoch-`epochs[k]` occurrence the weight `weights[k]` (the gradient of
+   * phi[epoch][sample] divided by the fingerprint coefficient). Entries with weight 0 may be left out.
+   */
+  const fingerprint = z
+    .object({ epochs: counts, samples: counts, weights: floats })
+    .strict()
+    .refine((f) => f.epochs.length === f.samples.length && f.samples.length === f.weights.length, {
+      message: "epochs, samples and weights must have the same length",
+    });
+  /** The body part of a step: parameters before the step and the gradient the optimizer applied. */
+  const body = z
+    .object({ parametersBefore: floats, gradient: floats })
+    .strict()
+    .refine((b) => b.parametersBefore.length === b.gradient.length, {
+      message: "parametersBefore and gradient must have the same length",
+    });
+  /** One call of the optimizer's step, applied or skipped. */
+  const step = z
+    .object({
+      /** 0-based epoch during which the step was taken. */
+      epoch: count,
+      /** True when the step applied nothing (mixed precision found inf/nan after loss scaling). */
+      skipped: z.boolean(),
+      /** Applied fingerprint gradient; empty for a skipped step. */
+      fingerprint,
+      /** Applied body gradient; null for the fingerprint-only model or a skipped step. */
+      body: body.nullable(),
+      /** Loss scale in force at the step, when the trainer scales the loss. */
+      lossScale: z.number().positive().optional(),
+    })
+    .strict();
+  /** One forward pass of a micro-batch through the probe model, as the probe observed it. */
+  const microBatch = z
+    .object({
+      /** Epoch tag the probe model carried during the forward pass (0-based). */
+      epoch: count,
+      /** Sample ids in the micro-batch, in loader order. */
+      samples: counts,
+      /** Number of optimizer steps (applied or skipped) recorded before this forward pass. */
+      stepsBefore: count,
+    })
+    .strict();
+  return z
+    .object({
+      format: z.literal("accumaudit-trace"),
+      version: z.literal(TRACE_VERSION),
+      trainer: TrainerInfoSchema,
+      scenario: ScenarioSchema,
+      steps: z.array(step),
+      /** Forward passes in the order they happened; absent when the trainer cannot observe them. */
+      microBatches: z.array(microBatch).optional(),
+    })
+    .strict();
+}
 
 /** Who produced the trace. */
 export const TrainerInfoSchema = z
@@ -85,23 +102,13 @@ export const TrainerInfoSchema = z
   })
   .strict();
 
-/** The record of one run of one trainer on one scenario. See docs/trace-format.md. */
-export const TraceSchema = z
-  .object({
-    format: z.literal("accumaudit-trace"),
-    version: z.literal(TRACE_VERSION),
-    trainer: TrainerInfoSchema,
-    scenario: ScenarioSchema,
-    steps: z.array(StepSchema),
-    /** Forward passes in the order they happened; absent when the trainer cannot observe them. */
-    microBatches: z.array(MicroBatchSchema).optional(),
-  })
-  .strict();
+/** The record of one run of one trainer on one scenario, in memory. See docs/trace-format.md. */
+export const TraceSchema = traceSchema({ floats: z.array(anyNumber), counts: z.array(count) });
 
 export type Trace = z.output<typeof TraceSchema>;
-export type Step = z.output<typeof StepSchema>;
-export type MicroBatch = z.output<typeof MicroBatchSchema>;
-export type FingerprintGradient = z.output<typeof FingerprintGradientSchema>;
+export type Step = Trace["steps"][number];
+export type MicroBatch = NonNullable<Trace["microBatches"]>[number];
+export type FingerprintGradient = Step["fingerprint"];
 export type TrainerInfo = z.output<typeof TrainerInfoSchema>;
 
 /** A trace that failed validation; the message names the path of the bad field. */
@@ -109,11 +116,11 @@ export class TraceError extends Error {
   override name = "TraceError";
 }
 
-/** Validates a trace (for example one read from another process); throws {@link TraceError}. */
-export function parseTrace(input: unknown): Trace {
-  const parsed = TraceSchema.safeParse(input);
-  if (!parsed.success) throw new TraceError(`invalid trace: ${describeIssues(parsed.error)}`);
-  const trace = parsed.data;
+/**
+ * Checks what a schema cannot: every fingerprint entry names a sample and an epoch of the
+ * scenario. Throws {@link TraceError}.
+ */
+export function checkTraceIndices(trace: Trace): Trace {
   const { datasetSize, epochs } = trace.scenario;
   trace.steps.forEach((step, index) => {
     step.fingerprint.samples.forEach((sample, k) => {
@@ -127,16 +134,9 @@ export function parseTrace(input: unknown): Trace {
   return trace;
 }
 
-/** Reads a wire float back into a number. */
-export function fromWireFloat(value: WireFloat): number {
-  if (typeof value === "number") return value;
-  if (value === "NaN") return Number.NaN;
-  return value === "Infinity" ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
-}
-
-/** Writes a number as a wire float (non-finite values become strings). */
-export function toWireFloat(value: number): WireFloat {
-  if (Number.isFinite(value)) return value;
-  if (Number.isNaN(value)) return "NaN";
-  return value > 0 ? "Infinity" : "-Infinity";
+/** Validates an in-memory trace (for example one a user's loop built); throws {@link TraceError}. */
+export function parseTrace(input: unknown): Trace {
+  const parsed = TraceSchema.safeParse(input);
+  if (!parsed.success) throw new TraceError(`invalid trace: ${describeIssues(parsed.error)}`);
+  return checkTraceIndices(parsed.data);
 }

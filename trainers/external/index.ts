@@ -1,14 +1,6 @@
 export { locatePython, packageRoot, probePackageFolder } from "./interpreter.js";
-export type { Hello, PackedArray } from "./protocol.js";
-export {
-  HelloSchema,
-  PackedArraySchema,
-  PROTOCOL_VERSION,
-  packFloat64,
-  ResponseSchema,
-  unpackArray,
-  unpackMessage,
-} from "./protocol.js";
+export type { Hello } from "./protocol.js";
+export { HelloSchema, PROTOCOL_VERSION, ResponseSchema } from "./protocol.js";
 export type { ProtocolTrainerOptions } from "./protocol-trainer.js";
 export { createProtocolTrainer, DEFAULT_RUN_TIMEOUT_MS } from "./protocol-trainer.js";
 export type { PythonTrainerOptions } from "./python-trainer.js";
@@ -19,8 +11,15 @@ export {
   pythonWorker,
   pythonWorkerCommand,
 } from "./python-trainer.js";
-export type { ThroughputFigures, ThroughputOptions } from "./throughput.js";
-export { measureWorkerThroughput } from "./throughput.js";
+export type { PackedArray } from "./wire-trace.js";
+export {
+  decodeWireTrace,
+  PackedArraySchema,
+  packFloat64,
+  unpackArray,
+  WireFloat,
+  WireTraceSchema,
+} from "./wire-trace.js";
 export type { RunRequest } from "./worker-client.js";
 export { HANDSHAKE_TIMEOUT_MS, WorkerClient } from "./worker-client.js";
 export type { WorkerCommand } from "./worker-process.js";

@@ -1,6 +1,7 @@
 import { initialBodyParameters } from "../contract/probe.js";
-import { parseTrace, type Trace, TraceError, type TrainerInfo } from "../contract/trace.js";
+import { type Trace, TraceError, type TrainerInfo } from "../contract/trace.js";
 import { type RunOptions, type Trainer, TrainerError } from "../contract/trainer.js";
+import { decodeWireTrace } from "./wire-trace.js";
 import type { WorkerClient } from "./worker-client.js";
 
 /** Default time one run may take before its worker is killed. */
@@ -51,7 +52,7 @@ export function createProtocolTrainer(options: ProtocolTrainerOptions): Trainer 
       }
       let trace: Trace;
       try {
-        trace = parseTrace(raw);
+        trace = decodeWireTrace(raw);
       } catch (error) {
         if (error instanceof TraceError)
           throw new TrainerError(`${options.name}: worker sent an ${error.message}`);

@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
+import { stepWeights } from "../../test/support/step-weights.js";
 import { makeDataset } from "../contract/probe.js";
 import { parseScenario, type ScenarioInput } from "../contract/scenario.js";
-import { fromWireFloat, type Step } from "../contract/trace.js";
+import type { Step } from "../contract/trace.js";
 import { TrainerError } from "../contract/trainer.js";
 import {
   createPythonTrainer,
@@ -25,10 +26,7 @@ async function trace(name: string, overrides: Partial<ScenarioInput> = {}) {
 
 /** Weight per "epoch:sample" in one step. */
 function weights(step: Step | undefined): Map<string, number> {
-  const f = step?.fingerprint;
-  return new Map(
-    f?.samples.map((s, k) => [`${f.epochs[k]}:${s}`, fromWireFloat(f.weights[k] ?? 0)]) ?? [],
-  );
+  return step ? stepWeights(step) : new Map();
 }
 
 afterAll(async () => {

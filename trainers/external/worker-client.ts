@@ -1,14 +1,8 @@
 import type { Dataset } from "../contract/probe.js";
 import type { Scenario } from "../contract/scenario.js";
 import { TrainerError } from "../contract/trainer.js";
-import {
-  type Hello,
-  HelloSchema,
-  PROTOCOL_VERSION,
-  packFloat64,
-  ResponseSchema,
-  unpackMessage,
-} from "./protocol.js";
+import { type Hello, HelloSchema, PROTOCOL_VERSION, ResponseSchema } from "./protocol.js";
+import { packFloat64 } from "./wire-trace.js";
 import { WorkerBrokenError, type WorkerCommand, WorkerProcess } from "./worker-process.js";
 
 /** How long a starting worker may take to say hello (imports torch and friends). */
@@ -51,7 +45,7 @@ export class WorkerClient {
     return this.greeting;
   }
 
-  /** Runs one request after those already queued; resolves to the unpacked, not yet validated, trace. */
+  /** Runs one request after those already queued; resolves to the trace as sent, not yet decoded. */
   run(request: RunRequest, timeoutMs: number): Promise<unknown> {
     const result = this.queue.then(() => this.runNow(request, timeoutMs));
     this.queue = result.catch(() => undefined);
@@ -98,7 +92,7 @@ export class WorkerClient {
         );
       if (response.data.type === "error")
         throw new TrainerError(`worker: ${response.data.message}`);
-      return unpackMessage(response.data.trace);
+      return response.data.trace;
     } catch (error) {
       if (error instanceof WorkerBrokenError || worker.dead) this.discard(worker);
       throw error;

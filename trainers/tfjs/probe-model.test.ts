@@ -8,7 +8,6 @@ import {
   makeDataset,
 } from "../contract/probe.js";
 import { parseScenario, type ScenarioInput } from "../contract/scenario.js";
-import { fromWireFloat } from "../contract/trace.js";
 import { selectBackend } from "./backend.js";
 import { referenceTrainer } from "./loops/reference.js";
 import { ProbeModel } from "./probe-model.js";
@@ -48,8 +47,8 @@ async function firstStep(input: ScenarioInput) {
   return {
     dataset,
     scenario,
-    before: step.body.parametersBefore.map(fromWireFloat),
-    gradient: step.body.gradient.map(fromWireFloat),
+    before: step.body.parametersBefore,
+    gradient: step.body.gradient,
   };
 }
 

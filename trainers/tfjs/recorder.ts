@@ -8,8 +8,6 @@ import {
   TRACE_VERSION,
   type Trace,
   type TrainerInfo,
-  toWireFloat,
-  type WireFloat,
 } from "../contract/trace.js";
 
 /** What the optimizer hands the recorder at an applied step (tensors stay owned by the caller). */
@@ -38,19 +36,19 @@ function sparseFingerprint(gradient: Tensor, datasetSize: number): Step["fingerp
   const values = gradient.dataSync();
   const epochs: number[] = [];
   const samples: number[] = [];
-  const weights: Step["fingerprint"]["weights"] = [];
+  const weights: number[] = [];
   for (let index = 0; index < values.length; index++) {
     const g = values[index] ?? 0;
     if (g === 0) continue;
     epochs.push(Math.floor(index / datasetSize));
     samples.push(index % datasetSize);
-    weights.push(toWireFloat(g / FINGERPRINT_COEFFICIENT));
+    weights.push(g / FINGERPRINT_COEFFICIENT);
   }
   return { epochs, samples, weights };
 }
 
-function wireArray(tensor: Tensor): WireFloat[] {
-  return Array.from(tensor.dataSync(), toWireFloat);
+function numbers(tensor: Tensor): number[] {
+  return Array.from(tensor.dataSync());
 }
 
 /**
@@ -76,8 +74,8 @@ export class TraceRecorder implements Recorder {
         step.body === null
           ? null
           : {
-              parametersBefore: wireArray(step.body.parametersBefore),
-              gradient: wireArray(step.body.gradient),
+              parametersBefore: numbers(step.body.parametersBefore),
+              gradient: numbers(step.body.gradient),
             },
       ...(step.lossScale === undefined ? {} : { lossScale: step.lossScale }),
     });

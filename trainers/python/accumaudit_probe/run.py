@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import random
+from functools import cache
+from importlib import resources
 from typing import Any
 
 import torch
+from jsonschema import Draft202012Validator
 
 from . import registry
 from .context import RunContext
 from .probe import ProbeDataset, ProbeModel
 from .recorder import Recorder
 
-SCENARIO_KEYS = (
-    "datasetSize",
-    "batchSize",
-    "accumulation",
-    "dropLast",
-    "shuffle",
-    "epochs",
-    "precision",
-    "model",
-    "dataSeed",
-    "learningRate",
-)
 
 
 class RunError(Exception):
@@ -44,13 +36,23 @@ def clean_start(seed: int) -> None:
         reset()
 
 
+@cache
+def scenario_validator() -> Draft202012Validator:
+    """A validator for the scenario's JSON Schema, which the harness derives from its own schema
+    (``npm run schema`` writes scenario.schema.json beside this module)."""
+    schema = json.loads(resources.files(__package__).joinpath("scenario.schema.json").read_text("utf-8"))
+    return Draft202012Validator(schema)
+
+
 def check_scenario(scenario: Any) -> dict[str, Any]:
-    """The scenario with every field present (the harness sends validated scenarios, defaults filled)."""
-    if not isinstance(scenario, dict):
-        raise RunError(f"scenario: expected an object, saw {type(scenario).__name__}")
-    missing = [key for key in SCENARIO_KEYS if key not in scenario]
-    if missing:
-        raise RunError(f"scenario: expected fields {', '.join(missing)} (validated, defaults filled), saw none")
+    """The scenario, checked against the harness's schema: every field present (the harness sends
+    validated scenarios, defaults filled), of its type and within its bounds. Raises RunError with
+    one line naming the first bad field."""
+    errors = sorted(scenario_validator().iter_errors(scenario), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        field = ".".join(str(part) for part in first.absolute_path)
+        raise RunError(f"scenario{'.' + field if field else ''}: {first.message}")
     return scenario
 
 

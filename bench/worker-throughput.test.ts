@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { measureWorkerThroughput } from "./throughput.js";
+import { measureWorkerThroughput } from "./worker-throughput.js";
 
 it("measures the long-lived worker faster than a process per case", async () => {
   const figures = await measureWorkerThroughput({ cases: 3, trainer: "docs-loop" });

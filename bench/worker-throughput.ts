@@ -1,9 +1,9 @@
 import { performance } from "node:perf_hooks";
-import { initialBodyParameters, makeDataset } from "../contract/probe.js";
-import { parseScenario, type ScenarioInput } from "../contract/scenario.js";
-import { parseTrace } from "../contract/trace.js";
-import { pythonWorkerCommand } from "./python-trainer.js";
-import { WorkerClient } from "./worker-client.js";
+import { initialBodyParameters, makeDataset } from "../trainers/contract/probe.js";
+import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
+import { pythonWorkerCommand } from "../trainers/external/python-trainer.js";
+import { decodeWireTrace } from "../trainers/external/wire-trace.js";
+import { WorkerClient } from "../trainers/external/worker-client.js";
 
 /** What {@link measureWorkerThroughput} runs. */
 export interface ThroughputOptions {
@@ -63,7 +63,7 @@ async function runCases(
       },
       600_000,
     );
-    parseTrace(raw);
+    decodeWireTrace(raw);
     await afterCase(client);
   }
   const seconds = (performance.now() - started) / 1000;

@@ -1,16 +1,17 @@
 import { describe, expect, it } from "vitest";
+import { sampleSet } from "../properties/sample-set.js";
+import { escapeHtml } from "./html/escape.js";
 import {
-  escapeHtml,
   formatChange,
   formatNumber,
-  formatSampleRanges,
+  formatSampleSet,
   formatWeight,
   plural,
   positionRange,
   wasWere,
-} from "./format.js";
+} from "./words.js";
 
-describe("format", () => {
+describe("words", () => {
   it("writes reciprocal weights as fractions and others as numbers", () => {
     expect(formatWeight(1 / 416)).toBe("1/416");
     expect(formatWeight(1 / 24)).toBe("1/24");
@@ -25,9 +26,11 @@ describe("format", () => {
   });
 
   it("writes sample ids as ranges and cuts long lists", () => {
-    expect(formatSampleRanges([104, 96, 97, 98, 99, 100, 101, 102, 103])).toBe("96–104");
-    expect(formatSampleRanges([1, 3, 5, 7], 2)).toBe("1, 3 and 2 more");
-    expect(formatSampleRanges([0, 1, 2, 10, 20, 21, 22, 23], 1)).toBe("0–2 and 5 more");
+    expect(formatSampleSet(sampleSet([104, 96, 97, 98, 99, 100, 101, 102, 103]))).toBe("96–104");
+    expect(formatSampleSet(sampleSet([1, 3, 5, 7]), 2)).toBe("1, 3 and 2 more");
+    expect(formatSampleSet(sampleSet([0, 1, 2, 10, 20, 21, 22, 23]), 1)).toBe("0–2 and 5 more");
+    // A set that keeps fewer ranges than it holds ids still counts every id.
+    expect(formatSampleSet({ count: 10, ranges: [[0, 1]] })).toBe("0–1 and 8 more");
   });
 
   it("writes tiny numbers in exponent form and escapes markup", () => {

@@ -1,0 +1,36 @@
+import { HtmlReporter } from "../reports/html/reporter.js";
+import { JsonReporter } from "../reports/json.js";
+import { JunitReporter } from "../reports/junit.js";
+import { ProgressLine } from "../reports/progress.js";
+import { combineReporters, type Reporter } from "../reports/reporter.js";
+import { TextReporter } from "../reports/text.js";
+import type { FlagValues } from "./options.js";
+import { assertWritableFile } from "./output-path.js";
+import { UsageError } from "./usage-error.js";
+
+async function outputPath(values: FlagValues, name: string): Promise<string | undefined> {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (typeof raw !== "string" || raw.trim() === "")
+    throw new UsageError(`--${name}: expected a file path, saw nothing`);
+  await assertWritableFile(`--${name}`, raw);
+  return raw;
+}
+
+/**
+ * The reporters the output flags ask for: the progress line (on a terminal, not with --json),
+ * text or --json on stdout, --report HTML and --junit XML. Output paths are checked before any
+ * training.
+ */
+export async function reportersFromFlags(values: FlagValues): Promise<Required<Reporter>> {
+  const json = values.json === true;
+  const report = await outputPath(values, "report");
+  const junit = await outputPath(values, "junit");
+  const reporters: Reporter[] = [
+    new ProgressLine(!json),
+    json ? new JsonReporter() : new TextReporter(),
+    ...(report ? [new HtmlReporter(report, process.stderr)] : []),
+    ...(junit ? [new JunitReporter(junit, process.stderr)] : []),
+  ];
+  return combineReporters(reporters);
+}

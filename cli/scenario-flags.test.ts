@@ -1,0 +1,85 @@
+import { describe, expect, it } from "vitest";
+import { parseScenario } from "../trainers/contract/scenario.js";
+import { replayCommand, shellWord } from "./replay.js";
+import { scenarioFlags, scenarioFromFlags, scenarioHelp, scenarioUsage } from "./scenario-flags.js";
+
+describe("scenario flags", () => {
+  it("turn a scenario into check flags, leaving out what is at its default, and back", () => {
+    const s = parseScenario({
+      datasetSize: 110,
+      batchSize: 8,
+      accumulation: 4,
+      epochs: 2,
+      dropLast: true,
+      shuffle: 3,
+    });
+    const flags = scenarioFlags(s);
+    expect(flags.join(" ")).toBe(
+      "--dataset-size 110 --batch-size 8 --accumulation 4 --epochs 2 --drop-last --shuffle 3",
+    );
+    const values: Record<string, string | boolean> = {};
+    for (let k = 0; k < flags.length; k++) {
+      const name = (flags[k] ?? "").slice(2);
+      const next = flags[k + 1];
+      if (next === undefined || next.startsWith("--")) values[name] = true;
+      else [values[name], k] = [next, k + 1];
+    }
+    expect(scenarioFromFlags(values)).toEqual(s);
+  });
+
+  it.each([
+    [{ "batch-size": "8", accumulation: "4" }, "--dataset-size: required"],
+    [
+      { "dataset-size": "0x10", "batch-size": "8", accumulation: "4" },
+      '--dataset-size: expected a whole number, saw "0x10"',
+    ],
+    [
+      { "dataset-size": "10", "batch-size": "8", accumulation: "4", "learning-rate": "fast" },
+      '--learning-rate: expected a number, saw "fast"',
+    ],
+    [
+      { "dataset-size": "10", "batch-size": "8", accumulation: "4", "learning-rate": "0" },
+      "--learning-rate: expected a number above 0, saw 0",
+    ],
+    [
+      { "dataset-size": "100000", "batch-size": "8", accumulation: "4", epochs: "100" },
+      "--dataset-size: expected datasetSize x epochs at most 2000000",
+    ],
+  ])("%j is one line naming the flag", (values, message) => {
+    expect(() => scenarioFromFlags(values)).toThrow(message);
+  });
+
+  it("accepts an exponent for a real number", () => {
+    expect(
+      scenarioFromFlags({
+        "dataset-size": "4",
+        "batch-size": "2",
+        accumulation: "2",
+        "learning-rate": "1e-3",
+      }).learningRate,
+    ).toBe(0.001);
+  });
+
+  it("make the usage text and help from the schema", () => {
+    expect(scenarioUsage().join(" ")).toBe(
+      "--dataset-size N --batch-size B --accumulation K [--epochs E] [--drop-last] [--shuffle SEED] [--precision fp32|fp16|bf16] [--model fingerprint|logistic|mlp] [--data-seed S] [--learning-rate LR]",
+    );
+    expect(scenarioHelp()).toMatch(
+      /^ {2}--dataset-size N +number of labelled samples \(required\)$/m,
+    );
+    expect(scenarioHelp()).toMatch(/^ {2}--epochs E +passes over the dataset \(default 1\)$/m);
+    expect(scenarioHelp()).toMatch(/^ {2}--shuffle SEED +shuffle the samples .* \(default off\)$/m);
+  });
+
+  it("quote what a shell would split in a replay command", () => {
+    expect(shellWord("python:my_module:train")).toBe("python:my_module:train");
+    expect(shellWord("/opt/my env/bin/python")).toBe("'/opt/my env/bin/python'");
+    expect(shellWord("it's")).toBe(`'it'\\''s'`);
+    const replay = replayCommand(["--python", "/opt/my env/python"]);
+    expect(
+      replay("reference", parseScenario({ datasetSize: 3, batchSize: 2, accumulation: 2 })),
+    ).toBe(
+      "accumaudit check --trainer reference --dataset-size 3 --batch-size 2 --accumulation 2 --python '/opt/my env/python'",
+    );
+  });
+});

@@ -1,0 +1,262 @@
+import type { Scenario } from "../trainers/contract/scenario.js";
+import type { TrainerInfo } from "../trainers/contract/trace.js";
+import type { SampleSet } from "./sample-set.js";
+
+/** pass: every property holds; fail: one fails; error: the trainer could not be checked. */
+export type Verdict = "pass" | "fail" | "error";
+
+/** An expected window, named by its epoch, its position in the epoch and its size (all 0-based but size). */
+export interface WindowRef {
+  epoch: number;
+  index: number;
+  size: number;
+}
+
+/** Coverage counts for one epoch. */
+export interface EpochCoverage {
+  epoch: number;
+  /** Occurrences a correct trainer applies in this epoch (N minus dropped-by-config). */
+  expected: number;
+  /** Applied exactly once, in a step of this epoch. */
+  applied: number;
+  /** Never in an applied step (skipped steps included). */
+  lost: number;
+  /** Applied once, but by a step of a later epoch. */
+  leaked: number;
+  /** In more than one applied step. */
+  duplicated: number;
+  /** Left out on purpose by drop_last. */
+  dropped: number;
+}
+
+/**
+ * What coverage found about a group of one epoch's samples: never applied (`skippedStep`: the
+ * skipped step that held them, null when no step call did), applied by a step of a later epoch,
+ * applied by several steps, or left out on purpose by drop_last (not a failure).
+ */
+export type CoverageFinding =
+  | { kind: "lost"; epoch: number; samples: SampleSet; skippedStep: number | null }
+  | { kind: "leaked"; epoch: number; samples: SampleSet; step: number; stepEpoch: number }
+  | { kind: "duplicated"; epoch: number; samples: SampleSet; steps: number[] }
+  | { kind: "dropped"; epoch: number; samples: SampleSet };
+
+/** Coverage: each sample in exactly one applied step of its epoch. */
+export interface CoverageResult {
+  /** No sample lost, leaked or duplicated. */
+  ok: boolean;
+  epochs: EpochCoverage[];
+  /** Grouped by kind, epoch and step; every affected occurrence is in exactly one finding. */
+  findings: CoverageFinding[];
+}
+
+/** Samples of one step that got (about) the same weight against the same expected weight. */
+export interface WeightGroup {
+  /** Epoch the samples' occurrences belong to (a leaked tail carries the earlier epoch). */
+  epoch: number;
+  samples: SampleSet;
+  /** The weight they got (the group's mean). */
+  weight: number;
+  /** 1/|W| of their window; 0 where no weight was due. */
+  expected: number;
+  /** Largest |w - 1/|W|| * |W| in the group. */
+  relError: number;
+}
+
+/** The sample whose weight is furthest from 1/|W|. */
+export interface WorstWeight {
+  epoch: number;
+  sample: number;
+  step: number;
+  stepEpoch: number;
+  weight: number;
+  expectedWeight: number;
+  windowSize: number;
+  relError: number;
+}
+
+/**
+ * What weighting found wrong at one step: its weights against the window the oracle matched
+ * (`relError`, which decides) and among themselves (`spread`: how much larger the largest
+ * applied weight is than the smallest, 0 when all are equal), with every group of its samples;
+ * or a body gradient off the float64 oracle.
+ */
+export type WeightingFinding =
+  | {
+      kind: "step-weights";
+      step: number;
+      epoch: number;
+      window: WindowRef | null;
+      relError: number;
+      spread: number;
+      groups: WeightGroup[];
+    }
+  | { kind: "body-gradient"; step: number; epoch: number; relError: number };
+
+/** Applied gradient against the sample-count-weighted full-batch gradient. */
+export interface WeightingResult {
+  ok: boolean;
+  /** Largest |w - 1/|W|| * |W| over every sample occurrence in an applied step. */
+  maxRelError: number;
+  /** Tolerance on maxRelError for the precision that ran. */
+  tolerance: number;
+  /** Smallest relative weighting error this tolerance still detects. */
+  detectableRelError: number;
+  worst: WorstWeight | null;
+  /** Largest relative error of the body gradient against the float64 oracle; null without a body. */
+  bodyMaxRelError: number | null;
+  bodyTolerance: number;
+  bodyWorstStep: number | null;
+  /** Steps that applied any fingerprint weight. */
+  weightedSteps: number;
+  /** One per step beyond a tolerance, in step order. */
+  findings: WeightingFinding[];
+}
+
+/**
+ * What windowing found: the number of applied steps differs from the number of windows; an
+ * expected window that no applied step reproduced (with the step holding most of its samples);
+ * a micro-batch whose size is not B (the epoch's last may be smaller).
+ */
+export type WindowingFinding =
+  | { kind: "step-count"; expected: number; applied: number }
+  | {
+      kind: "unmatched-window";
+      epoch: number;
+      window: number;
+      /** Micro-batch positions in the epoch, first and last. */
+      microBatches: [number, number];
+      expectedSamples: number;
+      /** The applied step holding most of the window's samples, if any. */
+      step: number | null;
+      stepEpoch: number | null;
+      stepSamples: number;
+      sharedSamples: number;
+    }
+  | { kind: "irregular-micro-batch"; epoch: number; position: number; size: number };
+
+/** K micro-batches per window except the epoch's last, one applied step per window. */
+export interface WindowingResult {
+  ok: boolean;
+  expectedSteps: number;
+  appliedSteps: number;
+  skippedSteps: number;
+  findings: WindowingFinding[];
+}
+
+/** The three properties' results. */
+export interface PropertyResults {
+  coverage: CoverageResult;
+  weighting: WeightingResult;
+  windowing: WindowingResult;
+}
+
+/** The names of the properties, in the order every output lists them. */
+export const PROPERTY_NAMES = ["coverage", "weighting", "windowing"] as const;
+export type PropertyName = (typeof PROPERTY_NAMES)[number];
+
+/** Per applied or skipped step, what the oracle found: data for charts. */
+export interface StepAnalysis {
+  step: number;
+  epoch: number;
+  skipped: boolean;
+  lossScale: number | null;
+  /** Sample occurrences with nonzero weight. */
+  samples: number;
+  /** The expected window the step was matched to (most shared samples). */
+  window: WindowRef | null;
+  /** Largest weight relative error among the step's occurrences, against its expected window. */
+  weightRelError: number;
+  /** Largest applied weight over the smallest, minus 1: 0 when the step weighted its samples equally. */
+  weightSpread: number;
+  /** Body gradient relative error, null without a body, when skipped or unmatched. */
+  bodyRelError: number | null;
+}
+
+/** What each occurrence ended up as. */
+export type OccurrenceStatus = "ok" | "lost" | "leaked" | "duplicated" | "dropped";
+
+/** One nonzero fingerprint entry of an applied step: the weight it gave one occurrence. */
+export interface AppliedEntry {
+  step: number;
+  epoch: number;
+  sample: number;
+  weight: number;
+}
+
+/**
+ * The applied-weight matrix that reports draw: every step's nonzero weights, and every
+ * occurrence's status and expected weight (indexed [epoch][sample]).
+ */
+export interface OccurrenceWeights {
+  byStep: AppliedEntry[][];
+  status: OccurrenceStatus[][];
+  /** 1/|W| of the window holding the occurrence; 0 when it is in none (dropped by configuration). */
+  expected: number[][];
+}
+
+/** Why a check could not judge the trainer. */
+export type CheckErrorCause =
+  | { kind: "trainer"; message: string }
+  | { kind: "scenario-mismatch"; field: string; sent: unknown; received: unknown }
+  | {
+      kind: "non-finite";
+      step: number;
+      epoch: number;
+      part: "fingerprint weight" | "body gradient" | "parameter before the step";
+      entry: number;
+      value: number;
+    };
+
+/** What every check outcome names: who ran what. */
+interface CheckSubject {
+  trainer: string;
+  trainerInfo?: TrainerInfo;
+  scenario: Scenario;
+  /** Milliseconds the trainer took, when the check ran it. */
+  durationMs?: number;
+}
+
+/** A check that could not judge the trainer. */
+export interface CheckError extends CheckSubject {
+  verdict: "error";
+  error: CheckErrorCause;
+}
+
+/** A judged check: the properties and what the oracle found per step and per occurrence. */
+export interface CheckJudgement extends CheckSubject {
+  verdict: "pass" | "fail";
+  properties: PropertyResults;
+  steps: StepAnalysis[];
+  weights: OccurrenceWeights;
+}
+
+/** The outcome of one trainer on one scenario. */
+export type CheckOutcome = CheckError | CheckJudgement;
+
+/** A failing trainer's shrunk scenario and how fast-check replays the search to it. */
+export interface Counterexample {
+  /** fast-check seed and path that replay the shrunk case. */
+  seed: number;
+  path: string;
+  /** Number of shrink steps fast-check took. */
+  shrinks: number;
+  /** The check of the shrunk scenario. */
+  check: CheckJudgement;
+}
+
+/** How a trainer's property search ended. */
+export type SearchOutcome =
+  | { kind: "passed"; casesRun: number }
+  | { kind: "refuted"; casesRun: number; counterexample: Counterexample }
+  | { kind: "error"; casesRun: number; check: CheckError };
+
+/** One trainer's audit: its property search and its checks on the fixed regression scenarios. */
+export interface TrainerAuditOutcome {
+  trainer: string;
+  trainerInfo?: TrainerInfo;
+  /** The worst of the search and the regressions: a refuted property outranks an error. */
+  verdict: Verdict;
+  search: SearchOutcome;
+  /** Checks of the regression scenarios (the known counterexamples), in the order given. */
+  regressions: CheckOutcome[];
+}

@@ -1,0 +1,24 @@
+/** What accumaudit shows: reporters for every output and the words they share. */
+export { HtmlReporter, renderAuditReport, renderCheckReport } from "./html/index.js";
+export { AUDIT_JSON_SCHEMA_VERSION, checkJson, JsonReporter, trainerAuditJson } from "./json.js";
+export { JunitReporter } from "./junit.js";
+export { ProgressLine } from "./progress.js";
+export type { ReplayCommand, Reporter, RunEnd, RunMeta, RunStart } from "./reporter.js";
+export { combineReporters } from "./reporter.js";
+export {
+  checkErrorMessage,
+  coverageMessage,
+  explainCheck,
+  propertyMessage,
+  weightingMessage,
+  windowingMessage,
+} from "./sentences/index.js";
+export {
+  formatAuditHeader,
+  formatAuditSummary,
+  formatCheck,
+  formatTrainerAudit,
+  TextReporter,
+} from "./text.js";
+export { formatNumber, scenarioLabel, scenarioShape, trainerLabel } from "./words.js";
+export { writeReport } from "./write-report.js";

@@ -1,0 +1,159 @@
+import type {
+  CheckOutcome,
+  CoverageResult,
+  PropertyName,
+  TrainerAuditOutcome,
+  WindowingResult,
+} from "../properties/outcome.js";
+import { sampleIds } from "../properties/sample-set.js";
+import type { Reporter, RunStart } from "./reporter.js";
+import { findingsOf } from "./sentences/coverage.js";
+import { checkErrorMessage, propertyMessage } from "./sentences/index.js";
+import { windowingFindings } from "./sentences/windowing.js";
+
+/** Version of the `audit --json` document; raised when a field changes meaning or goes away. */
+export const AUDIT_JSON_SCHEMA_VERSION = 1;
+
+/** Most occurrences or windows a JSON list shows; counts and findings are never cut. */
+export const LIST_CAP = 200;
+
+type Occurrence = { epoch: number; sample: number };
+
+/** The occurrences of one kind of coverage finding, each with the finding's other fields, capped. */
+function occurrences<T>(
+  result: CoverageResult,
+  kind: "lost" | "leaked" | "duplicated" | "dropped",
+  extra: (finding: CoverageResult["findings"][number]) => T,
+): Array<Occurrence & T> {
+  const list: Array<Occurrence & T> = [];
+  for (const finding of findingsOf(result, kind))
+    for (const sample of sampleIds(finding.samples, LIST_CAP - list.length))
+      list.push({ epoch: finding.epoch, sample, ...extra(finding) });
+  return list;
+}
+
+function coverageJson(result: CoverageResult) {
+  return {
+    epochs: result.epochs,
+    lost: occurrences(result, "lost", (f) => ({
+      inSkippedStep: f.kind === "lost" ? f.skippedStep : null,
+    })),
+    leaked: occurrences(result, "leaked", (f) =>
+      f.kind === "leaked" ? { step: f.step, stepEpoch: f.stepEpoch } : { step: -1, stepEpoch: -1 },
+    ),
+    duplicated: occurrences(result, "duplicated", (f) => ({
+      steps: f.kind === "duplicated" ? f.steps : [],
+    })),
+    dropped: occurrences(result, "dropped", () => ({})),
+    findings: result.findings,
+  };
+}
+
+function windowingJson(result: WindowingResult) {
+  const { findings, ok, ...counts } = result;
+  return {
+    ...counts,
+    mismatches: windowingFindings(result, "unmatched-window")
+      .slice(0, LIST_CAP)
+      .map(({ kind, stepEpoch, ...mismatch }) => mismatch),
+    irregularMicroBatches: windowingFindings(result, "irregular-micro-batch")
+      .slice(0, LIST_CAP)
+      .map(({ kind, ...micro }) => micro),
+    findings,
+  };
+}
+
+/**
+ * A check as `accumaudit check --json` prints it: `properties` holds each property's verdict,
+ * its message and its findings (null when the check could not run, with `error` saying why).
+ */
+export function checkJson(check: CheckOutcome) {
+  const head = {
+    trainer: check.trainer,
+    ...(check.trainerInfo ? { trainerInfo: check.trainerInfo } : {}),
+    scenario: check.scenario,
+    verdict: check.verdict,
+  };
+  const tail = check.durationMs === undefined ? {} : { durationMs: check.durationMs };
+  if (check.verdict === "error")
+    return { ...head, properties: null, error: checkErrorMessage(check.error), ...tail };
+  const { coverage, weighting, windowing } = check.properties;
+  const message = (name: PropertyName) => propertyMessage(check, name);
+  return {
+    ...head,
+    properties: {
+      coverage: { ok: coverage.ok, message: message("coverage"), ...coverageJson(coverage) },
+      weighting: { ...weighting, message: message("weighting") },
+      windowing: { ok: windowing.ok, message: message("windowing"), ...windowingJson(windowing) },
+    },
+    ...tail,
+  };
+}
+
+/** One trainer's part of `accumaudit audit --json`. */
+export function trainerAuditJson(audit: TrainerAuditOutcome, replay: RunStart["replay"]) {
+  const { search } = audit;
+  const counterexample =
+    search.kind === "refuted"
+      ? {
+          scenario: search.counterexample.check.scenario,
+          seed: search.counterexample.seed,
+          path: search.counterexample.path,
+          shrinks: search.counterexample.shrinks,
+          replay: replay(audit.trainer, search.counterexample.check.scenario),
+          result: checkJson(search.counterexample.check),
+        }
+      : null;
+  return {
+    trainer: audit.trainer,
+    ...(audit.trainerInfo ? { trainerInfo: audit.trainerInfo } : {}),
+    verdict: audit.verdict,
+    casesRun: search.casesRun,
+    counterexample,
+    regressions: audit.regressions.map(checkJson),
+    ...(search.kind === "error"
+      ? {
+          error: checkErrorMessage(search.check.error),
+          errorCase: {
+            replay: replay(audit.trainer, search.check.scenario),
+            result: checkJson(search.check),
+          },
+        }
+      : {}),
+  };
+}
+
+/** Prints `check --json` or, at the end of an audit, `audit --json` to a stream. */
+export class JsonReporter implements Reporter {
+  private run: RunStart | undefined;
+  private readonly trainers: Array<ReturnType<typeof trainerAuditJson>> = [];
+
+  constructor(private readonly out: NodeJS.WritableStream = process.stdout) {}
+
+  onRunStart(run: RunStart): void {
+    this.run = run;
+  }
+
+  onTrainerEnd(audit: TrainerAuditOutcome): void {
+    if (this.run) this.trainers.push(trainerAuditJson(audit, this.run.replay));
+  }
+
+  onCheckEnd(check: CheckOutcome): void {
+    this.out.write(`${JSON.stringify(checkJson(check), null, 2)}\n`);
+  }
+
+  onRunEnd(): void {
+    const run = this.run;
+    if (run?.kind !== "audit") return;
+    const document = {
+      schemaVersion: AUDIT_JSON_SCHEMA_VERSION,
+      harnessVersion: run.meta.harnessVersion,
+      date: run.meta.date,
+      seed: run.meta.seed,
+      runs: run.meta.runs,
+      backend: run.meta.backend,
+      trainers: this.trainers,
+    };
+    this.out.write(`${JSON.stringify(document, null, 2)}\n`);
+  }
+}

@@ -1,0 +1,148 @@
+import { createRequire } from "node:module";
+import type { Builder, TestSuite } from "junit-report-builder";
+import {
+  type CheckOutcome,
+  PROPERTY_NAMES,
+  type TrainerAuditOutcome,
+} from "../properties/outcome.js";
+import type { Reporter, RunStart } from "./reporter.js";
+import { checkErrorMessage, propertyMessage } from "./sentences/index.js";
+import { frameworkLabel, plural, scenarioLabel } from "./words.js";
+import { writeReport } from "./write-report.js";
+
+// The package is CommonJS whose module.exports is a builder; its types declare an ES default export.
+const junitReportBuilder = createRequire(import.meta.url)("junit-report-builder") as Builder;
+
+/** Where a set of testcases comes from: the search's counterexample, a regression scenario, a check. */
+interface CaseSource {
+  /** The testcases' class name, e.g. `docs-loop.search`. */
+  className: string;
+  /** What the property was checked on, e.g. "the shrunk counterexample N 1 · B 1 · K 2 · 1 epoch". */
+  on: string;
+  /** Lines that tell how to replay the case, shown with a failure or an error. */
+  replay: string[];
+}
+
+/** One testcase per property of a judged check; one errored testcase for a check that could not run. */
+function addCheckCases(suite: TestSuite, check: CheckOutcome, source: CaseSource): void {
+  const seconds = (check.durationMs ?? 0) / 1000;
+  if (check.verdict === "error") {
+    suite
+      .testCase()
+      .className(source.className)
+      .name(`every property on ${source.on}`)
+      .time(seconds)
+      .error(checkErrorMessage(check.error), "could not be checked", source.replay.join("\n"));
+    return;
+  }
+  for (const property of PROPERTY_NAMES) {
+    const testCase = suite
+      .testCase()
+      .className(source.className)
+      .name(`${property} on ${source.on}`)
+      .time(seconds);
+    const message = propertyMessage(check, property);
+    if (check.properties[property].ok) testCase.standardOutput(message);
+    else testCase.failure(message, property).stacktrace(source.replay.join("\n"));
+  }
+}
+
+/** A trainer's testsuite: its search (counterexample, error or passed properties) and regressions. */
+function addAuditSuite(builder: Builder, audit: TrainerAuditOutcome, run: RunStart): void {
+  const suite = builder.testSuite().name(audit.trainer);
+  suite.property("framework", frameworkLabel(audit.trainerInfo));
+  suite.property("verdict", audit.verdict);
+  const { search } = audit;
+  const className = `${audit.trainer}.search`;
+  if (search.kind === "passed")
+    for (const property of PROPERTY_NAMES)
+      suite
+        .testCase()
+        .className(className)
+        .name(`${property} on ${plural(search.casesRun, "generated scenario")}`);
+  if (search.kind === "refuted") {
+    const c = search.counterexample;
+    addCheckCases(suite, c.check, {
+      className,
+      on: `the shrunk counterexample ${scenarioLabel(c.check.scenario)}`,
+      replay: [
+        `replay: ${run.replay(audit.trainer, c.check.scenario)}`,
+        `search replay: --seed ${c.seed} --path ${c.path} (found after ${plural(search.casesRun, "generated scenario")}, shrunk in ${plural(c.shrinks, "step")})`,
+      ],
+    });
+  }
+  if (search.kind === "error")
+    addCheckCases(suite, search.check, {
+      className,
+      on: `generated scenario ${search.casesRun} (${scenarioLabel(search.check.scenario)})`,
+      replay: [`replay: ${run.replay(audit.trainer, search.check.scenario)}`],
+    });
+  for (const check of audit.regressions)
+    addCheckCases(suite, check, {
+      className: `${audit.trainer}.regressions`,
+      on: scenarioLabel(check.scenario),
+      replay: [`replay: ${run.replay(audit.trainer, check.scenario)}`],
+    });
+}
+
+/**
+ * Writes a JUnit XML file, so that a CI system shows an audit as tests: a testsuite per trainer,
+ * a testcase per property per scenario (the shrunk counterexample and each regression scenario),
+ * a failure per refuted property with its message and the replay command, an error per check
+ * that could not run. Rewritten after every trainer, so an interrupted audit keeps what it found;
+ * at the end, names the file and its size on `announce`.
+ */
+export class JunitReporter implements Reporter {
+  private run: RunStart | undefined;
+  private readonly audits: TrainerAuditOutcome[] = [];
+  private check: CheckOutcome | undefined;
+
+  /** Size in bytes of the last file written; 0 before the first. */
+  bytes = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly announce?: NodeJS.WritableStream,
+  ) {}
+
+  onRunStart(run: RunStart): void {
+    this.run = run;
+  }
+
+  async onTrainerEnd(audit: TrainerAuditOutcome): Promise<void> {
+    this.audits.push(audit);
+    await this.write();
+  }
+
+  async onCheckEnd(check: CheckOutcome): Promise<void> {
+    this.check = check;
+    await this.write();
+  }
+
+  /** The XML of what has been reported so far. */
+  render(): string {
+    const run = this.run;
+    if (!run) throw new Error("JunitReporter: render before onRunStart");
+    const builder = junitReportBuilder.newBuilder().name(`accumaudit ${run.kind}`);
+    for (const audit of this.audits) addAuditSuite(builder, audit, run);
+    const check = this.check;
+    if (check) {
+      const suite = builder.testSuite().name(check.trainer);
+      suite.property("framework", frameworkLabel(check.trainerInfo));
+      addCheckCases(suite, check, {
+        className: `${check.trainer}.check`,
+        on: scenarioLabel(check.scenario),
+        replay: [`replay: ${run.replay(check.trainer, check.scenario)}`],
+      });
+    }
+    return builder.build();
+  }
+
+  onRunEnd(): void {
+    if (this.bytes > 0) this.announce?.write(`junit: ${this.path} (${this.bytes} bytes)\n`);
+  }
+
+  private async write(): Promise<void> {
+    this.bytes = await writeReport(this.path, this.render());
+  }
+}

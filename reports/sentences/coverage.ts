@@ -1,0 +1,69 @@
+import type { CoverageFinding, CoverageResult, EpochCoverage } from "../../properties/outcome.js";
+import { mergeSampleSets, type SampleSet } from "../../properties/sample-set.js";
+import type { Scenario } from "../../trainers/contract/scenario.js";
+import { formatSampleSet, nth, plural } from "../words.js";
+
+/** The findings of one kind in one epoch. */
+export function findingsOf<K extends CoverageFinding["kind"]>(
+  result: CoverageResult,
+  kind: K,
+  epoch?: number,
+): Array<Extract<CoverageFinding, { kind: K }>> {
+  return result.findings.filter(
+    (f): f is Extract<CoverageFinding, { kind: K }> =>
+      f.kind === kind && (epoch === undefined || f.epoch === epoch),
+  );
+}
+
+/** Every sample of one kind of finding in one epoch, as one set. */
+export function samplesOf(
+  result: CoverageResult,
+  kind: CoverageFinding["kind"],
+  epoch: number,
+): SampleSet {
+  return mergeSampleSets(findingsOf(result, kind, epoch).map((f) => f.samples));
+}
+
+/** Occurrences of one kind over every epoch. */
+export function totalOf(
+  result: CoverageResult,
+  kind: Exclude<keyof EpochCoverage, "epoch">,
+): number {
+  return result.epochs.reduce((n, e) => n + e[kind], 0);
+}
+
+function epochMessage(result: CoverageResult, e: EpochCoverage): string {
+  const parts: string[] = [];
+  if (e.leaked > 0) {
+    const into = [...new Set(findingsOf(result, "leaked", e.epoch).map((f) => nth(f.stepEpoch)))];
+    parts.push(
+      `${plural(e.leaked, "sample")} leaked into epoch ${into.join(", ")} (${formatSampleSet(samplesOf(result, "leaked", e.epoch), 4)})`,
+    );
+  }
+  if (e.lost > 0)
+    parts.push(
+      `${plural(e.lost, "sample")} never applied (${formatSampleSet(samplesOf(result, "lost", e.epoch), 4)})`,
+    );
+  if (e.duplicated > 0)
+    parts.push(
+      `${plural(e.duplicated, "sample")} applied more than once (${formatSampleSet(samplesOf(result, "duplicated", e.epoch), 4)})`,
+    );
+  return `epoch ${nth(e.epoch)}: ${e.applied} of ${e.expected} applied in their epoch; ${parts.join("; ")}`;
+}
+
+/**
+ * Coverage in one line: "every sample applied exactly once in each of 2 epochs", or per failing
+ * epoch what was applied, leaked, lost and duplicated, with the sample ids.
+ */
+export function coverageMessage(result: CoverageResult, scenario: Scenario): string {
+  const dropped = totalOf(result, "dropped");
+  const droppedNote =
+    dropped > 0 ? `; ${plural(dropped, "sample")} dropped by drop_last over the run` : "";
+  if (result.ok) {
+    const where =
+      scenario.epochs === 1 ? "the epoch" : `each of ${plural(scenario.epochs, "epoch")}`;
+    return `every sample applied exactly once in ${where}${droppedNote}`;
+  }
+  const failing = result.epochs.filter((e) => e.lost + e.leaked + e.duplicated > 0);
+  return failing.map((e) => epochMessage(result, e)).join(" | ") + droppedNote;
+}

@@ -1,0 +1,24 @@
+/** Every sentence accumaudit says about a check, made from its findings: one place for all outputs. */
+import type { CheckJudgement, PropertyName } from "../../properties/outcome.js";
+import { coverageMessage } from "./coverage.js";
+import { weightingMessage } from "./weighting.js";
+import { windowingMessage } from "./windowing.js";
+
+export { checkErrorMessage } from "./check-error.js";
+export { coverageMessage } from "./coverage.js";
+export { explainCheck } from "./explanation.js";
+export { weightingMessage } from "./weighting.js";
+export { windowingMessage } from "./windowing.js";
+
+/** One line per property, as the text output, the JSON `message` fields and the HTML show it. */
+export function propertyMessage(check: CheckJudgement, property: PropertyName): string {
+  const { properties, scenario } = check;
+  switch (property) {
+    case "coverage":
+      return coverageMessage(properties.coverage, scenario);
+    case "weighting":
+      return weightingMessage(properties.weighting);
+    case "windowing":
+      return windowingMessage(properties.windowing, scenario);
+  }
+}

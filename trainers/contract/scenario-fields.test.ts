@@ -1,0 +1,46 @@
+import { readFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { SCENARIO_FIELDS, scenarioField, scenarioJsonSchema } from "./scenario-fields.js";
+
+describe("scenario fields", () => {
+  it("are read off the schema: flag, symbol, kind, default", () => {
+    expect(SCENARIO_FIELDS.map((f) => f.key)).toEqual([
+      "datasetSize",
+      "batchSize",
+      "accumulation",
+      "epochs",
+      "dropLast",
+      "shuffle",
+      "precision",
+      "model",
+      "dataSeed",
+      "learningRate",
+    ]);
+    expect(scenarioField("datasetSize")).toMatchObject({
+      flag: "--dataset-size",
+      symbol: "N",
+      kind: "integer",
+      optional: false,
+    });
+    expect(scenarioField("dropLast")).toMatchObject({ kind: "switch", default: false });
+    expect(scenarioField("shuffle")).toMatchObject({ kind: "integer", default: false });
+    expect(scenarioField("precision")).toMatchObject({
+      kind: "choice",
+      choices: ["fp32", "fp16", "bf16"],
+      default: "fp32",
+    });
+    expect(scenarioField("learningRate")).toMatchObject({ kind: "number", default: 0.1 });
+  });
+
+  it("the Python worker's JSON Schema is the one the schema exports (run `npm run schema` when not)", () => {
+    const shipped = JSON.parse(
+      readFileSync(
+        new URL("../python/accumaudit_probe/scenario.schema.json", import.meta.url),
+        "utf8",
+      ),
+    );
+    expect(shipped).toEqual(scenarioJsonSchema());
+    expect(shipped.required).toHaveLength(SCENARIO_FIELDS.length);
+    expect(shipped.additionalProperties).toBe(false);
+  });
+});
