@@ -1,7 +1,9 @@
 /** What accumaudit shows: reporters for every output and the words they share. */
+
+export { FileReporter } from "./file-reporter.js";
 export { HtmlReporter, renderAuditReport, renderCheckReport } from "./html/index.js";
 export { AUDIT_JSON_SCHEMA_VERSION, checkJson, JsonReporter, trainerAuditJson } from "./json.js";
-export { JunitReporter } from "./junit.js";
+export { JunitReporter, renderJunit } from "./junit.js";
 export { ProgressLine } from "./progress.js";
 export type { ReplayCommand, Reporter, RunEnd, RunMeta, RunStart } from "./reporter.js";
 export { combineReporters } from "./reporter.js";

@@ -5,10 +5,10 @@ import {
   PROPERTY_NAMES,
   type TrainerAuditOutcome,
 } from "../properties/outcome.js";
-import type { Reporter, RunStart } from "./reporter.js";
+import { type FileContents, FileReporter } from "./file-reporter.js";
+import type { RunStart } from "./reporter.js";
 import { checkErrorMessage, propertyMessage } from "./sentences/index.js";
 import { frameworkLabel, plural, scenarioLabel } from "./words.js";
-import { writeReport } from "./write-report.js";
 
 // The package is CommonJS whose module.exports is a builder; its types declare an ES default export.
 const junitReportBuilder = createRequire(import.meta.url)("junit-report-builder") as Builder;
@@ -86,63 +86,29 @@ function addAuditSuite(builder: Builder, audit: TrainerAuditOutcome, run: RunSta
 }
 
 /**
- * Writes a JUnit XML file, so that a CI system shows an audit as tests: a testsuite per trainer,
- * a testcase per property per scenario (the shrunk counterexample and each regression scenario),
- * a failure per refuted property with its message and the replay command, an error per check
- * that could not run. Rewritten after every trainer, so an interrupted audit keeps what it found;
- * at the end, names the file and its size on `announce`.
+ * The JUnit XML of a check or an audit, so that a CI system shows it as tests: a testsuite per
+ * trainer, a testcase per property per scenario (the shrunk counterexample and each regression
+ * scenario), a failure per refuted property with its message and the replay command, an error
+ * per check that could not run.
  */
-export class JunitReporter implements Reporter {
-  private run: RunStart | undefined;
-  private readonly audits: TrainerAuditOutcome[] = [];
-  private check: CheckOutcome | undefined;
-
-  /** Size in bytes of the last file written; 0 before the first. */
-  bytes = 0;
-
-  constructor(
-    readonly path: string,
-    private readonly announce?: NodeJS.WritableStream,
-  ) {}
-
-  onRunStart(run: RunStart): void {
-    this.run = run;
+export function renderJunit({ run, audits, check }: FileContents): string {
+  const builder = junitReportBuilder.newBuilder().name(`accumaudit ${run.kind}`);
+  for (const audit of audits) addAuditSuite(builder, audit, run);
+  if (check) {
+    const suite = builder.testSuite().name(check.trainer);
+    suite.property("framework", frameworkLabel(check.trainerInfo));
+    addCheckCases(suite, check, {
+      className: `${check.trainer}.check`,
+      on: scenarioLabel(check.scenario),
+      replay: [`replay: ${run.replay(check.trainer, check.scenario)}`],
+    });
   }
+  return builder.build();
+}
 
-  async onTrainerEnd(audit: TrainerAuditOutcome): Promise<void> {
-    this.audits.push(audit);
-    await this.write();
-  }
-
-  async onCheckEnd(check: CheckOutcome): Promise<void> {
-    this.check = check;
-    await this.write();
-  }
-
-  /** The XML of what has been reported so far. */
-  render(): string {
-    const run = this.run;
-    if (!run) throw new Error("JunitReporter: render before onRunStart");
-    const builder = junitReportBuilder.newBuilder().name(`accumaudit ${run.kind}`);
-    for (const audit of this.audits) addAuditSuite(builder, audit, run);
-    const check = this.check;
-    if (check) {
-      const suite = builder.testSuite().name(check.trainer);
-      suite.property("framework", frameworkLabel(check.trainerInfo));
-      addCheckCases(suite, check, {
-        className: `${check.trainer}.check`,
-        on: scenarioLabel(check.scenario),
-        replay: [`replay: ${run.replay(check.trainer, check.scenario)}`],
-      });
-    }
-    return builder.build();
-  }
-
-  onRunEnd(): void {
-    if (this.bytes > 0) this.announce?.write(`junit: ${this.path} (${this.bytes} bytes)\n`);
-  }
-
-  private async write(): Promise<void> {
-    this.bytes = await writeReport(this.path, this.render());
+/** The JUnit XML file of a check or an audit, rewritten after every trainer. */
+export class JunitReporter extends FileReporter {
+  constructor(path: string, announce?: NodeJS.WritableStream) {
+    super(path, "junit", renderJunit, announce);
   }
 }

@@ -1,0 +1,55 @@
+import type { CheckOutcome, TrainerAuditOutcome } from "../properties/outcome.js";
+import type { Reporter, RunStart } from "./reporter.js";
+import { writeReport } from "./write-report.js";
+
+/** What a file reporter has received: every trainer's audit so far, or the check. */
+export interface FileContents {
+  run: RunStart;
+  audits: readonly TrainerAuditOutcome[];
+  check?: CheckOutcome;
+}
+
+/**
+ * A reporter whose output is one file, rewritten (atomically) after every trainer and after a
+ * check, so that an interrupted audit keeps what it found; at the end it names the file and its
+ * size on `announce` as "`label`: path (N bytes)".
+ */
+export class FileReporter implements Reporter {
+  private run: RunStart | undefined;
+  private readonly audits: TrainerAuditOutcome[] = [];
+  /** Size in bytes of the last file written; 0 before the first. */
+  bytes = 0;
+
+  constructor(
+    readonly path: string,
+    private readonly label: string,
+    private readonly render: (contents: FileContents) => string | Promise<string>,
+    private readonly announce?: NodeJS.WritableStream,
+  ) {}
+
+  onRunStart(run: RunStart): void {
+    this.run = run;
+  }
+
+  async onTrainerEnd(audit: TrainerAuditOutcome): Promise<void> {
+    this.audits.push(audit);
+    await this.write({ run: this.started(), audits: this.audits });
+  }
+
+  async onCheckEnd(check: CheckOutcome): Promise<void> {
+    await this.write({ run: this.started(), audits: this.audits, check });
+  }
+
+  onRunEnd(): void {
+    if (this.bytes > 0) this.announce?.write(`${this.label}: ${this.path} (${this.bytes} bytes)\n`);
+  }
+
+  private async write(contents: FileContents): Promise<void> {
+    this.bytes = await writeReport(this.path, this.render(contents));
+  }
+
+  private started(): RunStart {
+    if (!this.run) throw new Error(`${this.label} reporter: an outcome before the run started`);
+    return this.run;
+  }
+}
