@@ -48,6 +48,13 @@ function isUsageProblem(error: unknown): boolean {
   );
 }
 
+// A reader that stops early (`accumaudit audit | head`) closes the pipe: stop quietly, as other
+// command-line tools do; workers are killed on exit.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

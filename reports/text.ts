@@ -24,9 +24,13 @@ export function formatCheck(check: CheckOutcome): string {
   ].join("\n");
 }
 
-function regressionLine(r: CheckOutcome): string {
+/** One regression scenario's line; an error already said above is not said again. */
+function regressionLine(r: CheckOutcome, saidAbove: string | null): string {
   const scenario = scenarioShape(r.scenario);
-  if (r.verdict === "error") return `  ${scenario}: ${MARK.error}  ${checkErrorMessage(r.error)}`;
+  if (r.verdict === "error") {
+    const message = checkErrorMessage(r.error);
+    return `  ${scenario}: ${MARK.error}  ${message === saidAbove ? "the same error" : message}`;
+  }
   const { coverage, weighting, windowing } = r.properties;
   const error = formatNumber(weighting.maxRelError);
   return `  ${scenario}: ${MARK[r.verdict]}  ${tick(coverage.ok)} coverage  ${tick(weighting.ok)} weighting (max rel. error ${error})  ${tick(windowing.ok)} windowing`;
@@ -41,8 +45,9 @@ const indent = (text: string) =>
 /** Plain-text result of one trainer's audit: the search, then the regression scenarios. */
 export function formatTrainerAudit(audit: TrainerAuditOutcome, replay: RunStart["replay"]): string {
   const label = trainerLabel(audit.trainer, audit.trainerInfo);
-  const lines = audit.regressions.map(regressionLine);
   const search = audit.search;
+  const searchError = search.kind === "error" ? checkErrorMessage(search.check.error) : null;
+  const lines = audit.regressions.map((r) => regressionLine(r, searchError));
   const found = plural(search.casesRun, "generated scenario");
   switch (search.kind) {
     case "passed": {
@@ -55,7 +60,7 @@ export function formatTrainerAudit(audit: TrainerAuditOutcome, replay: RunStart[
     }
     case "error":
       return [
-        `${MARK[audit.verdict]}  ${label}: could not be checked (case ${search.casesRun} of the search): ${checkErrorMessage(search.check.error)}`,
+        `${MARK[audit.verdict]}  ${label}: could not be checked (case ${search.casesRun} of the search): ${searchError}`,
         `  scenario: ${scenarioLabel(search.check.scenario)}`,
         `  replay: ${replay(audit.trainer, search.check.scenario)}`,
         ...lines,

@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -285,5 +285,35 @@ describe("accumaudit CLI", () => {
     const cases = errored && "testsuite" in errored ? errored.testsuite?.[0]?.testcase : undefined;
     expect(cases).toHaveLength(1);
     expect(cases?.[0]?.error?.[0]?.message).toMatch(/cannot start \/nonexistent\/python/);
+  });
+
+  it("stops quietly when its reader closes the pipe early (accumaudit audit | head -1)", async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        "audit",
+        "--trainer",
+        "reference",
+        "--trainer",
+        "docs-loop",
+        "--runs",
+        "20",
+        "--seed",
+        "1",
+      ],
+      {
+        cwd: root,
+        stdio: ["ignore", "pipe", "pipe"],
+      },
+    );
+    let stderr = "";
+    child.stderr.on("data", (chunk) => {
+      stderr += String(chunk);
+    });
+    child.stdout.once("data", () => child.stdout.destroy());
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(code).not.toBeNull();
   });
 });
