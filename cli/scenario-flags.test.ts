@@ -62,7 +62,7 @@ describe("scenario flags", () => {
 
   it("make the usage text and help from the schema", () => {
     expect(scenarioUsage().join(" ")).toBe(
-      "--dataset-size N --batch-size B --accumulation K [--epochs E] [--drop-last] [--shuffle SEED] [--precision fp32|fp16|bf16] [--model fingerprint|logistic|mlp] [--data-seed S] [--learning-rate LR]",
+      "--dataset-size N --batch-size B --accumulation K [--world-size W] [--epochs E] [--drop-last] [--shuffle SEED] [--precision fp32|fp16|bf16] [--model fingerprint|logistic|mlp] [--data-seed S] [--learning-rate LR]",
     );
     expect(scenarioHelp()).toMatch(
       /^ {2}--dataset-size N +number of labelled samples \(required\)$/m,

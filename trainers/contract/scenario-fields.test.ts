@@ -8,6 +8,7 @@ describe("scenario fields", () => {
       "datasetSize",
       "batchSize",
       "accumulation",
+      "worldSize",
       "epochs",
       "dropLast",
       "shuffle",

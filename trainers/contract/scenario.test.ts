@@ -7,6 +7,7 @@ describe("parseScenario", () => {
       datasetSize: 110,
       batchSize: 8,
       accumulation: 4,
+      worldSize: 1,
       dropLast: false,
       shuffle: false,
       epochs: 1,

@@ -5,6 +5,9 @@ export const PRECISIONS = ["fp32", "fp16", "bf16"] as const;
 /** Probe model bodies: none beside the fingerprint, logistic regression, or a two-layer MLP. */
 export const MODELS = ["fingerprint", "logistic", "mlp"] as const;
 
+/** Most data-parallel ranks a scenario may ask for. */
+export const MAX_WORLD_SIZE = 8;
+
 /** Upper bound on fingerprint parameters (epochs x dataset size) so a scenario stays auditable. */
 export const MAX_FINGERPRINT_PARAMETERS = 2_000_000;
 
@@ -58,6 +61,13 @@ export const ScenarioSchema = z
       symbol: "K",
       label: "accumulation",
       description: "micro-batches accumulated into one optimizer step",
+    }),
+    worldSize: wholeNumber(1, MAX_WORLD_SIZE).default(1).meta({
+      flag: "--world-size",
+      symbol: "W",
+      label: "world size",
+      description:
+        "data-parallel ranks (processes), each running micro-batches of B samples; one window is K micro-batches of every rank",
     }),
     epochs: wholeNumber(1, 1000).default(1).meta({
       flag: "--epochs",

@@ -74,6 +74,8 @@ def run_scenario(
     if len(labels) != scenario["datasetSize"]:
         raise RunError(f"dataset: expected {scenario['datasetSize']} samples (scenario.datasetSize), saw {len(labels)}")
     train = registry.resolve(trainer)
+    if int(scenario["worldSize"]) != 1:
+        raise RunError(f"trainer {trainer}: world size {scenario['worldSize']}: expected 1 (this worker runs one process)")
     clean_start(int(scenario["dataSeed"]))
     dataset = ProbeDataset(features, labels)
     model = ProbeModel(scenario, initial_parameters).to(device)

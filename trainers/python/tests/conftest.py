@@ -9,6 +9,7 @@ def scenario_dict(**overrides):
         "datasetSize": 110,
         "batchSize": 8,
         "accumulation": 4,
+        "worldSize": 1,
         "dropLast": False,
         "shuffle": False,
         "epochs": 2,
