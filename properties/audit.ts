@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import type { Scenario } from "../trainers/contract/scenario.js";
 import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
-import { type ScenarioSpace, scenarioArbitrary } from "./arbitraries.js";
+import { DEFAULT_SPACE, type ScenarioSpace, scenarioArbitrary } from "./arbitraries.js";
 import type {
   CheckError,
   CheckJudgement,
@@ -65,7 +65,8 @@ export async function auditTrainer(
       verdict: check.verdict,
     });
   }
-  const search = await searchCounterexample(trainer, options);
+  const space = await spaceFor(trainer, options.space);
+  const search = await searchCounterexample(trainer, { ...options, space });
   const checks = [
     ...regressions,
     ...(search.kind === "refuted" ? [search.counterexample.check] : []),
@@ -76,9 +77,22 @@ export async function auditTrainer(
     trainer: trainer.name,
     ...(info ? { trainerInfo: info } : {}),
     verdict: worstVerdict([searchVerdict(search), ...regressions.map((r) => r.verdict)]),
+    worldSizes: [space.minWorldSize, space.maxWorldSize],
     search,
     regressions,
   };
+}
+
+/**
+ * The search space for a trainer: world sizes above what it runs are not drawn, unless the
+ * space asks for them at least (then the trainer's refusal is what the audit reports).
+ */
+async function spaceFor(trainer: Trainer, space: Partial<ScenarioSpace> = {}): Promise<ScenarioSpace> {
+  const full = { ...DEFAULT_SPACE, ...space };
+  // A trainer that cannot say (its worker does not start) is searched as one process: the
+  // search then reports why it cannot run.
+  const runs = (await trainer.maxWorldSize?.().catch(() => 1)) ?? 1;
+  return { ...full, maxWorldSize: Math.max(full.minWorldSize, Math.min(full.maxWorldSize, runs)) };
 }
 
 /** The verdict a search stands for. */

@@ -1,3 +1,4 @@
+import type { EpochPlan } from "../reference/epoch-plan.js";
 import type { Expectation } from "../reference/expectation.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
@@ -53,10 +54,20 @@ class EpochFindings {
   }
 }
 
+/** The rank of every forward pass of each sample in an epoch's plan (a redone window counted once). */
+function ranksSeen(plan: EpochPlan | undefined): Map<number, number[]> {
+  const seen = new Map<number, number[]>();
+  plan?.byRank.forEach((mbs, rank) => {
+    for (const s of mbs.flat()) seen.set(s, [...(seen.get(s) ?? []), rank]);
+  });
+  return seen;
+}
+
 /**
  * Coverage: in every epoch every sample contributes to exactly one applied optimizer step of
- * that epoch. Lost, leaked (applied by a later epoch's step), duplicated and dropped-by-drop_last
- * occurrences are told apart.
+ * that epoch, through one forward pass. Lost, leaked (applied by a later epoch's step),
+ * duplicated (applied by several steps or fed through several micro-batches, as a padded shard
+ * does) and dropped-by-drop_last occurrences are told apart.
  */
 export function checkCoverage(
   trace: Trace,
@@ -69,7 +80,9 @@ export function checkCoverage(
   const perEpoch: EpochCoverage[] = [];
   const findings: CoverageFinding[] = [];
   for (let epoch = 0; epoch < epochs; epoch++) {
-    const dropped = new Set(expectation.plans[epoch]?.dropped ?? []);
+    const plan = expectation.plans[epoch];
+    const dropped = new Set(plan?.dropped ?? []);
+    const seen = ranksSeen(plan);
     const row: OccurrenceStatus[] = [];
     const found = new EpochFindings();
     const counts: EpochCoverage = {
@@ -93,10 +106,13 @@ export function checkCoverage(
         const step = nextStep.get(`${epoch}:${sample}`);
         const skippedStep = step !== undefined && trace.steps[step]?.skipped ? step : null;
         found.add(`lost:${skippedStep}`, { kind: "lost", epoch, skippedStep }, sample);
-      } else if (entries.length > 1) {
+      } else if (entries.length > 1 || (seen.get(sample)?.length ?? 0) > 1) {
         s = "duplicated";
         const steps = entries.map((e) => e.step);
-        found.add(`duplicated:${steps.join(",")}`, { kind: "duplicated", epoch, steps }, sample);
+        const seenOnRanks = seen.get(sample) ?? [];
+        const likelyCause = new Set(seenOnRanks).size > 1 ? ("sampler-padding" as const) : null;
+        const head = { kind: "duplicated" as const, epoch, steps, seenOnRanks, likelyCause };
+        found.add(`duplicated:${steps.join(",")}:${seenOnRanks.join(",")}`, head, sample);
       } else {
         const stepEpoch = trace.steps[first.step]?.epoch ?? -1;
         if (stepEpoch !== epoch) {

@@ -161,7 +161,14 @@ describe("diagnoseTrace", () => {
     expect(c?.epochs[0]).toMatchObject({ applied: 7, lost: 4, duplicated: 1 });
     expect(c?.findings).toEqual([
       { kind: "lost", epoch: 0, samples: { count: 4, ranges: [[0, 3]] }, skippedStep: 0 },
-      { kind: "duplicated", epoch: 0, samples: { count: 1, ranges: [[5, 5]] }, steps: [1, 2] },
+      {
+        kind: "duplicated",
+        epoch: 0,
+        samples: { count: 1, ranges: [[5, 5]] },
+        steps: [1, 2],
+        seenOnRanks: [0],
+        likelyCause: null,
+      },
     ]);
   });
 

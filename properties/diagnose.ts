@@ -3,6 +3,7 @@ import type { Dataset } from "../trainers/contract/probe.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import { readAppliedWeights } from "./applied-weights.js";
 import { checkCoverage } from "./coverage.js";
+import { checkReplicas } from "./replicas.js";
 import type { CheckJudgement, StepAnalysis } from "./outcome.js";
 import { matchStepsToWindows } from "./step-windows.js";
 import { toleranceFor } from "./tolerance.js";
@@ -32,9 +33,11 @@ export function diagnoseTrace(
     dataset,
     toleranceFor(scenario, trace.trainer.precision),
   );
+  const tolerance = toleranceFor(scenario, trace.trainer.precision);
   const windowing = checkWindowing(trace, expectation, applied);
-  const properties = { coverage: coverage.result, weighting: weighting.result, windowing };
-  const pass = coverage.result.ok && weighting.result.ok && windowing.ok;
+  const replicas = checkReplicas(trace, tolerance);
+  const properties = { coverage: coverage.result, weighting: weighting.result, windowing, replicas };
+  const pass = coverage.result.ok && weighting.result.ok && windowing.ok && replicas.ok;
   const steps: StepAnalysis[] = trace.steps.map((step, index) => {
     const window = matches[index]?.window;
     return {
@@ -62,6 +65,7 @@ export function diagnoseTrace(
       byStep: applied.byStep,
       status: coverage.status,
       expected: expectation.expectedWeight,
+      rank: expectation.rankOf,
     },
   };
 }

@@ -32,12 +32,22 @@ export interface EpochCoverage {
 /**
  * What coverage found about a group of one epoch's samples: never applied (`skippedStep`: the
  * skipped step that held them, null when no step call did), applied by a step of a later epoch,
- * applied by several steps, or left out on purpose by drop_last (not a failure).
+ * used more than once (applied by several steps, or fed through several micro-batches: `seenOnRanks`
+ * lists the rank of each of those forward passes; `likelyCause` "sampler-padding" when they ran on
+ * different ranks, as a sampler that pads the last shard with repeated samples does), or left
+ * out on purpose by drop_last (not a failure).
  */
 export type CoverageFinding =
   | { kind: "lost"; epoch: number; samples: SampleSet; skippedStep: number | null }
   | { kind: "leaked"; epoch: number; samples: SampleSet; step: number; stepEpoch: number }
-  | { kind: "duplicated"; epoch: number; samples: SampleSet; steps: number[] }
+  | {
+      kind: "duplicated";
+      epoch: number;
+      samples: SampleSet;
+      steps: number[];
+      seenOnRanks: number[];
+      likelyCause: "sampler-padding" | null;
+    }
   | { kind: "dropped"; epoch: number; samples: SampleSet };
 
 /** Coverage: each sample in exactly one applied step of its epoch. */
@@ -132,7 +142,7 @@ export type WindowingFinding =
       stepSamples: number;
       sharedSamples: number;
     }
-  | { kind: "irregular-micro-batch"; epoch: number; position: number; size: number };
+  | { kind: "irregular-micro-batch"; epoch: number; rank: number; position: number; size: number };
 
 /** K micro-batches per window except the epoch's last, one applied step per window. */
 export interface WindowingResult {
@@ -143,16 +153,49 @@ export interface WindowingResult {
   findings: WindowingFinding[];
 }
 
-/** The three properties' results. */
+/**
+ * What the replicas check found: a rank that took another number of step calls than rank 0, or
+ * whose step applied another gradient than rank 0's same step (`part`: the fingerprint weights or
+ * the body gradient; `relError`: the largest difference relative to rank 0's value).
+ */
+export type ReplicaFinding =
+  | { kind: "step-count"; rank: number; steps: number; expected: number }
+  | {
+      kind: "step-differs";
+      rank: number;
+      step: number;
+      epoch: number;
+      part: "fingerprint" | "body";
+      relError: number;
+    };
+
+/** Replicas agree: every rank applied the same gradient at the same step (data-parallel runs). */
+export interface ReplicasResult {
+  ok: boolean;
+  /** The world size: ranks compared, rank 0 included. */
+  ranks: number;
+  /** Largest difference of any rank's step from rank 0's, relative; 0 with one rank. */
+  maxRelError: number;
+  tolerance: number;
+  findings: ReplicaFinding[];
+}
+
+/** The four properties' results. */
 export interface PropertyResults {
   coverage: CoverageResult;
   weighting: WeightingResult;
   windowing: WindowingResult;
+  replicas: ReplicasResult;
 }
 
 /** The names of the properties, in the order every output lists them. */
-export const PROPERTY_NAMES = ["coverage", "weighting", "windowing"] as const;
+export const PROPERTY_NAMES = ["coverage", "weighting", "windowing", "replicas"] as const;
 export type PropertyName = (typeof PROPERTY_NAMES)[number];
+
+/** The properties a check of this many ranks speaks to: replicas only above one rank. */
+export function propertiesFor(worldSize: number): readonly PropertyName[] {
+  return worldSize > 1 ? PROPERTY_NAMES : PROPERTY_NAMES.filter((p) => p !== "replicas");
+}
 
 /** Per applied or skipped step, what the oracle found: data for charts. */
 export interface StepAnalysis {
@@ -185,13 +228,15 @@ export interface AppliedEntry {
 
 /**
  * The applied-weight matrix that reports draw: every step's nonzero weights, and every
- * occurrence's status and expected weight (indexed [epoch][sample]).
+ * occurrence's status, expected weight and rank (indexed [epoch][sample]).
  */
 export interface OccurrenceWeights {
   byStep: AppliedEntry[][];
   status: OccurrenceStatus[][];
   /** 1/|W| of the window holding the occurrence; 0 when it is in none (dropped by configuration). */
   expected: number[][];
+  /** The rank whose loader produced the occurrence (the first, when several did); -1 for none. */
+  rank: number[][];
 }
 
 /** Why a check could not judge the trainer. */
@@ -256,6 +301,8 @@ export interface TrainerAuditOutcome {
   trainerInfo?: TrainerInfo;
   /** The worst of the search and the regressions: a refuted property outranks an error. */
   verdict: Verdict;
+  /** The smallest and largest world size the search drew ([1, 1]: single-process scenarios only). */
+  worldSizes: [number, number];
   search: SearchOutcome;
   /** Checks of the regression scenarios (the known counterexamples), in the order given. */
   regressions: CheckOutcome[];

@@ -1,5 +1,5 @@
 import { distance, windowBodyGradient } from "../reference/body-gradient.js";
-import type { Expectation } from "../reference/expectation.js";
+import { type Expectation, windowHolding } from "../reference/expectation.js";
 import type { Dataset } from "../trainers/contract/probe.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
@@ -74,12 +74,13 @@ function bodyErrors(trace: Trace, dataset: Dataset, matches: StepWindow[]): Arra
 function weightGroups(
   entries: readonly AppliedEntry[],
   expectation: Expectation,
+  matched: StepWindow["window"] | undefined,
   tolerance: number,
 ): WeightGroup[] {
   const buckets = new Map<string, Array<{ entry: AppliedEntry; expected: number; size: number }>>();
   for (const entry of entries) {
-    const size = expectation.windowOf[entry.epoch]?.[entry.sample]?.samples.length ?? 0;
-    const expected = expectation.expectedWeight[entry.epoch]?.[entry.sample] ?? 0;
+    const size = windowHolding(expectation, entry.epoch, entry.sample, matched)?.samples.length ?? 0;
+    const expected = size > 0 ? 1 / size : 0;
     const key = `${entry.epoch}|${expected}`;
     const bucket = buckets.get(key) ?? [];
     bucket.push({ entry, expected, size });
@@ -142,12 +143,12 @@ export function checkWeighting(
   tolerance: Tolerance,
 ): WeightingCheck {
   let worst: WorstWeight | null = null;
-  const stepWeightError = applied.byStep.map((entries) => {
+  const stepWeightError = applied.byStep.map((entries, step) => {
     let stepMax = 0;
     for (const e of entries) {
-      const window = expectation.windowOf[e.epoch]?.[e.sample];
+      const window = windowHolding(expectation, e.epoch, e.sample, matches[step]?.window);
       const windowSize = window?.samples.length ?? 0;
-      const expectedWeight = expectation.expectedWeight[e.epoch]?.[e.sample] ?? 0;
+      const expectedWeight = windowSize > 0 ? 1 / windowSize : 0;
       const relError = relativeWeightError(e.weight, expectedWeight, windowSize);
       stepMax = Math.max(stepMax, relError);
       if (!worst || relError > worst.relError || Number.isNaN(e.weight))
@@ -180,7 +181,12 @@ export function checkWeighting(
           : null,
         relError,
         spread: stepWeightSpread[index] ?? 0,
-        groups: weightGroups(applied.byStep[index] ?? [], expectation, tolerance.weight),
+        groups: weightGroups(
+          applied.byStep[index] ?? [],
+          expectation,
+          matches[index]?.window,
+          tolerance.weight,
+        ),
       });
     }
     const body = stepBodyError[index];

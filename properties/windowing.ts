@@ -3,22 +3,26 @@ import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
 import type { WindowingFinding, WindowingResult } from "./outcome.js";
 
+/** Micro-batches whose size is not B; each rank's last of an epoch may be smaller (not with drop_last). */
 function irregularMicroBatches(trace: Trace, expectation: Expectation): WindowingFinding[] {
   const { batchSize, dropLast } = trace.scenario;
   const irregular: WindowingFinding[] = [];
   for (const plan of expectation.plans) {
     if (plan.source !== "observed") continue;
-    plan.microBatches.forEach((mb, position) => {
-      const last = position === plan.microBatches.length - 1;
-      const fits =
-        mb.length === batchSize || (last && !dropLast && mb.length < batchSize && mb.length > 0);
-      if (!fits)
-        irregular.push({
-          kind: "irregular-micro-batch",
-          epoch: plan.epoch,
-          position,
-          size: mb.length,
-        });
+    plan.byRank.forEach((mbs, rank) => {
+      mbs.forEach((mb, position) => {
+        const last = position === mbs.length - 1;
+        const fits =
+          mb.length === batchSize || (last && !dropLast && mb.length < batchSize && mb.length > 0);
+        if (!fits)
+          irregular.push({
+            kind: "irregular-micro-batch",
+            epoch: plan.epoch,
+            rank,
+            position,
+            size: mb.length,
+          });
+      });
     });
   }
   return irregular;

@@ -1,41 +1,53 @@
 import type { Scenario } from "../trainers/contract/scenario.js";
 import type { Trace } from "../trainers/contract/trace.js";
 
-/** A run of consecutive micro-batches whose gradients one correct optimizer step sums. */
+/**
+ * A run of consecutive micro-batches whose gradients one correct optimizer step sums: K
+ * micro-batches of every rank (the same positions on each), the epoch's last window holding
+ * what is left on every rank.
+ */
 export interface ExpectedWindow {
   epoch: number;
   /** 0-based position of the window in its epoch. */
   index: number;
-  /** First and last micro-batch positions in the epoch. */
+  /** First and last micro-batch positions in the epoch (on each rank). */
   microBatches: [number, number];
+  /** The window's distinct sample ids over every rank, in rank and loader order. */
   samples: number[];
+  /** Sample ids that more than one of the window's micro-batches hold (a padded shard). */
+  repeated: number[];
 }
 
 /** Where an epoch's sample order came from. */
 export type OrderSource = "observed" | "index-order" | "applied-steps";
 
-/** What a correct trainer does in one epoch, given the order the loader produced. */
+/** What a correct trainer does in one epoch, given the order each rank's loader produced. */
 export interface EpochPlan {
   epoch: number;
   source: OrderSource;
-  /** Micro-batches of the epoch in loader order (sample ids). */
-  microBatches: number[][];
+  /** Micro-batches of the epoch per rank, in loader order (sample ids): `byRank[r][position]`. */
+  byRank: number[][][];
   windows: ExpectedWindow[];
   /** Samples drop_last leaves out of this epoch on purpose. */
   dropped: number[];
-  /** Samples the loader never produced in this epoch although they were not dropped on purpose. */
+  /** Samples the loaders never produced in this epoch although they were not dropped on purpose. */
   unseen: number[];
 }
 
-function groupIntoWindows(epoch: number, microBatches: number[][], k: number): ExpectedWindow[] {
+function groupIntoWindows(epoch: number, byRank: number[][][], k: number): ExpectedWindow[] {
+  const longest = Math.max(0, ...byRank.map((mbs) => mbs.length));
   const windows: ExpectedWindow[] = [];
-  for (let first = 0; first < microBatches.length; first += k) {
-    const last = Math.min(first + k, microBatches.length) - 1;
+  for (let first = 0; first < longest; first += k) {
+    const last = Math.min(first + k, longest) - 1;
+    const held = byRank.flatMap((mbs) => mbs.slice(first, last + 1).flat());
+    const distinct = [...new Set(held)];
+    const repeated = distinct.filter((s) => held.indexOf(s) !== held.lastIndexOf(s));
     windows.push({
       epoch,
       index: windows.length,
       microBatches: [first, last],
-      samples: microBatches.slice(first, last + 1).flat(),
+      samples: distinct,
+      repeated,
     });
   }
   return windows;
@@ -48,19 +60,23 @@ function chunk(order: number[], size: number): number[][] {
   return out;
 }
 
-/** Micro-batches the probe saw in an epoch; a repeat of the same samples (a redone window) counts once. */
-function observedMicroBatches(trace: Trace, epoch: number): number[][] | undefined {
+/**
+ * Micro-batches each rank's probe saw in an epoch; a rank's repeat of the same samples (a
+ * redone window) counts once.
+ */
+function observedMicroBatches(trace: Trace, epoch: number): number[][][] | undefined {
   if (!trace.microBatches) return undefined;
+  const byRank: number[][][] = Array.from({ length: trace.scenario.worldSize }, () => []);
   const seen = new Set<string>();
-  const batches: number[][] = [];
   for (const mb of trace.microBatches) {
     if (mb.epoch !== epoch) continue;
-    const key = mb.samples.join(",");
+    const rank = mb.rank ?? 0;
+    const key = `${rank}:${mb.samples.join(",")}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    batches.push(mb.samples);
+    byRank[rank]?.push(mb.samples);
   }
-  return batches;
+  return byRank;
 }
 
 /** Occurrences of an epoch in the order applied steps hold them, for traces without micro-batches. */
@@ -77,42 +93,50 @@ function appliedOrder(trace: Trace, epoch: number): number[] {
   return order;
 }
 
+/** Whether the samples missing from an epoch are what drop_last leaves out: less than B per rank. */
+function droppedOnPurpose(scenario: Scenario, missing: number): boolean {
+  const { datasetSize: n, batchSize: b, dropLast, worldSize } = scenario;
+  if (!dropLast) return false;
+  return worldSize === 1 ? missing === n % b : missing > 0 && missing <= worldSize * (b - 1);
+}
+
 function planEpoch(scenario: Scenario, trace: Trace, epoch: number): EpochPlan {
   const { datasetSize: n, batchSize: b, accumulation: k, dropLast } = scenario;
   const observed = observedMicroBatches(trace, epoch);
   let source: OrderSource;
-  let microBatches: number[][];
+  let byRank: number[][][];
   if (observed) {
     source = "observed";
-    microBatches = observed;
+    byRank = observed;
   } else if (scenario.shuffle === false) {
     source = "index-order";
-    microBatches = chunk(
+    const microBatches = chunk(
       Array.from({ length: n }, (_, i) => i),
       b,
     );
     if (dropLast && n % b !== 0) microBatches.pop();
+    byRank = [microBatches];
   } else {
     source = "applied-steps";
-    microBatches = chunk(appliedOrder(trace, epoch), b);
+    byRank = [chunk(appliedOrder(trace, epoch), b)];
   }
-  const present = new Set(microBatches.flat());
+  const present = new Set(byRank.flat(2));
   const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !present.has(i));
-  const droppedOnPurpose = dropLast && missing.length === n % b;
+  const onPurpose = droppedOnPurpose(scenario, missing.length);
   return {
     epoch,
     source,
-    microBatches,
-    windows: groupIntoWindows(epoch, microBatches, k),
-    dropped: droppedOnPurpose ? missing : [],
-    unseen: droppedOnPurpose ? [] : missing,
+    byRank,
+    windows: groupIntoWindows(epoch, byRank, k),
+    dropped: onPurpose ? missing : [],
+    unseen: onPurpose ? [] : missing,
   };
 }
 
 /**
- * What a correct trainer does in each epoch: the loader's micro-batches (as the probe observed
- * them, or index order when nothing was observed and there is no shuffle), grouped K at a time
- * into windows, the epoch's last window holding what is left.
+ * What a correct trainer does in each epoch: each rank's micro-batches (as the probe observed
+ * them, or index order when nothing was observed and there is no shuffle), grouped K positions
+ * at a time into windows that span every rank, the epoch's last window holding what is left.
  */
 export function planEpochs(scenario: Scenario, trace: Trace): EpochPlan[] {
   return Array.from({ length: scenario.epochs }, (_, epoch) => planEpoch(scenario, trace, epoch));

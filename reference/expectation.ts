@@ -5,10 +5,15 @@ import { type EpochPlan, type ExpectedWindow, planEpochs } from "./epoch-plan.js
 /** What should have happened in a run: the windows and each occurrence's weight 1/|W|. */
 export interface Expectation {
   plans: EpochPlan[];
-  /** windowOf[e][i]: the window holding sample i in epoch e, or null (dropped or never produced). */
+  /**
+   * windowOf[e][i]: the first window holding sample i in epoch e, or null (dropped or never
+   * produced). A padded shard can put a sample in a second window too: see {@link windowHolding}.
+   */
   windowOf: Array<Array<ExpectedWindow | null>>;
-  /** expectedWeight[e][i] = 1/|W| for the window holding (e, i); 0 without a window. */
+  /** expectedWeight[e][i] = 1/|W| (W's distinct samples) for the window holding (e, i); 0 without one. */
   expectedWeight: number[][];
+  /** rankOf[e][i]: the first rank whose loader produced sample i in epoch e; -1 for none. */
+  rankOf: number[][];
 }
 
 /** The oracle's expectation for a trace of the scenario. */
@@ -16,9 +21,37 @@ export function expectRun(scenario: Scenario, trace: Trace): Expectation {
   const plans = planEpochs(scenario, trace);
   const windowOf = plans.map((plan) => {
     const byWindow: Array<ExpectedWindow | null> = new Array(scenario.datasetSize).fill(null);
-    for (const window of plan.windows) for (const s of window.samples) byWindow[s] = window;
+    for (const window of plan.windows)
+      for (const s of window.samples) byWindow[s] = byWindow[s] ?? window;
     return byWindow;
   });
   const expectedWeight = windowOf.map((row) => row.map((w) => (w ? 1 / w.samples.length : 0)));
-  return { plans, windowOf, expectedWeight };
+  const rankOf = plans.map((plan) => {
+    const row: number[] = new Array(scenario.datasetSize).fill(-1);
+    plan.byRank.forEach((mbs, rank) => {
+      for (const s of mbs.flat()) if (row[s] === -1) row[s] = rank;
+    });
+    return row;
+  });
+  return { plans, windowOf, expectedWeight, rankOf };
+}
+
+const sampleSets = new WeakMap<ExpectedWindow, Set<number>>();
+
+/**
+ * The window that holds occurrence (epoch, sample) from a step's point of view: `preferred` (the
+ * window the step was matched to) when it holds the sample, else the first window that does.
+ */
+export function windowHolding(
+  expectation: Expectation,
+  epoch: number,
+  sample: number,
+  preferred: ExpectedWindow | null | undefined,
+): ExpectedWindow | null {
+  if (preferred && preferred.epoch === epoch) {
+    const set = sampleSets.get(preferred) ?? new Set(preferred.samples);
+    sampleSets.set(preferred, set);
+    if (set.has(sample)) return preferred;
+  }
+  return expectation.windowOf[epoch]?.[sample] ?? null;
 }

@@ -77,7 +77,7 @@ export function checkJson(check: CheckOutcome) {
   const tail = check.durationMs === undefined ? {} : { durationMs: check.durationMs };
   if (check.verdict === "error")
     return { ...head, properties: null, error: checkErrorMessage(check.error), ...tail };
-  const { coverage, weighting, windowing } = check.properties;
+  const { coverage, weighting, windowing, replicas } = check.properties;
   const message = (name: PropertyName) => propertyMessage(check, name);
   return {
     ...head,
@@ -85,6 +85,7 @@ export function checkJson(check: CheckOutcome) {
       coverage: { ok: coverage.ok, message: message("coverage"), ...coverageJson(coverage) },
       weighting: { ...weighting, message: message("weighting") },
       windowing: { ok: windowing.ok, message: message("windowing"), ...windowingJson(windowing) },
+      replicas: { ...replicas, message: message("replicas") },
     },
     ...tail,
   };

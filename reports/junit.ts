@@ -2,7 +2,7 @@ import { createRequire } from "node:module";
 import type { Builder, TestSuite } from "junit-report-builder";
 import {
   type CheckOutcome,
-  PROPERTY_NAMES,
+  propertiesFor,
   type TrainerAuditOutcome,
 } from "../properties/outcome.js";
 import { type FileContents, FileReporter } from "./file-reporter.js";
@@ -35,7 +35,7 @@ function addCheckCases(suite: TestSuite, check: CheckOutcome, source: CaseSource
       .error(checkErrorMessage(check.error), "could not be checked", source.replay.join("\n"));
     return;
   }
-  for (const property of PROPERTY_NAMES) {
+  for (const property of propertiesFor(check.scenario.worldSize)) {
     const testCase = suite
       .testCase()
       .className(source.className)
@@ -55,7 +55,7 @@ function addAuditSuite(builder: Builder, audit: TrainerAuditOutcome, run: RunSta
   const { search } = audit;
   const className = `${audit.trainer}.search`;
   if (search.kind === "passed")
-    for (const property of PROPERTY_NAMES)
+    for (const property of propertiesFor(audit.worldSizes[1]))
       suite
         .testCase()
         .className(className)

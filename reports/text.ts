@@ -1,6 +1,6 @@
 import {
   type CheckOutcome,
-  PROPERTY_NAMES,
+  propertiesFor,
   type TrainerAuditOutcome,
   type Verdict,
 } from "../properties/outcome.js";
@@ -17,7 +17,7 @@ export function formatCheck(check: CheckOutcome): string {
   if (check.verdict === "error") return `${head}\n  error: ${checkErrorMessage(check.error)}`;
   return [
     head,
-    ...PROPERTY_NAMES.map(
+    ...propertiesFor(check.scenario.worldSize).map(
       (name) =>
         `  ${tick(check.properties[name].ok)} ${name.padEnd(10)} ${propertyMessage(check, name)}`,
     ),
@@ -31,9 +31,10 @@ function regressionLine(r: CheckOutcome, saidAbove: string | null): string {
     const message = checkErrorMessage(r.error);
     return `  ${scenario}: ${MARK.error}  ${message === saidAbove ? "the same error" : message}`;
   }
-  const { coverage, weighting, windowing } = r.properties;
+  const { coverage, weighting, windowing, replicas } = r.properties;
   const error = formatNumber(weighting.maxRelError);
-  return `  ${scenario}: ${MARK[r.verdict]}  ${tick(coverage.ok)} coverage  ${tick(weighting.ok)} weighting (max rel. error ${error})  ${tick(windowing.ok)} windowing`;
+  const ranks = r.scenario.worldSize > 1 ? `  ${tick(replicas.ok)} replicas` : "";
+  return `  ${scenario}: ${MARK[r.verdict]}  ${tick(coverage.ok)} coverage  ${tick(weighting.ok)} weighting (max rel. error ${error})  ${tick(windowing.ok)} windowing${ranks}`;
 }
 
 const indent = (text: string) =>

@@ -91,12 +91,18 @@ export function scenarioShape(s: Scenario): string {
     s.precision === scenarioField("precision").default ? null : s.precision,
     s.model === scenarioField("model").default ? null : s.model,
   ].filter((x) => x !== null);
-  return [`${s.datasetSize}/${s.batchSize}/${s.accumulation} x${s.epochs}`, ...extras].join(" ");
+  const ranks = s.worldSize > 1 ? [`on ${s.worldSize} ranks`] : [];
+  return [
+    `${s.datasetSize}/${s.batchSize}/${s.accumulation} x${s.epochs}`,
+    ...ranks,
+    ...extras,
+  ].join(" ");
 }
 
 /**
- * A scenario in a few words: "N 110 · B 8 · K 4 · 2 epochs", then each other field that differs
- * from its default ("drop_last", "shuffle 3", "fp16", "mlp body").
+ * A scenario in a few words: "N 110 · B 8 · K 4 · 2 epochs" ("· W 2" before the epochs for
+ * several ranks), then each other field that differs from its default ("drop_last", "shuffle 3",
+ * "fp16", "mlp body").
  */
 export function scenarioLabel(s: Scenario): string {
   const symbol = (key: "datasetSize" | "batchSize" | "accumulation") =>
@@ -114,6 +120,7 @@ export function scenarioLabel(s: Scenario): string {
     symbol("datasetSize"),
     symbol("batchSize"),
     symbol("accumulation"),
+    ...(s.worldSize > 1 ? [`${scenarioField("worldSize").symbol} ${s.worldSize}`] : []),
     plural(s.epochs, "epoch"),
     ...extras,
   ].join(" · ");

@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { DEFAULT_SPACE, missionScenarios } from "../../properties/arbitraries.js";
 import { auditTrainer } from "../../properties/audit.js";
 import type { TrainerAuditOutcome } from "../../properties/outcome.js";
-import { MODELS, PRECISIONS } from "../../trainers/contract/scenario.js";
+import { MAX_WORLD_SIZE, MODELS, PRECISIONS } from "../../trainers/contract/scenario.js";
 import { scenarioField } from "../../trainers/contract/scenario-fields.js";
 import type { Trainer } from "../../trainers/contract/trainer.js";
 import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
@@ -22,6 +22,7 @@ const AUDIT_FLAGS = {
   model: { type: "string", multiple: true },
   "max-dataset-size": { type: "string" },
   "max-epochs": { type: "string" },
+  "world-size": { type: "string" },
 } as const;
 
 const DEFAULT_RUNS = 100;
@@ -29,9 +30,10 @@ const DEFAULT_RUNS = 100;
 export const AUDIT_USAGE = [
   "accumaudit audit [--trainer NAME]... [--runs N] [--seed S] [--path P]",
   `  [${scenarioField("precision").flag} ${PRECISIONS.join("|")}]... [${scenarioField("model").flag} ${MODELS.join("|")}]...`,
-  `  [--max-dataset-size N] [--max-epochs E]`,
+  `  [--max-dataset-size N] [--max-epochs E] [${scenarioField("worldSize").flag} W]`,
   ...RUN_USAGE,
   `Without --trainer, audits the built-in trainers; --runs defaults to ${DEFAULT_RUNS}.`,
+  `Trainers that run data-parallel are searched over 1 to ${DEFAULT_SPACE.maxWorldSize} ranks; --world-size W checks W ranks only, the known counterexamples included.`,
 ].join("\n");
 
 /** `accumaudit audit`: a property search per trainer. Returns the exit code. */
@@ -53,19 +55,21 @@ export async function auditCommand(args: string[]): Promise<number> {
   const path = typeof values.path === "string" ? values.path : undefined;
   if (path !== undefined && !/^\d+(:\d+)*$/.test(path))
     throw new UsageError(`--path: expected numbers joined by ':', saw "${path}"`);
+  const worldSize = integerFlag(values, "world-size", 1, MAX_WORLD_SIZE);
   const space = {
     ...(values.precision ? { precisions: choiceList(values, "precision", PRECISIONS) } : {}),
     ...(values.model ? { models: choiceList(values, "model", MODELS) } : {}),
     maxDatasetSize:
       integerFlag(values, "max-dataset-size", 1, 1_000_000) ?? DEFAULT_SPACE.maxDatasetSize,
     maxEpochs: integerFlag(values, "max-epochs", 1, 1000) ?? DEFAULT_SPACE.maxEpochs,
+    ...(worldSize === undefined ? {} : { minWorldSize: worldSize, maxWorldSize: worldSize }),
   };
   const context = runContextFromFlags(values);
   const reporter = await reportersFromFlags(values);
   const names =
     values.trainer && values.trainer.length > 0 ? values.trainer : builtInTrainerNames();
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
-  const regressions = missionScenarios(space.models?.[0], space.precisions?.[0]);
+  const regressions = missionScenarios(space.models?.[0], space.precisions?.[0], worldSize);
   const audits: TrainerAuditOutcome[] = [];
   try {
     await reporter.onRunStart({

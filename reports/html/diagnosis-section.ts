@@ -1,7 +1,8 @@
 import {
   type CheckJudgement,
   type CheckOutcome,
-  PROPERTY_NAMES,
+  type PROPERTY_NAMES,
+  propertiesFor,
   type Verdict,
   type WindowingResult,
 } from "../../properties/outcome.js";
@@ -66,6 +67,7 @@ function propertyFigures(d: CheckJudgement): Record<(typeof PROPERTY_NAMES)[numb
     coverage: COVERAGE_COUNTS.map((k) => `${k} ${totalOf(coverage, k)}`).join(", "),
     weighting: `max relative weight error ${formatNumber(w.maxRelError)} (tolerance ${formatNumber(w.tolerance)}, detects ≥ ${formatNumber(w.detectableRelError)})${body}`,
     windowing: windowingFigures(windowing),
+    replicas: `${plural(d.properties.replicas.ranks, "rank")}; largest difference from rank 0 ${formatNumber(d.properties.replicas.maxRelError)} (tolerance ${formatNumber(d.properties.replicas.tolerance)})`,
   };
 }
 
@@ -78,7 +80,7 @@ export function propertiesTable(
   return table({
     caption,
     columns: ["property", "result", "finding", "figures"],
-    rows: PROPERTY_NAMES.map((name) => ({
+    rows: propertiesFor(d.scenario.worldSize).map((name) => ({
       header: name,
       cells: [
         verdictBadge(okVerdict(d.properties[name].ok)),

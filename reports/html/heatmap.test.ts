@@ -8,7 +8,7 @@ import {
   passingCheck,
   twoLoopCheck,
 } from "../../test/support/outcomes.js";
-import { simulateTrace } from "../../test/support/simulated-trace.js";
+import { simulateDataParallelTrace, simulateTrace } from "../../test/support/simulated-trace.js";
 import { renderChartSvg } from "./chart-svg.js";
 import { errorChart } from "./error-chart.js";
 import { weightHeatmap } from "./heatmap.js";
@@ -122,5 +122,26 @@ describe("unusual traces", () => {
     expect(log.warnings).toEqual([]);
     expect(svg).toContain("unexpected");
     expect(errors.summary).toContain("1 skipped step marked with a cross");
+  });
+});
+
+describe("a data-parallel run", () => {
+  it("gets a Rank panel beside the heatmap that says which rank fed each sample", async () => {
+    const check = judge(
+      simulateDataParallelTrace(
+        { datasetSize: 11, batchSize: 2, accumulation: 3, epochs: 2, worldSize: 2 },
+        "ddp-tail-step",
+      ),
+    );
+    const chart = weightHeatmap(check);
+    if (!chart) throw new Error("expected a heatmap");
+    expect(chart.summary).toContain(
+      'The "Rank" panel colours each sample by the rank of the 2 ranks whose loader fed it in each epoch.',
+    );
+    const log = { warnings: [] as string[] };
+    const svg = await renderChartSvg(chart.spec, "r", log);
+    expect(log.warnings).toEqual([]);
+    expect(svg).toContain("rank 1");
+    expect(weightHeatmap(twoLoopCheck())?.summary).not.toContain("Rank");
   });
 });

@@ -3,6 +3,7 @@ import type { CheckJudgement } from "../../properties/outcome.js";
 import { formatNumber, nth, plural } from "../words.js";
 import { CHART_CONFIG } from "./chart-style.js";
 import { markerLayers, markerRuns, markerSentence } from "./heatmap-markers.js";
+import { rankPanel } from "./rank-panel.js";
 import { alignedRanges, binSize, epochStarts } from "./step-bins.js";
 
 /** Limits that keep the heatmap readable and the page small for large N and long runs. */
@@ -291,6 +292,9 @@ export function weightHeatmap(
       ],
     });
 
+  const ranks = rankPanel(d, { sampleBin, epochBin, height, ySpec });
+  if (ranks) panels.push(ranks.panel);
+
   const counts = { leaked: 0, lost: 0, duplicated: 0, dropped: 0 };
   for (const row of occurrenceStatus)
     for (const status of row) if (status !== "ok") counts[status]++;
@@ -307,7 +311,8 @@ export function weightHeatmap(
     `Colour is weight divided by the expected weight 1/|W| on a log scale from ${formatNumber(low)} ` +
     `(blue, too little) through 1 (grey, correct) to ${formatNumber(spread)} (orange, too much); ` +
     `white means no occurrence; the ratio furthest from 1 is ${formatNumber(furthest)}. ` +
-    markerSentence(counts, unexpected);
+    markerSentence(counts, unexpected) +
+    (ranks ? ` ${ranks.summary}` : "");
 
   const spec = {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",

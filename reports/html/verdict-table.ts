@@ -30,7 +30,14 @@ export function renderVerdictTable(
   anchors: readonly string[],
 ): string {
   const missions = missionLabels(audits);
-  const searchColumns = ["coverage", "weighting", "windowing", "cases run"];
+  const ranks = audits.some((a) => a.worldSizes[1] > 1);
+  const searchColumns = [
+    "coverage",
+    "weighting",
+    "windowing",
+    ...(ranks ? ["replicas", "world size W"] : []),
+    "cases run",
+  ];
   return table({
     caption:
       "Verdict per trainer: the worst of its property search and its mission scenarios. " +
@@ -53,11 +60,19 @@ export function renderVerdictTable(
           verdictBadge(propertyVerdict(a, "coverage")),
           verdictBadge(propertyVerdict(a, "weighting")),
           verdictBadge(propertyVerdict(a, "windowing")),
+          ...(ranks
+            ? [
+                verdictBadge(propertyVerdict(a, "replicas")),
+                a.worldSizes[0] === a.worldSizes[1]
+                  ? String(a.worldSizes[0])
+                  : `${a.worldSizes[0]}–${a.worldSizes[1]}`,
+              ]
+            : []),
           String(a.search.casesRun),
           ...missions.map((label) => verdictBadge(results.get(label)?.verdict ?? null)),
         ],
       };
     }),
-    numeric: [5],
+    numeric: ranks ? [7] : [5],
   });
 }

@@ -44,11 +44,36 @@ function epochMessage(result: CoverageResult, e: EpochCoverage): string {
     parts.push(
       `${plural(e.lost, "sample")} never applied (${formatSampleSet(samplesOf(result, "lost", e.epoch), 4)})`,
     );
-  if (e.duplicated > 0)
-    parts.push(
-      `${plural(e.duplicated, "sample")} applied more than once (${formatSampleSet(samplesOf(result, "duplicated", e.epoch), 4)})`,
-    );
+  if (e.duplicated > 0) parts.push(...duplicatedParts(result, e.epoch));
   return `epoch ${nth(e.epoch)}: ${e.applied} of ${e.expected} applied in their epoch; ${parts.join("; ")}`;
+}
+
+/** Ranks as people list them: "ranks 0 and 1", "rank 2". */
+export function ranksWord(ranks: readonly number[]): string {
+  const distinct = [...new Set(ranks)].sort((a, b) => a - b);
+  if (distinct.length === 1) return `rank ${distinct[0]}`;
+  return `ranks ${distinct.slice(0, -1).join(", ")} and ${distinct[distinct.length - 1]}`;
+}
+
+/** One epoch's duplicated samples: those a padded shard repeated, and the others. */
+function duplicatedParts(result: CoverageResult, epoch: number): string[] {
+  const findings = findingsOf(result, "duplicated", epoch);
+  const padded = findings.filter((f) => f.likelyCause === "sampler-padding");
+  const other = findings.filter((f) => f.likelyCause !== "sampler-padding");
+  const parts: string[] = [];
+  if (padded.length > 0) {
+    const set = mergeSampleSets(padded.map((f) => f.samples));
+    parts.push(
+      `${plural(set.count, "sample")} used twice (${formatSampleSet(set, 4)}), on ${ranksWord(padded.flatMap((f) => f.seenOnRanks))}: the sampler padded a shard with ${set.count === 1 ? "it" : "them"}`,
+    );
+  }
+  if (other.length > 0) {
+    const set = mergeSampleSets(other.map((f) => f.samples));
+    parts.push(
+      `${plural(set.count, "sample")} applied more than once (${formatSampleSet(set, 4)})`,
+    );
+  }
+  return parts;
 }
 
 /**

@@ -1,13 +1,16 @@
 import { describe, expect, it } from "vitest";
 import {
   docsLoopCheck,
+  judge,
   judgeLoop,
   noStepCheck,
   passingCheck,
   twoLoopCheck,
 } from "../../test/support/outcomes.js";
+import { simulateDataParallelTrace } from "../../test/support/simulated-trace.js";
 import { windowingFigures } from "../html/diagnosis-section.js";
 import { explainCheck } from "./explanation.js";
+import { propertyMessage } from "./index.js";
 
 describe("explainCheck", () => {
   it("names the two-loop's over-weighted micro-batch with its weights and change", () => {
@@ -114,5 +117,43 @@ describe("explainCheck", () => {
     expect(text).toContain("Epoch 2: 1 sample (2) was lost: no applied step used it.");
     expect(text).toContain("(micro-batch 3, 1 sample) best matches step 2, which holds 3 samples");
     expect(text).toContain("the step's other 2 samples got their expected weight");
+  });
+});
+
+describe("explainCheck across ranks", () => {
+  it("attributes a sample used twice to the sampler's padding and names the ranks", () => {
+    const check = judge(
+      simulateDataParallelTrace(
+        { datasetSize: 11, batchSize: 2, accumulation: 3, worldSize: 2 },
+        "ddp-tail-step",
+      ),
+    );
+    const text = explainCheck(check);
+    expect(text).toMatch(
+      /^With 11 samples on 2 ranks, micro-batches of 2 and 3 micro-batches per rank per window/,
+    );
+    expect(text).toContain(
+      "Epoch 1: 1 sample (0) was used twice, on ranks 0 and 1: the sampler padded a shard with it so that every rank gets as many samples, and the step gave it a second share of weight.",
+    );
+    expect(propertyMessage(check, "coverage")).toBe(
+      "epoch 1: 10 of 11 applied in their epoch; 1 sample used twice (0), on ranks 0 and 1: the sampler padded a shard with it",
+    );
+  });
+
+  it("says the replicas drifted apart when one rank applied another gradient", () => {
+    const trace = simulateDataParallelTrace(
+      { datasetSize: 8, batchSize: 2, accumulation: 2, worldSize: 2 },
+      "ddp-reference",
+    );
+    const step = trace.replicas?.[0]?.steps[0];
+    if (!step) throw new Error("expected rank 1's first step");
+    step.fingerprint.weights[0] = 1;
+    const check = judge(trace);
+    expect(propertyMessage(check, "replicas")).toBe(
+      "at step 1 (epoch 1) rank 1's fingerprint weights differ from rank 0's by 7 relative > tolerance",
+    );
+    expect(explainCheck(check)).toContain(
+      "The replicas drifted apart: at step 1 (epoch 1) rank 1's",
+    );
   });
 });

@@ -11,7 +11,8 @@ import {
   wasWere,
 } from "../words.js";
 import { checkErrorMessage } from "./check-error.js";
-import { findingsOf, samplesOf, totalOf } from "./coverage.js";
+import { findingsOf, ranksWord, samplesOf, totalOf } from "./coverage.js";
+import { replicasMessage } from "./replicas.js";
 import { stepFindings } from "./weighting.js";
 import { windowingFindings } from "./windowing.js";
 
@@ -22,9 +23,11 @@ function scenarioSentence(c: CheckOutcome): string {
     s.shuffle !== false ? `shuffled with seed ${s.shuffle}` : "",
     s.precision !== "fp32" ? s.precision : "",
   ].filter(Boolean);
+  const ranks = s.worldSize > 1 ? ` on ${plural(s.worldSize, "rank")}` : "";
+  const perRank = s.worldSize > 1 ? " per rank" : "";
   return (
-    `With ${plural(s.datasetSize, "sample")}, micro-batches of ${s.batchSize} and ` +
-    `${plural(s.accumulation, "micro-batch", "micro-batches")} per window over ${plural(s.epochs, "epoch")}` +
+    `With ${plural(s.datasetSize, "sample")}${ranks}, micro-batches of ${s.batchSize} and ` +
+    `${plural(s.accumulation, "micro-batch", "micro-batches")}${perRank} per window over ${plural(s.epochs, "epoch")}` +
     `${options.length > 0 ? ` (${options.join(", ")})` : ""}, ${c.trainer}`
   );
 }
@@ -125,7 +128,7 @@ function coverageSentences(c: CheckJudgement): string[] {
   const coverage = c.properties.coverage;
   const sentences: string[] = [];
   for (const e of coverage.epochs) {
-    const ids = (kind: "leaked" | "lost" | "duplicated") =>
+    const ids = (kind: "leaked" | "lost") =>
       ` (${formatSampleSet(samplesOf(coverage, kind, e.epoch))})`;
     const parts: string[] = [];
     if (e.leaked > 0) {
@@ -138,9 +141,11 @@ function coverageSentences(c: CheckJudgement): string[] {
       parts.push(
         `${plural(e.lost, "sample")}${ids("lost")} ${wasWere(e.lost)} lost: no applied step used ${e.lost === 1 ? "it" : "them"}`,
       );
-    if (e.duplicated > 0)
+    for (const f of findingsOf(coverage, "duplicated", e.epoch))
       parts.push(
-        `${plural(e.duplicated, "sample")}${ids("duplicated")} ${wasWere(e.duplicated)} applied more than once`,
+        f.likelyCause === "sampler-padding"
+          ? `${plural(f.samples.count, "sample")} (${formatSampleSet(f.samples)}) ${wasWere(f.samples.count)} used twice, on ${ranksWord(f.seenOnRanks)}: the sampler padded a shard with ${f.samples.count === 1 ? "it" : "them"} so that every rank gets as many samples, and ${f.steps.length > 1 ? "the steps applied it again" : "the step gave it a second share of weight"}`
+          : `${plural(f.samples.count, "sample")} (${formatSampleSet(f.samples)}) ${wasWere(f.samples.count)} applied more than once`,
       );
     if (parts.length > 0) sentences.push(`Epoch ${nth(e.epoch)}: ${parts.join("; ")}.`);
   }
@@ -218,11 +223,13 @@ export function explainCheck(c: CheckOutcome): string {
   }
   const nothing = noStepSentence(c);
   if (nothing) return [`${scenarioSentence(c)} ${nothing}`, ...droppedSentences(c)].join(" ");
+  const replicas = c.properties.replicas;
   const sentences = [
     ...weightingSentences(c),
     ...bodySentences(c),
     ...coverageSentences(c),
     ...windowingSentences(c),
+    ...(replicas.ok ? [] : [`The replicas drifted apart: ${replicasMessage(replicas)}.`]),
   ];
   return `${scenarioSentence(c)} failed. ${sentences.join(" ")}`.trim();
 }

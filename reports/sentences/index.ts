@@ -1,12 +1,14 @@
 /** Every sentence accumaudit says about a check, made from its findings: one place for all outputs. */
 import type { CheckJudgement, PropertyName } from "../../properties/outcome.js";
 import { coverageMessage } from "./coverage.js";
+import { replicasMessage } from "./replicas.js";
 import { weightingMessage } from "./weighting.js";
 import { windowingMessage } from "./windowing.js";
 
 export { checkErrorMessage } from "./check-error.js";
 export { coverageMessage } from "./coverage.js";
 export { explainCheck } from "./explanation.js";
+export { replicasMessage } from "./replicas.js";
 export { weightingMessage } from "./weighting.js";
 export { windowingMessage } from "./windowing.js";
 
@@ -20,5 +22,7 @@ export function propertyMessage(check: CheckJudgement, property: PropertyName): 
       return weightingMessage(properties.weighting);
     case "windowing":
       return windowingMessage(properties.windowing, scenario);
+    case "replicas":
+      return replicasMessage(properties.replicas);
   }
 }

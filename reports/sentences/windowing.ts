@@ -33,14 +33,17 @@ export function windowingMessage(result: WindowingResult, scenario: Scenario): s
         ? "no applied step holds any of them"
         : `${stepName(m.step, m.stepEpoch ?? 0)} holds ${m.sharedSamples} of them among ${m.stepSamples}`;
     const more = unmatched.length > 1 ? ` (${plural(unmatched.length, "window")} differ)` : "";
+    const ofEachRank = scenario.worldSize > 1 ? " of each rank" : "";
     parts.push(
-      `epoch ${nth(m.epoch)} window ${nth(m.window)} (${positionRange(m.microBatches[0], m.microBatches[1], "micro-batch", "micro-batches")}, ${plural(m.expectedSamples, "sample")}) is not one applied step: ${held}${more}`,
+      `epoch ${nth(m.epoch)} window ${nth(m.window)} (${positionRange(m.microBatches[0], m.microBatches[1], "micro-batch", "micro-batches")}${ofEachRank}, ${plural(m.expectedSamples, "sample")}) is not one applied step: ${held}${more}`,
     );
   }
   const irregular = windowingFindings(result, "irregular-micro-batch")[0];
-  if (irregular)
+  if (irregular) {
+    const rank = scenario.worldSize > 1 ? ` on rank ${irregular.rank}` : "";
     parts.push(
-      `epoch ${nth(irregular.epoch)} micro-batch ${nth(irregular.position)} holds ${plural(irregular.size, "sample")}, expected ${scenario.batchSize}`,
+      `epoch ${nth(irregular.epoch)} micro-batch ${nth(irregular.position)}${rank} holds ${plural(irregular.size, "sample")}, expected ${scenario.batchSize}`,
     );
+  }
   return parts.join("; ");
 }

@@ -18,8 +18,8 @@ import type { Trainer } from "../../trainers/contract/trainer.js";
  */
 export type SimulatedLoop = "reference" | "docs-loop" | "tail-step" | "two-loop";
 
-/** Micro-batches of one epoch in loader order: index order, or a seeded shuffle (a loader's, not the oracle's). */
-function epochMicroBatches(s: Scenario, epoch: number): number[][] {
+/** One epoch's sample order: index order, or a seeded shuffle (a loader's, not the oracle's). */
+function epochOrder(s: Scenario, epoch: number): number[] {
   const order = Array.from({ length: s.datasetSize }, (_, i) => i);
   if (s.shuffle !== false) {
     let state = (s.shuffle + epoch * 0x9e3779b1) >>> 0;
@@ -35,6 +35,12 @@ function epochMicroBatches(s: Scenario, epoch: number): number[][] {
       [order[i], order[j]] = [order[j] as number, order[i] as number];
     }
   }
+  return order;
+}
+
+/** Micro-batches of one epoch in loader order (one process). */
+function epochMicroBatches(s: Scenario, epoch: number): number[][] {
+  const order = epochOrder(s, epoch);
   return Array.from({ length: microBatchesPerEpoch(s) }, (_, p) =>
     order.slice(p * s.batchSize, (p + 1) * s.batchSize),
   );
@@ -75,6 +81,8 @@ export function simulateTrace(
   trainer: TrainerInfo = { name: loop },
 ): Trace {
   const s = parseScenario(input);
+  if (s.worldSize > 1)
+    throw new Error(`simulateTrace: world size ${s.worldSize}: use simulateDataParallelTrace`);
   const data = makeDataset(s);
   const model = s.model;
   let params = initialBodyParameters(s);
@@ -127,5 +135,120 @@ export function simulatedTrainer(
     name,
     description: `simulated ${loop} for tests`,
     run: async (scenario) => simulateTrace(scenario, loop, { name, ...info }),
+  };
+}
+
+/**
+ * Data-parallel loops as W ranks run them, in float64, DDP averaging the ranks' gradients at each
+ * step (every rank applies the same step):
+ * - ddp-reference: shards without padding; loss summed over the global window's samples and
+ *   scaled so the step applies their mean; every window steps;
+ * - ddp-docs-loop: DistributedSampler shards (the last padded with repeated samples), loss / K per
+ *   micro-batch, a step when (i+1) % K == 0 on each rank's count, so the tail leaks;
+ * - ddp-tail-step: the same, and a step after each rank's last micro-batch, still / K.
+ */
+export type DataParallelLoop = "ddp-reference" | "ddp-docs-loop" | "ddp-tail-step";
+
+/** Rank r's shard of an epoch's order: positions r, r + W, ...; padded first to a multiple of W. */
+function shard(order: readonly number[], rank: number, worldSize: number, pad: boolean): number[] {
+  const padded = pad
+    ? [...order, ...order.slice(0, (worldSize - (order.length % worldSize)) % worldSize)]
+    : order;
+  return padded.filter((_, position) => position % worldSize === rank);
+}
+
+function rankMicroBatches(s: Scenario, shardOrder: readonly number[]): number[][] {
+  const batches: number[][] = [];
+  for (let start = 0; start < shardOrder.length; start += s.batchSize) {
+    const batch = shardOrder.slice(start, start + s.batchSize);
+    if (s.dropLast && batch.length < s.batchSize) break;
+    batches.push(batch);
+  }
+  return batches;
+}
+
+/** A data-parallel loop's trace at the scenario's world size: rank 0's steps, replicas and every rank's forward passes. */
+export function simulateDataParallelTrace(
+  input: ScenarioInput,
+  loop: DataParallelLoop,
+  trainer: TrainerInfo = { name: loop },
+): Trace {
+  const s = parseScenario(input);
+  const w = s.worldSize;
+  const data = makeDataset(s);
+  const model = s.model;
+  let params = initialBodyParameters(s);
+  const steps: Step[] = [];
+  const passes: MicroBatch[][] = Array.from({ length: w }, () => []);
+  let weights = new Map<number, number>();
+  let body = params.map(() => 0);
+  const step = (epoch: number) => {
+    const entries = [...weights.entries()].sort((a, b) => a[0] - b[0]);
+    steps.push({
+      epoch,
+      skipped: false,
+      fingerprint: {
+        epochs: entries.map(([key]) => Math.floor(key / s.datasetSize)),
+        samples: entries.map(([key]) => key % s.datasetSize),
+        weights: entries.map(([, weight]) => weight),
+      },
+      body: model === "fingerprint" ? null : { parametersBefore: params, gradient: body },
+    });
+    params = params.map((p, j) => p - s.learningRate * (body[j] ?? 0));
+    weights = new Map();
+    body = params.map(() => 0);
+  };
+  const add = (epoch: number, sample: number, scale: number) => {
+    const key = epoch * s.datasetSize + sample;
+    weights.set(key, (weights.get(key) ?? 0) + scale);
+    if (model !== "fingerprint") {
+      const g = sampleBodyGradient(
+        model,
+        params,
+        data.features[sample] ?? [],
+        data.labels[sample] ?? 0,
+      );
+      body = body.map((v, j) => v + scale * (g[j] ?? 0));
+    }
+  };
+  const k = s.accumulation;
+  for (let epoch = 0; epoch < s.epochs; epoch++) {
+    const order = epochOrder(s, epoch);
+    const byRank = Array.from({ length: w }, (_, r) =>
+      rankMicroBatches(s, shard(order, r, w, loop !== "ddp-reference")),
+    );
+    const longest = Math.max(...byRank.map((mbs) => mbs.length));
+    for (let position = 0; position < longest; position++) {
+      const windowStart = position - (position % k);
+      const windowSamples = byRank.reduce(
+        (n, mbs) => n + mbs.slice(windowStart, windowStart + k).flat().length,
+        0,
+      );
+      byRank.forEach((mbs, rank) => {
+        const batch = mbs[position];
+        if (!batch) return;
+        passes[rank]?.push({ epoch, samples: batch, stepsBefore: steps.length, rank });
+        for (const sample of batch)
+          add(
+            epoch,
+            sample,
+            loop === "ddp-reference" ? 1 / windowSamples : 1 / (w * batch.length * k),
+          );
+      });
+      const windowEnd = (position + 1) % k === 0 || position === longest - 1;
+      if (loop === "ddp-docs-loop" ? (position + 1) % k === 0 : windowEnd) step(epoch);
+    }
+  }
+  return {
+    format: "accumaudit-trace",
+    version: 2,
+    trainer,
+    scenario: s,
+    steps,
+    replicas: Array.from({ length: w - 1 }, (_, r) => ({
+      rank: r + 1,
+      steps: structuredClone(steps),
+    })),
+    microBatches: passes.flat(),
   };
 }

@@ -1,8 +1,10 @@
 import { z } from "zod";
 import { describeIssues, PRECISIONS, ScenarioSchema } from "./scenario.js";
 
-/** Version of the trace format this harness reads and writes. */
-export const TRACE_VERSION = 1;
+/** Version of the trace format this harness writes; it reads {@link TRACE_VERSIONS}. */
+export const TRACE_VERSION = 2;
+/** Versions of the trace format this harness reads: 1 (one process) and 2 (ranks). */
+export const TRACE_VERSIONS = [1, 2] as const;
 
 /** Any JavaScript number, NaN and infinities included: a trainer may apply them. */
 const anyNumber = z.custom<number>((value) => typeof value === "number", {
@@ -69,18 +71,28 @@ export function traceSchema(arrays: TraceArrays) {
       epoch: count,
       /** Sample ids in the micro-batch, in loader order. */
       samples: counts,
-      /** Number of optimizer steps (applied or skipped) recorded before this forward pass. */
+      /** Number of optimizer steps (applied or skipped) its rank recorded before this forward pass. */
       stepsBefore: count,
+      /** The rank that ran the forward pass (version 2; 0 when absent). */
+      rank: count.optional(),
     })
     .strict();
+  /** Another rank's optimizer step calls (version 2, world size above 1). */
+  const replica = z.object({ rank: z.number().int().min(1), steps: z.array(step) }).strict();
   return z
     .object({
       format: z.literal("accumaudit-trace"),
-      version: z.literal(TRACE_VERSION),
+      version: z.union(TRACE_VERSIONS.map((v) => z.literal(v))),
       trainer: TrainerInfoSchema,
       scenario: ScenarioSchema,
+      /** Rank 0's optimizer step calls (the only rank's, in one process). */
       steps: z.array(step),
-      /** Forward passes in the order they happened; absent when the trainer cannot observe them. */
+      /** Every other rank's step calls, one entry per rank (version 2, world size above 1). */
+      replicas: z.array(replica).optional(),
+      /**
+       * Forward passes in the order each rank ran them, ranks one after another; absent when the
+       * trainer cannot observe them (required above one rank).
+       */
       microBatches: z.array(microBatch).optional(),
     })
     .strict();
@@ -116,20 +128,47 @@ export class TraceError extends Error {
   override name = "TraceError";
 }
 
-/**
- * Checks what a schema cannot: every fingerprint entry names a sample and an epoch of the
- * scenario. Throws {@link TraceError}.
- */
-export function checkTraceIndices(trace: Trace): Trace {
+function checkStepIndices(steps: readonly Step[], path: string, trace: Trace): void {
   const { datasetSize, epochs } = trace.scenario;
-  trace.steps.forEach((step, index) => {
+  steps.forEach((step, index) => {
     step.fingerprint.samples.forEach((sample, k) => {
       const epoch = step.fingerprint.epochs[k] ?? 0;
       if (sample >= datasetSize || epoch >= epochs)
         throw new TraceError(
-          `invalid trace: steps.${index}.fingerprint entry ${k}: expected epoch < ${epochs} and sample < ${datasetSize}, saw epoch ${epoch} sample ${sample}`,
+          `invalid trace: ${path}.${index}.fingerprint entry ${k}: expected epoch < ${epochs} and sample < ${datasetSize}, saw epoch ${epoch} sample ${sample}`,
         );
     });
+  });
+}
+
+/**
+ * Checks what a schema cannot: every fingerprint entry names a sample and an epoch of the
+ * scenario; ranks are those of the world size, each replica once; a run of several ranks is
+ * version 2 with its micro-batches observed. Throws {@link TraceError}.
+ */
+export function checkTraceIndices(trace: Trace): Trace {
+  const { worldSize } = trace.scenario;
+  const fail = (field: string, expected: string, saw: string) => {
+    throw new TraceError(`invalid trace: ${field}: expected ${expected}, saw ${saw}`);
+  };
+  if (
+    trace.version === 1 &&
+    (trace.replicas || trace.microBatches?.some((m) => m.rank !== undefined))
+  )
+    fail("version", "2 for a trace with ranks", "1");
+  if (worldSize > 1 && !trace.microBatches)
+    fail("microBatches", `the forward passes of all ${worldSize} ranks`, "none");
+  checkStepIndices(trace.steps, "steps", trace);
+  const ranks = (trace.replicas ?? []).map((r) => r.rank);
+  const expected = Array.from({ length: worldSize - 1 }, (_, k) => k + 1);
+  if (ranks.join(",") !== expected.join(","))
+    fail("replicas", `ranks [${expected.join(", ")}]`, `[${ranks.join(", ")}]`);
+  trace.replicas?.forEach((r, k) => {
+    checkStepIndices(r.steps, `replicas.${k}.steps`, trace);
+  });
+  trace.microBatches?.forEach((m, k) => {
+    if ((m.rank ?? 0) >= worldSize)
+      fail(`microBatches.${k}.rank`, `a rank below ${worldSize}`, String(m.rank));
   });
   return trace;
 }

@@ -28,6 +28,11 @@ export interface Trainer {
   run(scenario: Scenario, dataset: Dataset, options?: RunOptions): Promise<Trace>;
   /** What produced the traces (framework, version); known after the first run for external trainers. */
   info?(): TrainerInfo | undefined;
+  /**
+   * The largest world size (data-parallel ranks) the trainer runs; 1 when absent. An audit draws
+   * world sizes up to it; a run above it fails with a one-line error.
+   */
+  maxWorldSize?(): Promise<number>;
   /** Releases processes or backends the trainer holds. */
   dispose?(): Promise<void>;
 }

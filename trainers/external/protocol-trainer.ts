@@ -27,6 +27,7 @@ export interface ProtocolTrainerOptions {
  */
 export function createProtocolTrainer(options: ProtocolTrainerOptions): Trainer {
   let lastInfo: TrainerInfo | undefined;
+  let worldSizes: Promise<number> | undefined;
   return {
     name: options.name,
     description: options.description,
@@ -62,5 +63,17 @@ export function createProtocolTrainer(options: ProtocolTrainerOptions): Trainer 
       return trace;
     },
     info: () => lastInfo,
+    maxWorldSize: () => {
+      worldSizes ??= options
+        .client()
+        .describe(options.workerTrainer)
+        .catch((error: unknown) => {
+          worldSizes = undefined;
+          throw new TrainerError(
+            `${options.name}: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        });
+      return worldSizes;
+    },
   };
 }

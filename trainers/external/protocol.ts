@@ -10,14 +10,25 @@ export const HelloSchema = z.looseObject({
   trainers: z.array(z.string()),
   frameworks: z.record(z.string(), z.string()),
   adaptersError: z.string().optional(),
+  /** Registered trainers that run data-parallel (world size above 1). */
+  distributed: z.array(z.string()).optional(),
 });
 export type Hello = z.infer<typeof HelloSchema>;
 
 const RequestIdSchema = z.union([z.number(), z.string(), z.null()]);
 
-/** A worker's answer to a run request: the trace (still packed) or a one-line error. */
+/**
+ * A worker's answer to a request: the trace of a run (still packed), the description of a
+ * trainer (the largest world size it runs), or a one-line error.
+ */
 export const ResponseSchema = z.discriminatedUnion("type", [
   z.looseObject({ type: z.literal("trace"), id: RequestIdSchema, trace: z.unknown() }),
+  z.looseObject({
+    type: z.literal("description"),
+    id: RequestIdSchema,
+    trainer: z.string(),
+    maxWorldSize: z.number().int().min(1),
+  }),
   z.looseObject({ type: z.literal("error"), id: RequestIdSchema, message: z.string() }),
 ]);
-export type Response = z.infer<typeof ResponseSchema>;
+export type WorkerResponse = z.infer<typeof ResponseSchema>;

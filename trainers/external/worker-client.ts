@@ -1,7 +1,13 @@
 import type { Dataset } from "../contract/probe.js";
 import type { Scenario } from "../contract/scenario.js";
 import { TrainerError } from "../contract/trainer.js";
-import { type Hello, HelloSchema, PROTOCOL_VERSION, ResponseSchema } from "./protocol.js";
+import {
+  type Hello,
+  HelloSchema,
+  PROTOCOL_VERSION,
+  ResponseSchema,
+  type WorkerResponse,
+} from "./protocol.js";
 import { packFloat64 } from "./wire-trace.js";
 import { WorkerBrokenError, type WorkerCommand, WorkerProcess } from "./worker-process.js";
 
@@ -47,7 +53,51 @@ export class WorkerClient {
 
   /** Runs one request after those already queued; resolves to the trace as sent, not yet decoded. */
   run(request: RunRequest, timeoutMs: number): Promise<unknown> {
-    const result = this.queue.then(() => this.runNow(request, timeoutMs));
+    return this.enqueue(async () => {
+      const response = await this.exchange(
+        {
+          type: "run",
+          trainer: request.trainer,
+          scenario: request.scenario,
+          dataset: {
+            features: packFloat64(request.dataset.features.flat()),
+            labels: request.dataset.labels,
+          },
+          initialParameters: request.initialParameters,
+          device: request.device,
+          encoding: "packed",
+          record: request.record,
+          timeoutMs,
+        },
+        timeoutMs,
+        "trace",
+      );
+      return response.type === "trace" ? response.trace : undefined;
+    });
+  }
+
+  /**
+   * The largest world size a trainer runs, as the worker describes it; 1 for a worker that does
+   * not know the request (an older protocol) or a trainer it cannot resolve.
+   */
+  describe(trainer: string, timeoutMs = this.handshakeTimeoutMs): Promise<number> {
+    return this.enqueue(async () => {
+      try {
+        const response = await this.exchange(
+          { type: "describe", trainer },
+          timeoutMs,
+          "description",
+        );
+        return response.type === "description" ? response.maxWorldSize : 1;
+      } catch (error) {
+        if (error instanceof WorkerBrokenError) throw error;
+        return 1;
+      }
+    });
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.queue.then(work);
     this.queue = result.catch(() => undefined);
     return result;
   }
@@ -60,39 +110,35 @@ export class WorkerClient {
     await running?.shutdown();
   }
 
-  private async runNow(request: RunRequest, timeoutMs: number): Promise<unknown> {
+  /** Sends one request and reads its response of the expected type; an error response throws a TrainerError. */
+  private async exchange(
+    message: Record<string, unknown>,
+    timeoutMs: number,
+    expected: "trace" | "description",
+  ): Promise<WorkerResponse> {
     const worker = await this.started();
     try {
       const id = ++this.nextId;
-      worker.send({
-        type: "run",
-        id,
-        trainer: request.trainer,
-        scenario: request.scenario,
-        dataset: {
-          features: packFloat64(request.dataset.features.flat()),
-          labels: request.dataset.labels,
-        },
-        initialParameters: request.initialParameters,
-        device: request.device,
-        encoding: "packed",
-        record: request.record,
-      });
-      const line = await worker.nextLine(timeoutMs, `response to run ${id}`);
+      worker.send({ ...message, id });
+      const line = await worker.nextLine(timeoutMs, `response to ${message.type} ${id}`);
       const response = ResponseSchema.safeParse(
-        this.parseLine(worker, line, "a trace or error message"),
+        this.parseLine(worker, line, `a ${expected} or error message`),
       );
       if (!response.success)
         throw new WorkerBrokenError(
-          `worker protocol: expected a trace or error message, saw ${excerpt(line)}${worker.stderrSuffix()}`,
+          `worker protocol: expected a ${expected} or error message, saw ${excerpt(line)}${worker.stderrSuffix()}`,
         );
       if (response.data.id !== id)
         throw new WorkerBrokenError(
-          `worker protocol: expected the response to run ${id}, saw id ${response.data.id}`,
+          `worker protocol: expected the response to ${message.type} ${id}, saw id ${response.data.id}`,
         );
       if (response.data.type === "error")
         throw new TrainerError(`worker: ${response.data.message}`);
-      return response.data.trace;
+      if (response.data.type !== expected)
+        throw new WorkerBrokenError(
+          `worker protocol: expected a ${expected} message, saw a ${response.data.type} message`,
+        );
+      return response.data;
     } catch (error) {
       if (error instanceof WorkerBrokenError || worker.dead) this.discard(worker);
       throw error;

@@ -26,6 +26,14 @@ function oneLine(text: string, max = 600): string {
  * messages' meaning; {@link WorkerClient} does.
  */
 export class WorkerProcess {
+  /** Every worker alive in this process, so that a signal can end them all at once. */
+  private static readonly alive = new Set<WorkerProcess>();
+
+  /** Kills every live worker and whatever it started (its data-parallel ranks), at once. */
+  static killAll(): void {
+    for (const worker of WorkerProcess.alive) worker.kill();
+  }
+
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly lines: string[] = [];
   private waiter: { resolve: (line: string) => void; reject: (error: Error) => void } | undefined;
@@ -33,10 +41,13 @@ export class WorkerProcess {
   private stderr = "";
 
   constructor(readonly command: WorkerCommand) {
+    // Its own process group, so that killing the worker kills the rank processes it starts too.
     this.child = spawn(command.command, [...command.args], {
       stdio: ["pipe", "pipe", "pipe"],
       env: { ...process.env, ...command.env },
+      detached: true,
     });
+    WorkerProcess.alive.add(this);
     this.child.stdin.on("error", () => {
       // A dead worker's closed stdin; the close event reports the cause.
     });
@@ -64,7 +75,7 @@ export class WorkerProcess {
   }
 
   private readonly killOnExit = (): void => {
-    this.child.kill("SIGKILL");
+    this.kill();
   };
 
   /** Last characters the worker wrote to stderr. */
@@ -122,6 +133,8 @@ export class WorkerProcess {
   /** Asks the worker to exit (shutdown message, stdin closed), killing it after `graceMs`. */
   async shutdown(graceMs = 3000): Promise<void> {
     if (this.failure) return;
+    // Idle workers are unref'd; waiting for this one's exit must keep Node's event loop alive.
+    this.setActive(true);
     const closed = new Promise<void>((resolve) => this.child.once("close", () => resolve()));
     try {
       this.child.stdin.end(`${JSON.stringify({ type: "shutdown" })}\n`);
@@ -133,8 +146,14 @@ export class WorkerProcess {
     clearTimeout(timer);
   }
 
-  /** Kills the worker at once. */
+  /** Kills the worker and its process group (the ranks it started) at once. */
   kill(): void {
+    const pid = this.child.pid;
+    try {
+      if (pid !== undefined) process.kill(-pid, "SIGKILL");
+    } catch {
+      // The group is gone already; the child itself may still need the signal.
+    }
     this.child.kill("SIGKILL");
   }
 
@@ -160,6 +179,7 @@ export class WorkerProcess {
   private fail(error: Error): void {
     if (this.failure) return;
     this.failure = error;
+    WorkerProcess.alive.delete(this);
     process.removeListener("exit", this.killOnExit);
     if (this.waiter) {
       const { reject } = this.waiter;

@@ -62,7 +62,12 @@ export class TraceRecorder implements Recorder {
   constructor(private readonly datasetSize: number) {}
 
   forward(epoch: number, samples: readonly number[]): void {
-    this.microBatches.push({ epoch, samples: [...samples], stepsBefore: this.steps.length });
+    this.microBatches.push({
+      epoch,
+      samples: [...samples],
+      stepsBefore: this.steps.length,
+      rank: 0,
+    });
   }
 
   applied(step: AppliedStep): void {

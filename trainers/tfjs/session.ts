@@ -2,7 +2,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { Dataset } from "../contract/probe.js";
 import type { Scenario } from "../contract/scenario.js";
 import type { Trace } from "../contract/trace.js";
-import type { RunOptions } from "../contract/trainer.js";
+import { type RunOptions, TrainerError } from "../contract/trainer.js";
 import { selectBackend } from "./backend.js";
 import { GradientBuffer } from "./gradients.js";
 import { createLoader, type MicroBatchLoader } from "./loader.js";
@@ -35,6 +35,10 @@ export async function openSession(
   dataset: Dataset,
   options: RunOptions = {},
 ): Promise<TrainingSession> {
+  if (scenario.worldSize !== 1)
+    throw new TrainerError(
+      `${trainer}: world size ${scenario.worldSize}: expected 1 (the built-in TensorFlow.js trainers run in one process; the data-parallel trainers are python:ddp-docs-loop, python:ddp-tail-step and python:ddp-reference)`,
+    );
   await selectBackend(options.backend ?? "cpu");
   const recorder: Recorder =
     options.record === false ? new NoopRecorder() : new TraceRecorder(scenario.datasetSize);
