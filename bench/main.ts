@@ -2,6 +2,7 @@ import { parseArgs } from "node:util";
 import { BACKENDS, type Backend } from "../trainers/contract/trainer.js";
 import { createTfjsTrainers } from "../trainers/tfjs/index.js";
 import { BENCH_SCENARIOS, benchCaseRunners } from "./cases.js";
+import { measureWorldSizes } from "./data-parallel.js";
 import { measureCases } from "./measure.js";
 import { formatBenchTable } from "./table.js";
 import { measureWorkerThroughput } from "./worker-throughput.js";
@@ -55,5 +56,25 @@ if (pythonCases > 0) {
     } catch (error) {
       console.log(`| python:${trainer} | not measured: ${String(error).split("\n")[0]} | | |`);
     }
+  }
+}
+
+if (pythonCases > 0) {
+  console.log(
+    `\nData-parallel through the Python worker: python:ddp-reference, ${pythonCases} whole checks of 110/8/4 x2 (logistic body) per world size, interleaved (gloo on CPU; each W > 1 case starts and joins its ranks).\n`,
+  );
+  console.log("| world size W | cases/s | median s/case | cases |");
+  console.log("| ---: | ---: | ---: | ---: |");
+  try {
+    for (const f of await measureWorldSizes({
+      trainer: "python:ddp-reference",
+      worldSizes: [1, 2],
+      cases: pythonCases,
+    }))
+      console.log(
+        `| ${f.worldSize} | ${f.casesPerSecond.toFixed(2)} | ${f.medianSeconds.toFixed(2)} | ${f.cases} |`,
+      );
+  } catch (error) {
+    console.log(`| not measured: ${String(error).split("\n")[0]} | | | |`);
   }
 }

@@ -49,7 +49,10 @@ export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitr
         fullWindows: fc.integer({ min: 0, max: 8 }),
         tailMicroBatches: fc.integer({ min: 0, max: s.maxAccumulation }),
         remainder: fc.integer({ min: 0, max: s.maxBatchSize }),
-        worldSize: fc.integer({ min: s.minWorldSize, max: Math.max(s.minWorldSize, s.maxWorldSize) }),
+        worldSize: fc.integer({
+          min: s.minWorldSize,
+          max: Math.max(s.minWorldSize, s.maxWorldSize),
+        }),
         rankRemainder: fc.integer({ min: 0, max: Math.max(0, s.maxWorldSize - 1) }),
         dropLast: fc.boolean(),
         shuffle: s.shuffle

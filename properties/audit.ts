@@ -87,7 +87,10 @@ export async function auditTrainer(
  * The search space for a trainer: world sizes above what it runs are not drawn, unless the
  * space asks for them at least (then the trainer's refusal is what the audit reports).
  */
-async function spaceFor(trainer: Trainer, space: Partial<ScenarioSpace> = {}): Promise<ScenarioSpace> {
+async function spaceFor(
+  trainer: Trainer,
+  space: Partial<ScenarioSpace> = {},
+): Promise<ScenarioSpace> {
   const full = { ...DEFAULT_SPACE, ...space };
   // A trainer that cannot say (its worker does not start) is searched as one process: the
   // search then reports why it cannot run.

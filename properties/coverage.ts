@@ -58,7 +58,12 @@ class EpochFindings {
 function ranksSeen(plan: EpochPlan | undefined): Map<number, number[]> {
   const seen = new Map<number, number[]>();
   plan?.byRank.forEach((mbs, rank) => {
-    for (const s of mbs.flat()) seen.set(s, [...(seen.get(s) ?? []), rank]);
+    for (const mb of mbs)
+      for (const s of mb) {
+        const ranks = seen.get(s);
+        if (ranks) ranks.push(rank);
+        else seen.set(s, [rank]);
+      }
   });
   return seen;
 }

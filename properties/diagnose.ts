@@ -3,8 +3,8 @@ import type { Dataset } from "../trainers/contract/probe.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import { readAppliedWeights } from "./applied-weights.js";
 import { checkCoverage } from "./coverage.js";
-import { checkReplicas } from "./replicas.js";
 import type { CheckJudgement, StepAnalysis } from "./outcome.js";
+import { checkReplicas } from "./replicas.js";
 import { matchStepsToWindows } from "./step-windows.js";
 import { toleranceFor } from "./tolerance.js";
 import { checkWeighting } from "./weighting.js";
@@ -36,7 +36,12 @@ export function diagnoseTrace(
   const tolerance = toleranceFor(scenario, trace.trainer.precision);
   const windowing = checkWindowing(trace, expectation, applied);
   const replicas = checkReplicas(trace, tolerance);
-  const properties = { coverage: coverage.result, weighting: weighting.result, windowing, replicas };
+  const properties = {
+    coverage: coverage.result,
+    weighting: weighting.result,
+    windowing,
+    replicas,
+  };
   const pass = coverage.result.ok && weighting.result.ok && windowing.ok && replicas.ok;
   const steps: StepAnalysis[] = trace.steps.map((step, index) => {
     const window = matches[index]?.window;

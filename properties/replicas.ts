@@ -30,7 +30,8 @@ function fingerprintDifference(step: Step, reference: Step): number {
 
 /** |g_r - g_0| / |g_0| of the body gradients; 0 without a body. */
 function bodyDifference(step: Step, reference: Step): number {
-  if (!step.body || !reference.body) return step.body === reference.body ? 0 : Number.POSITIVE_INFINITY;
+  if (!step.body || !reference.body)
+    return step.body === reference.body ? 0 : Number.POSITIVE_INFINITY;
   const scale = Math.hypot(...reference.body.gradient) || 1;
   return distance(step.body.gradient, reference.body.gradient) / scale;
 }

@@ -79,7 +79,8 @@ function weightGroups(
 ): WeightGroup[] {
   const buckets = new Map<string, Array<{ entry: AppliedEntry; expected: number; size: number }>>();
   for (const entry of entries) {
-    const size = windowHolding(expectation, entry.epoch, entry.sample, matched)?.samples.length ?? 0;
+    const size =
+      windowHolding(expectation, entry.epoch, entry.sample, matched)?.samples.length ?? 0;
     const expected = size > 0 ? 1 / size : 0;
     const key = `${entry.epoch}|${expected}`;
     const bucket = buckets.get(key) ?? [];

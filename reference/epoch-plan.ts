@@ -39,9 +39,12 @@ function groupIntoWindows(epoch: number, byRank: number[][][], k: number): Expec
   const windows: ExpectedWindow[] = [];
   for (let first = 0; first < longest; first += k) {
     const last = Math.min(first + k, longest) - 1;
-    const held = byRank.flatMap((mbs) => mbs.slice(first, last + 1).flat());
-    const distinct = [...new Set(held)];
-    const repeated = distinct.filter((s) => held.indexOf(s) !== held.lastIndexOf(s));
+    const times = new Map<number, number>();
+    for (const mbs of byRank)
+      for (const mb of mbs.slice(first, last + 1))
+        for (const s of mb) times.set(s, (times.get(s) ?? 0) + 1);
+    const distinct = [...times.keys()];
+    const repeated = distinct.filter((s) => (times.get(s) ?? 0) > 1);
     windows.push({
       epoch,
       index: windows.length,

@@ -88,8 +88,9 @@ export function formatAuditHeader(meta: RunMeta, trainers: number): string {
 export function formatAuditSummary(audits: readonly TrainerAuditOutcome[]): string {
   const count = (verdict: Verdict) => audits.filter((a) => a.verdict === verdict).length;
   const errors = count("error");
-  const unchecked = errors > 0 ? `; ${errors} could not be checked` : "";
-  return `${count("pass")} of ${plural(audits.length, "trainer")} ${count("pass") === 1 ? "holds" : "hold"} every property; ${count("fail")} ${count("fail") === 1 ? "fails" : "fail"}${unchecked}`;
+  const unchecked = errors > 0 ? `, ${errors} could not be checked` : "";
+  const verb = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+  return `${plural(audits.length, "trainer")}: ${verb(count("pass"), "holds", "hold")} every property, ${verb(count("fail"), "fails", "fail")}${unchecked}`;
 }
 
 /** Writes the plain-text output of a check or an audit to a stream as the outcomes come. */

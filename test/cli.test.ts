@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { parse as parseJunit } from "junit2json";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { checkJson, trainerAuditJson } from "../reports/json.js";
+import { alive, childrenOf, waitFor, waitUntilGone } from "./support/processes.js";
 
 type CheckResult = ReturnType<typeof checkJson>;
 type AuditResult = { schemaVersion: number; trainers: Array<ReturnType<typeof trainerAuditJson>> };
@@ -316,4 +317,42 @@ describe("accumaudit CLI", () => {
     expect(stderr).not.toMatch(/EPIPE|Unhandled/);
     expect(code).not.toBeNull();
   });
+
+  it.each(["SIGINT", "SIGTERM"] as const)(
+    "%s to the accumaudit process alone stops its worker and every rank, and exits 130",
+    async (signal) => {
+      const child = spawn(
+        process.execPath,
+        [
+          bin,
+          "check",
+          "--trainer",
+          "python:trainers.external.fixtures.faulty_ranks:sleep",
+          "--world-size",
+          "2",
+          "--dataset-size",
+          "8",
+          "--batch-size",
+          "2",
+          "--accumulation",
+          "2",
+        ],
+        { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stderr = "";
+      child.stderr.on("data", (chunk) => {
+        stderr += String(chunk);
+      });
+      const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+      const pid = child.pid ?? -1;
+      const [worker] = await waitFor(() => childrenOf(pid), 60_000);
+      const ranks = worker === undefined ? [] : await waitFor(() => childrenOf(worker), 60_000);
+      expect(ranks.length, stderr).toBeGreaterThanOrEqual(2);
+      child.kill(signal);
+      expect(await closed).toBe(130);
+      expect(stderr).toContain(`interrupted by ${signal}; every worker stopped`);
+      await waitUntilGone([worker ?? -1, ...ranks], 3_000);
+      expect([worker ?? -1, ...ranks].filter(alive)).toEqual([]);
+    },
+  );
 });

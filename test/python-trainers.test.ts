@@ -33,7 +33,7 @@ describe("property search against the PyTorch trainers", () => {
     const audit = await auditTrainer(createPythonTrainer(name, { timeoutMs: 120_000 }), {
       runs: 40,
       seed: 11,
-      space: { models: ["fingerprint", "logistic"], maxDatasetSize: 120 },
+      space: { models: ["fingerprint", "logistic"], maxDatasetSize: 120, maxWorldSize: 1 },
     });
     if (expected === "pass") {
       expect(audit.search, JSON.stringify(audit.search)).toEqual({ kind: "passed", casesRun: 40 });
@@ -56,6 +56,7 @@ describe("property search against the PyTorch trainers", () => {
           models: ["fingerprint", "logistic", "mlp"],
           precisions: ["fp16", "bf16"],
           maxDatasetSize: 120,
+          maxWorldSize: 1,
         },
       },
     );

@@ -37,6 +37,16 @@ const PYTHON_DESCRIPTIONS: Record<string, string> = {
     "HuggingFace Trainer, gradient_accumulation_steps = K, model takes num_items_in_batch",
   "python:hf-trainer-kwargs":
     "HuggingFace Trainer, gradient_accumulation_steps = K, mean-loss model whose forward takes **kwargs",
+  "python:ddp-docs-loop":
+    "PyTorch DDP over W ranks: DistributedSampler, no_sync but at the step, loss.mean() / K, step when (i+1) % K == 0",
+  "python:ddp-tail-step":
+    "PyTorch DDP: the DDP documentation loop plus a step after each rank's last micro-batch",
+  "python:ddp-reference":
+    "PyTorch DDP: accumaudit's reference loop over W ranks (unpadded shards, global sample count, no hang)",
+  "python:accelerate-uneven":
+    "HuggingFace Accelerate as python:accelerate, with even_batches=False",
+  "python:hf-trainer-items-uneven":
+    "HuggingFace Trainer as python:hf-trainer-items, with accelerator_config even_batches=False",
 };
 
 /** Every trainer that `accumaudit list` shows: the built-in ones, then the Python ones. */

@@ -52,6 +52,7 @@ describe("python worker, plain loops on 110 samples / micro-batch 8 / K 4 / 2 ep
       epoch: 0,
       samples: [104, 105, 106, 107, 108, 109],
       stepsBefore: 3,
+      rank: 0,
     });
     expect(t.steps[0]?.body?.parametersBefore).toHaveLength(4);
   });

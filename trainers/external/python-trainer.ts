@@ -18,6 +18,11 @@ export const PYTHON_TRAINER_NAMES = [
   "python:hf-trainer",
   "python:hf-trainer-items",
   "python:hf-trainer-kwargs",
+  "python:ddp-docs-loop",
+  "python:ddp-tail-step",
+  "python:ddp-reference",
+  "python:accelerate-uneven",
+  "python:hf-trainer-items-uneven",
 ] as const;
 
 /** Options of {@link createPythonTrainer}. */

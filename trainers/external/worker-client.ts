@@ -46,6 +46,11 @@ export class WorkerClient {
     private readonly handshakeTimeoutMs = HANDSHAKE_TIMEOUT_MS,
   ) {}
 
+  /** Process id of the running worker, if one runs. */
+  get pid(): number | undefined {
+    return this.process?.dead === false ? this.process.pid : undefined;
+  }
+
   /** The last worker's hello message, once one has started. */
   get hello(): Hello | undefined {
     return this.greeting;

@@ -78,6 +78,11 @@ export class WorkerProcess {
     this.kill();
   };
 
+  /** The worker's process id (and process group id). */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** Last characters the worker wrote to stderr. */
   get stderrTail(): string {
     return this.stderr;

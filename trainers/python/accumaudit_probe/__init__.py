@@ -12,6 +12,7 @@ _EXPORTS = {
     "ProbeModel": "probe",
     "ProbeOutput": "probe",
     "Recorder": "recorder",
+    "distributed": "registry",
     "register": "registry",
     "register_reset": "registry",
 }

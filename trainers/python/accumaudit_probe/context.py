@@ -7,31 +7,64 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from .probe import ProbeDataset, ProbeModel
 
 PRECISION_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
 
+class ShardSampler(Sampler[int]):
+    """The epoch's order sharded the way ``DistributedSampler`` shards it, without padding.
+
+    The order is ``DistributedSampler``'s (index order, or ``randperm`` from ``seed + epoch``);
+    rank r takes positions r, r + W, r + 2W, ..., so shards differ by at most one sample and
+    every sample is in exactly one shard.
+    """
+
+    def __init__(self, size: int, world_size: int, rank: int, seed: int | None):
+        self.size, self.world_size, self.rank, self.seed = size, world_size, rank, seed
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = int(epoch)
+
+    def __iter__(self) -> Iterator[int]:
+        if self.seed is None:
+            order = list(range(self.size))
+        else:
+            order = torch.randperm(self.size, generator=torch.Generator().manual_seed(self.seed + self.epoch)).tolist()
+        return iter(order[self.rank :: self.world_size])
+
+    def __len__(self) -> int:
+        return len(range(self.rank, self.size, self.world_size))
+
+
 class RunContext:
-    """One run of one trainer on one scenario.
+    """One run of one trainer on one scenario, on one rank.
 
     Attributes:
         scenario: the validated scenario (camelCase keys as in the TypeScript Scenario).
-        dataset: the scenario's samples.
+        dataset: the scenario's samples (all of them, on every rank).
         model: the probe model, already on :attr:`device`.
         device: ``"cpu"`` or ``"cuda"``.
         precision: ``"fp32"``, ``"fp16"`` or ``"bf16"`` (from the scenario).
+        rank: this process's rank, 0 .. world_size - 1 (0 when worldSize is 1).
+        local_rank: its rank on this machine (every rank runs on this machine, so equal to rank).
     """
 
-    def __init__(self, scenario: dict[str, Any], dataset: ProbeDataset, model: ProbeModel, device: str):
+    def __init__(
+        self, scenario: dict[str, Any], dataset: ProbeDataset, model: ProbeModel, device: str, rank: int = 0
+    ):
         self.scenario = scenario
         self.dataset = dataset
         self.model = model
         self.device = device
         self.precision: str = scenario["precision"]
+        self.rank = int(rank)
+        self.local_rank = self.rank
         self.framework: dict[str, str] = {"framework": "pytorch", "frameworkVersion": torch.__version__}
+        self._samplers: list[DistributedSampler | ShardSampler] = []
 
     # -- scenario shorthands --------------------------------------------------------------------
 
@@ -49,6 +82,16 @@ class RunContext:
     def epochs(self) -> int:
         """E: passes over the dataset."""
         return int(self.scenario["epochs"])
+
+    @property
+    def world_size(self) -> int:
+        """W: data-parallel ranks (processes) of the run."""
+        return int(self.scenario["worldSize"])
+
+    @property
+    def is_distributed(self) -> bool:
+        """True when the run has more than one rank."""
+        return self.world_size > 1
 
     @property
     def learning_rate(self) -> float:
@@ -84,9 +127,50 @@ class RunContext:
         options.update(overrides)
         return DataLoader(self.dataset, **options)
 
+    def make_distributed_loader(self, pad: bool = True, **overrides: Any) -> DataLoader:
+        """DataLoader of this rank's micro-batches of B (drop_last from the scenario) over its shard.
+
+        ``pad=True`` shards with ``torch.utils.data.DistributedSampler`` (W replicas, this rank,
+        shuffled from the scenario's seed when there is one, drop_last=False): it pads the last
+        shard by repeating samples from the start of the order, so every rank gets ceil(N / W).
+        ``pad=False`` shards the same order without padding (:class:`ShardSampler`). Either way
+        :meth:`set_epoch` tells the sampler the epoch. ``overrides`` go to ``DataLoader``.
+        """
+        seed = self.shuffle_seed
+        sampler: DistributedSampler | ShardSampler
+        if pad:
+            sampler = DistributedSampler(
+                self.dataset,
+                num_replicas=self.world_size,
+                rank=self.rank,
+                shuffle=seed is not None,
+                seed=0 if seed is None else seed,
+                drop_last=False,
+            )
+        else:
+            sampler = ShardSampler(len(self.dataset), self.world_size, self.rank, seed)
+        self._samplers.append(sampler)
+        options: dict[str, Any] = {"batch_size": self.batch_size, "drop_last": self.drop_last, "sampler": sampler}
+        options.update(overrides)
+        return DataLoader(self.dataset, **options)
+
+    def init_process_group(self) -> None:
+        """Joins the run's process group (gloo on cpu, nccl on cuda) from the environment the worker
+        set (MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE). A no-op when worldSize is 1 or the group
+        exists already; the worker destroys it after the run."""
+        if not self.is_distributed:
+            return
+        import torch.distributed as dist
+
+        if not dist.is_initialized():
+            dist.init_process_group("nccl" if self.device == "cuda" else "gloo", rank=self.rank, world_size=self.world_size)
+
     def set_epoch(self, epoch: int) -> None:
-        """Sets the probe model's epoch tag; call at the start of every epoch."""
+        """Sets the probe model's epoch tag and tells the samplers of :meth:`make_distributed_loader`
+        the epoch; call at the start of every epoch."""
         self.model.epoch = int(epoch)
+        for sampler in self._samplers:
+            sampler.set_epoch(int(epoch))
 
     def autocast(self) -> contextlib.AbstractContextManager[Any]:
         """torch.autocast on the device for fp16/bf16; a no-op context for fp32."""

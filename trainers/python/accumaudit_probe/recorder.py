@@ -6,6 +6,9 @@ pre-hook keeps the parameters before the step; the post-hook reads the gradient,
 given a closure (Lightning) runs the window's last forward and backward inside ``step``. Steps
 that ``GradScaler.step`` skips on inf/nan never reach ``Optimizer.step``; the recorder wraps
 ``torch.amp.GradScaler.step`` while installed to notice them.
+
+In a data-parallel run every rank records with its own Recorder; :func:`merge_rank_traces`
+makes one trace of their parts.
 """
 
 from __future__ import annotations
@@ -16,21 +19,24 @@ import torch
 from torch.amp import GradScaler
 from torch.optim.optimizer import register_optimizer_step_post_hook, register_optimizer_step_pre_hook
 
+from . import heartbeat
 from .probe import ProbeModel
 
 TRACE_FORMAT = "accumaudit-trace"
-TRACE_VERSION = 1
+TRACE_VERSION = 2
 
 
 class Recorder:
     """Captures the steps and micro-batches of one run of one trainer on the probe model.
 
     Use as a context manager (or call :meth:`install` / :meth:`remove`); read :meth:`trace` after.
+    ``rank`` is the data-parallel rank whose forward passes and steps this recorder sees.
     """
 
-    def __init__(self, model: ProbeModel, record: bool = True):
+    def __init__(self, model: ProbeModel, record: bool = True, rank: int = 0):
         self.model = model
         self.record = record
+        self.rank = int(rank)
         self.steps: list[dict[str, Any]] = []
         self.micro_batches: list[dict[str, Any]] = []
         self._step_calls = 0
@@ -99,7 +105,9 @@ class Recorder:
         return any(p is target for group in getattr(optimizer, "param_groups", ()) for p in group["params"])
 
     def _on_forward(self, epoch: int, ids: list[int]) -> None:
-        if self.record:
+        heartbeat.beat()
+        # A pass over no samples (a rank whose shard ran out joining a window's all-reduce) is no micro-batch.
+        if self.record and ids:
             self.micro_batches.append({"epoch": int(epoch), "samples": ids, "stepsBefore": self._step_calls})
 
     def _before_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
@@ -107,6 +115,7 @@ class Recorder:
             self._parameters_before = self._body_parameters()
 
     def _after_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
+        heartbeat.beat()
         if not self.tracks(optimizer):
             return
         self._step_calls += 1
@@ -171,12 +180,27 @@ class Recorder:
     # -- result ---------------------------------------------------------------------------------
 
     def trace(self, scenario: dict[str, Any], trainer: dict[str, Any]) -> dict[str, Any]:
-        """The run's trace in the Trace v1 format (camelCase); floats may be non-finite."""
+        """This rank's trace in the Trace v2 format (camelCase, no replicas; every micro-batch carries
+        the recorder's rank); floats may be non-finite."""
         return {
             "format": TRACE_FORMAT,
             "version": TRACE_VERSION,
             "trainer": trainer,
             "scenario": scenario,
             "steps": self.steps,
-            "microBatches": self.micro_batches,
+            "microBatches": [{**micro_batch, "rank": self.rank} for micro_batch in self.micro_batches],
         }
+
+
+def merge_rank_traces(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """One Trace v2 from the ranks' traces, ``parts[r]`` being rank r's.
+
+    Trainer info, scenario and ``steps`` come from rank 0; with more than one rank, ``replicas``
+    holds every other rank's steps; ``microBatches`` lists every rank's, ranks in order.
+    """
+    first = parts[0]
+    trace = {key: first[key] for key in ("format", "version", "trainer", "scenario", "steps")}
+    if len(parts) > 1:
+        trace["replicas"] = [{"rank": rank, "steps": part["steps"]} for rank, part in enumerate(parts) if rank > 0]
+    trace["microBatches"] = [micro_batch for part in parts for micro_batch in part["microBatches"]]
+    return trace

@@ -5,12 +5,16 @@ Plain loops are registered here. Framework adapters register themselves from
 targets (strings, so no framework is imported until its trainer runs) and :func:`register_reset`.
 A name that is not registered but has the form ``MODULE:FUNCTION`` is imported as a user's own
 training function ``def train(ctx: RunContext) -> None``.
+
+Data-parallel support (worldSize > 1) is a fact about a trainer, kept beside it: registered with
+``distributed=True``, or a user's function marked with the :func:`distributed` decorator.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -18,13 +22,25 @@ if TYPE_CHECKING:
 
 TrainFunction = Callable[["RunContext"], None]
 
-_TRAINERS: dict[str, str | TrainFunction] = {
-    "docs-loop": "accumaudit_probe.loops.docs_loop:train",
-    "tail-step": "accumaudit_probe.loops.tail_step:train",
-    "two-loop": "accumaudit_probe.loops.two_loop:train",
-    "k-plus-one": "accumaudit_probe.loops.k_plus_one:train",
-    "reference": "accumaudit_probe.loops.reference:train",
+
+@dataclass(frozen=True)
+class _Trainer:
+    target: str | TrainFunction  # "module:function", imported on first use, or the function
+    distributed: bool = False  # runs data-parallel (worldSize > 1)
+
+
+_TRAINERS: dict[str, _Trainer] = {
+    "docs-loop": _Trainer("accumaudit_probe.loops.docs_loop:train"),
+    "tail-step": _Trainer("accumaudit_probe.loops.tail_step:train"),
+    "two-loop": _Trainer("accumaudit_probe.loops.two_loop:train"),
+    "k-plus-one": _Trainer("accumaudit_probe.loops.k_plus_one:train"),
+    "reference": _Trainer("accumaudit_probe.loops.reference:train"),
+    "ddp-docs-loop": _Trainer("accumaudit_probe.loops.ddp_docs_loop:train", distributed=True),
+    "ddp-tail-step": _Trainer("accumaudit_probe.loops.ddp_tail_step:train", distributed=True),
+    "ddp-reference": _Trainer("accumaudit_probe.loops.ddp_reference:train", distributed=True),
 }
+#: The attribute :func:`distributed` sets on a training function.
+DISTRIBUTED_MARK = "__accumaudit_distributed__"
 _RESETS: list[Callable[[], None]] = []
 _adapters_loaded = False
 #: Why ``accumaudit_probe.adapters`` could not be imported, if it could not.
@@ -35,9 +51,19 @@ class TrainerUnavailable(Exception):
     """A trainer name that does not resolve to a callable training function."""
 
 
-def register(name: str, target: str | TrainFunction) -> None:
-    """Registers a trainer under ``name``: a ``"module:function"`` string (imported on first use) or a callable."""
-    _TRAINERS[name] = target
+def register(name: str, target: str | TrainFunction, distributed: bool = False) -> None:
+    """Registers a trainer under ``name``: a ``"module:function"`` string (imported on first use) or a callable.
+
+    ``distributed=True`` says the trainer runs data-parallel: the worker starts worldSize rank
+    processes and calls it in each (see API.md, "Data-parallel trainers").
+    """
+    _TRAINERS[name] = _Trainer(target, distributed)
+
+
+def distributed(train: TrainFunction) -> TrainFunction:
+    """Decorator: marks a user's ``train(ctx)`` as data-parallel, so it may run with worldSize > 1."""
+    setattr(train, DISTRIBUTED_MARK, True)
+    return train
 
 
 def register_reset(reset: Callable[[], None]) -> None:
@@ -58,17 +84,37 @@ def names() -> list[str]:
     return list(_TRAINERS)
 
 
+def is_registered(name: str) -> bool:
+    """True for a registered name (not a ``MODULE:FUNCTION`` path)."""
+    _load_adapters()
+    return name in _TRAINERS
+
+
+def distributed_names() -> list[str]:
+    """Registered trainer names that run data-parallel (worldSize > 1), in registration order."""
+    _load_adapters()
+    return [name for name, trainer in _TRAINERS.items() if trainer.distributed]
+
+
+def supports_distributed(name: str) -> bool:
+    """True when the trainer may run with worldSize > 1: registered with ``distributed=True``, or its
+    function carries the :func:`distributed` mark. Resolves the name (raises TrainerUnavailable)."""
+    function = resolve(name)
+    registered = _TRAINERS.get(name)
+    marked = getattr(function, DISTRIBUTED_MARK, False) is True
+    return marked or (registered is not None and registered.distributed)
+
+
 def resolve(name: str) -> TrainFunction:
     """The training function for a registered name or a ``MODULE:FUNCTION`` path."""
     _load_adapters()
-    target = _TRAINERS.get(name)
-    if target is None:
-        if ":" not in name:
-            raise TrainerUnavailable(
-                f"trainer: expected one of {', '.join(_TRAINERS)} or MODULE:FUNCTION, saw {name!r}"
-                + (f" (adapters failed to load: {adapters_error})" if adapters_error else "")
-            )
-        target = name
+    registered = _TRAINERS.get(name)
+    if registered is None and ":" not in name:
+        raise TrainerUnavailable(
+            f"trainer: expected one of {', '.join(_TRAINERS)} or MODULE:FUNCTION, saw {name!r}"
+            + (f" (adapters failed to load: {adapters_error})" if adapters_error else "")
+        )
+    target = name if registered is None else registered.target
     if callable(target):
         return target
     module_name, _, function_name = target.partition(":")

@@ -1,9 +1,14 @@
-"""Runs one trainer on one scenario from a clean start and returns the trace."""
+"""Runs one trainer on one scenario from a clean start and returns the trace.
+
+worldSize 1 runs in this process; worldSize W > 1 runs the same start on W rank processes
+(ranks.py) and merges the ranks' traces into one (Trace v2).
+"""
 
 from __future__ import annotations
 
 import json
 import random
+from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from typing import Any
@@ -14,8 +19,8 @@ from jsonschema import Draft202012Validator
 from . import registry
 from .context import RunContext
 from .probe import ProbeDataset, ProbeModel
-from .recorder import Recorder
-
+from .ranks import run_ranks
+from .recorder import Recorder, merge_rank_traces
 
 
 class RunError(Exception):
@@ -56,6 +61,24 @@ def check_scenario(scenario: Any) -> dict[str, Any]:
     return scenario
 
 
+def max_world_size() -> int:
+    """The largest worldSize the scenario schema allows."""
+    return int(scenario_validator().schema["properties"]["worldSize"]["maximum"])
+
+
+@dataclass(frozen=True)
+class Case:
+    """What every rank of one run starts from."""
+
+    trainer: str
+    scenario: dict[str, Any]
+    features: list[list[float]]
+    labels: list[float]
+    initial_parameters: list[float]
+    device: str
+    record: bool
+
+
 def run_scenario(
     trainer: str,
     scenario: dict[str, Any],
@@ -64,8 +87,13 @@ def run_scenario(
     initial_parameters: list[float],
     device: str = "cpu",
     record: bool = True,
+    timeout_s: float | None = None,
 ) -> dict[str, Any]:
-    """Trains ``trainer`` on the scenario and returns its trace (plain floats, possibly non-finite)."""
+    """Trains ``trainer`` on the scenario and returns its Trace v2 (plain floats, possibly non-finite).
+
+    With worldSize W > 1 the trainer must support it (registry.supports_distributed); it then runs
+    on W rank processes, which must end before 90 % of ``timeout_s`` (default 600 s).
+    """
     scenario = check_scenario(scenario)
     if device not in ("cpu", "cuda"):
         raise RunError(f"device: expected cpu or cuda, saw {device!r}")
@@ -73,14 +101,42 @@ def run_scenario(
         raise RunError("device: expected a CUDA device, saw none (torch.cuda.is_available() is False)")
     if len(labels) != scenario["datasetSize"]:
         raise RunError(f"dataset: expected {scenario['datasetSize']} samples (scenario.datasetSize), saw {len(labels)}")
-    train = registry.resolve(trainer)
-    if int(scenario["worldSize"]) != 1:
-        raise RunError(f"trainer {trainer}: world size {scenario['worldSize']}: expected 1 (this worker runs one process)")
+    world_size = int(scenario["worldSize"])
+    case = Case(trainer, scenario, features, labels, initial_parameters, device, record)
+    if world_size == 1:
+        return merge_rank_traces([run_rank(0, 1, case)])
+    if not registry.supports_distributed(trainer):
+        raise RunError(refusal(trainer, world_size))
+    if device == "cuda" and torch.cuda.device_count() < world_size:
+        raise RunError(
+            f"scenario.worldSize: expected at most {torch.cuda.device_count()} on cuda (one GPU per rank), saw {world_size}"
+        )
+    # CUDA cannot be forked once initialised: its ranks start as fresh interpreters.
+    parts = run_ranks(run_rank, (case,), world_size, timeout_s, spawn=device == "cuda")
+    return merge_rank_traces(parts)
+
+
+def refusal(trainer: str, world_size: int) -> str:
+    """Why a single-process trainer cannot run with ``world_size`` ranks, in one line."""
+    hint = "" if registry.is_registered(trainer) else " unless marked with @accumaudit_probe.distributed"
+    names = ", ".join(registry.distributed_names())
+    return (
+        f"trainer {trainer}: world size {world_size}: expected 1"
+        f" (it runs in one process{hint}; the data-parallel trainers are {names})"
+    )
+
+
+def run_rank(rank: int, world_size: int, case: Case) -> dict[str, Any]:
+    """One rank's run from a clean start: its own context and recorder; returns its part of the trace."""
+    train = registry.resolve(case.trainer)
+    scenario = case.scenario
     clean_start(int(scenario["dataSeed"]))
-    dataset = ProbeDataset(features, labels)
-    model = ProbeModel(scenario, initial_parameters).to(device)
-    context = RunContext(scenario, dataset, model, device)
-    with Recorder(model, record=record) as recorder:
+    if case.device == "cuda" and world_size > 1:
+        torch.cuda.set_device(rank)
+    dataset = ProbeDataset(case.features, case.labels)
+    model = ProbeModel(scenario, case.initial_parameters).to(case.device)
+    context = RunContext(scenario, dataset, model, case.device, rank=rank)
+    with Recorder(model, record=case.record, rank=rank) as recorder:
         train(context)
-    info: dict[str, Any] = {"name": f"python:{trainer}", **context.framework, "backend": "torch", "device": device}
+    info: dict[str, Any] = {"name": f"python:{case.trainer}", **context.framework, "backend": "torch", "device": case.device}
     return recorder.trace(scenario, info)

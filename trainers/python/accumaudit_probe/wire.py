@@ -52,10 +52,10 @@ def encode_ints(values: list[int], packed: bool) -> Any:
     return _pack(values, "int32") if packed else values
 
 
-def encode_trace(trace: dict[str, Any], packed: bool = True) -> dict[str, Any]:
-    """The trace with its number arrays packed (or plain) and every float JSON-safe."""
-    steps = []
-    for step in trace["steps"]:
+def encode_steps(steps: list[dict[str, Any]], packed: bool) -> list[dict[str, Any]]:
+    """Steps with their number arrays packed (or plain) and every float JSON-safe."""
+    encoded_steps = []
+    for step in steps:
         fingerprint = step["fingerprint"]
         encoded: dict[str, Any] = {
             "epoch": step["epoch"],
@@ -74,9 +74,18 @@ def encode_trace(trace: dict[str, Any], packed: bool = True) -> dict[str, Any]:
         }
         if "lossScale" in step:
             encoded["lossScale"] = wire_float(step["lossScale"])
-        steps.append(encoded)
-    result = {key: value for key, value in trace.items() if key not in ("steps", "microBatches")}
-    result["steps"] = steps
+        encoded_steps.append(encoded)
+    return encoded_steps
+
+
+def encode_trace(trace: dict[str, Any], packed: bool = True) -> dict[str, Any]:
+    """The trace (v1 or v2) with its number arrays packed (or plain) and every float JSON-safe."""
+    result = {key: value for key, value in trace.items() if key not in ("steps", "replicas", "microBatches")}
+    result["steps"] = encode_steps(trace["steps"], packed)
+    if "replicas" in trace:
+        result["replicas"] = [
+            {"rank": replica["rank"], "steps": encode_steps(replica["steps"], packed)} for replica in trace["replicas"]
+        ]
     if "microBatches" in trace:
         result["microBatches"] = [
             {**micro_batch, "samples": encode_ints(micro_batch["samples"], packed)} for micro_batch in trace["microBatches"]

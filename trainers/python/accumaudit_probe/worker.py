@@ -50,6 +50,7 @@ def send(channel: IO[str], message: dict[str, Any] | str) -> None:
 
 
 def handle_run(request: dict[str, Any]) -> dict[str, Any]:
+    """The trace of a run request, encoded for the wire."""
     from .run import run_scenario
     from .wire import encode_trace, unpack
 
@@ -66,8 +67,42 @@ def handle_run(request: dict[str, Any]) -> dict[str, Any]:
         initial_parameters=unpack(request["initialParameters"]),
         device=request.get("device", "cpu"),
         record=request.get("record", True),
+        timeout_s=timeout_seconds(request),
     )
     return encode_trace(trace, packed=request.get("encoding", "packed") == "packed")
+
+
+def timeout_seconds(request: dict[str, Any]) -> float | None:
+    """The run request's optional ``timeoutMs``, in seconds."""
+    from .run import RunError
+
+    timeout = request.get("timeoutMs")
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise RunError(f"timeoutMs: expected a positive number of milliseconds, saw {timeout!r}")
+    return float(timeout) / 1000
+
+
+def handle_describe(request: dict[str, Any]) -> dict[str, Any]:
+    """The description of a trainer: the largest worldSize it runs with."""
+    from . import registry
+    from .run import RunError, max_world_size
+
+    trainer = request.get("trainer")
+    if not isinstance(trainer, str):
+        raise RunError(f"trainer: expected a trainer name, saw {trainer!r}")
+    world_size = max_world_size() if registry.supports_distributed(trainer) else 1
+    return {"type": "description", "id": request.get("id"), "trainer": trainer, "maxWorldSize": world_size}
+
+
+def error_message(error: BaseException) -> str:
+    """One line for a failed request: the worker's own errors as they are, others with their type."""
+    from .ranks import RankError
+    from .run import RunError
+
+    text = " ".join(str(error).split())
+    return text if isinstance(error, (RunError, RankError)) else f"{type(error).__name__}: {text}"
 
 
 def main() -> int:
@@ -83,13 +118,16 @@ def main() -> int:
         return 2
 
     from . import registry
+    from .rank_process import keep_out_of_ranks
 
+    keep_out_of_ranks(channel.fileno())
     hello: dict[str, Any] = {
         "type": "hello",
         "protocol": PROTOCOL_VERSION,
         "worker": "accumaudit_probe",
         "python": platform.python_version(),
         "trainers": registry.names(),
+        "distributed": registry.distributed_names(),
         "frameworks": framework_versions(),
         "cuda": torch.cuda.is_available(),
     }
@@ -107,16 +145,19 @@ def main() -> int:
         kind = request.get("type") if isinstance(request, dict) else None
         if kind == "shutdown":
             return 0
-        if kind != "run":
+        if kind not in ("run", "describe"):
             send(channel, {"type": "error", "id": request.get("id") if isinstance(request, dict) else None,
-                           "message": f"request.type: expected run or shutdown, saw {kind!r}"})
+                           "message": f"request.type: expected run, describe or shutdown, saw {kind!r}"})
             continue
         request_id = request.get("id")
         try:
-            message: dict[str, Any] | str = encode({"type": "trace", "id": request_id, "trace": handle_run(request)})
-        except (Exception, SystemExit) as error:  # noqa: BLE001 - every failure of a run is that run's error
+            if kind == "describe":
+                message: dict[str, Any] | str = encode(handle_describe(request))
+            else:
+                message = encode({"type": "trace", "id": request_id, "trace": handle_run(request)})
+        except (Exception, SystemExit) as error:  # noqa: BLE001 - every failure of a request is that request's error
             traceback.print_exc(file=sys.stderr)
-            message = {"type": "error", "id": request_id, "message": f"{type(error).__name__}: {' '.join(str(error).split())}"}
+            message = {"type": "error", "id": request_id, "message": error_message(error)}
         sys.stderr.flush()
         send(channel, message)
     return 0

@@ -34,6 +34,7 @@ describe("docs-loop on 110 samples, B=8, K=4, 2 epochs", () => {
       epoch: 1,
       samples: [0, 1, 2, 3, 4, 5, 6, 7],
       stepsBefore: 3,
+      rank: 0,
     });
   });
 });

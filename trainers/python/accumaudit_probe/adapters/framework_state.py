@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import logging
 import sys
+import time
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -55,3 +56,23 @@ def freeze_imported_objects() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+#: How long a rank gives gloo's worker threads to let go of the last all-reduce (see below).
+GLOO_SETTLE_S = 0.05
+
+
+def let_gloo_threads_settle(ctx: Any) -> None:
+    """With W > 1: sleeps briefly, so gloo's worker threads free the last all-reduce before the group goes.
+
+    torch 2.13's backward stashes a Python object in thread-local state, and a DDP all-reduce
+    started inside backward carries a copy; the gloo thread that ran it needs the GIL to free it.
+    When the main thread drops the process group's last reference right after the last backward
+    (Accelerate's ``end_training`` destroys the group, then the DDP wrapper goes with the
+    function's frame), the group's destructor joins that thread while holding the GIL: a deadlock,
+    seen in about one run in six (stack: ``~ProcessGroupGloo`` -> ``thread::join`` in the main
+    thread, ``~AsyncAllreduceWork`` -> ``take_gil`` in ``pt_gloo_runloop``). Sleeping releases the
+    GIL, so the waiting thread finishes first.
+    """
+    if ctx.is_distributed:
+        time.sleep(GLOO_SETTLE_S)

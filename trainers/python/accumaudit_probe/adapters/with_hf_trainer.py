@@ -12,6 +12,13 @@ Three models, as users write them:
 
 Gradient clipping is off (``max_grad_norm=0``): HF clips to norm 1.0 by default, which rescales
 the applied gradient and would hide how the Trainer weighted the samples of a window.
+
+Data-parallel (worldSize W > 1): the same script in every rank, as ``torchrun`` starts it. The
+Trainer's Accelerator reads the rank from the environment (``use_cpu=True`` on the CPU, gloo),
+wraps the model in DDP and shards HF's own sampler by batches, padding the last ones from the
+start of the epoch (Accelerate's ``even_batches``, on by default). With ``num_items_in_batch`` the
+Trainer gathers the window's item count over all ranks (``average_tokens_across_devices``).
+``hf-trainer-items-uneven`` sets ``accelerator_config={"even_batches": False}``: no padding.
 """
 
 from __future__ import annotations
@@ -101,9 +108,13 @@ def collate(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]
     }
 
 
-def training_arguments(ctx: RunContext, output_dir: str) -> TrainingArguments:
-    """TrainingArguments for the scenario; no clipping, logging, saving or reporting, constant learning rate."""
+def training_arguments(ctx: RunContext, output_dir: str, even_batches: bool = True) -> TrainingArguments:
+    """TrainingArguments for the scenario; no clipping, logging, saving or reporting, constant learning rate.
+
+    ``even_batches=False`` goes to the Trainer's Accelerator through ``accelerator_config``.
+    """
     shuffle_seed = ctx.shuffle_seed
+    options: dict[str, Any] = {} if even_batches else {"accelerator_config": {"even_batches": False}}
     return TrainingArguments(
         output_dir=output_dir,
         num_train_epochs=ctx.epochs,
@@ -126,16 +137,17 @@ def training_arguments(ctx: RunContext, output_dir: str) -> TrainingArguments:
         disable_tqdm=True,
         remove_unused_columns=False,
         dataloader_pin_memory=False,
+        **options,
     )
 
 
-def run_trainer(ctx: RunContext, model: nn.Module) -> None:
+def run_trainer(ctx: RunContext, model: nn.Module, even_batches: bool = True) -> None:
     """Trains ``model`` (which wraps ``ctx.model``) with HF Trainer on the scenario."""
     ctx.set_framework("transformers", transformers.__version__)
     with tempfile.TemporaryDirectory(prefix="accumaudit-hf-") as output_dir:
         trainer = Trainer(
             model=model,
-            args=training_arguments(ctx, output_dir),
+            args=training_arguments(ctx, output_dir, even_batches),
             train_dataset=ctx.dataset,
             data_collator=collate,
             optimizers=(ctx.make_optimizer(), None),
@@ -155,6 +167,17 @@ def train_mean_loss(ctx: RunContext) -> None:
 def train_item_count(ctx: RunContext) -> None:
     """``hf-trainer-items``: sum / ``num_items_in_batch``."""
     run_trainer(ctx, ItemCountClassifier(ctx.model))
+
+
+def train_item_count_uneven(ctx: RunContext) -> None:
+    """``hf-trainer-items-uneven``: ``hf-trainer-items`` with ``accelerator_config={"even_batches": False}``.
+
+    Run as users run it. When the ranks get different numbers of windows per epoch, the Trainer's
+    per-window item-count gather and DDP's all-reduce pair with another rank's next window (one
+    step mixing two epochs) until gloo aborts a rank on mismatched message sizes (seen with
+    transformers 5.24 on gloo): the harness reports the rank that died.
+    """
+    run_trainer(ctx, ItemCountClassifier(ctx.model), even_batches=False)
 
 
 def train_kwargs_mean_loss(ctx: RunContext) -> None:

@@ -2,13 +2,25 @@
 
 The module returns the micro-batch's mean loss from ``training_step``, as Lightning users write
 it; Lightning itself decides how to scale it for accumulation and when to step.
+
+Data-parallel (worldSize W > 1): the same script in every rank, as ``torchrun`` starts it, with
+``Trainer(strategy="ddp", devices=W, num_nodes=1)``. Lightning sees LOCAL_RANK in the environment,
+so it starts no processes of its own; it takes the rank from the environment, joins the process
+group (gloo on the CPU), wraps the module in DDP and replaces the loader's sampler with its own
+``DistributedSampler``, which pads the shards to equal length and, for training, always shuffles
+(seeded from PL_GLOBAL_SEED, the variable ``seed_everything`` sets, else 0). So the adapter hands
+the scenario's shuffle seed to Lightning as PL_GLOBAL_SEED; an unshuffled scenario is still
+shuffled by Lightning, with seed 0, and the trace's micro-batches show that order.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import tempfile
 import warnings
+from collections.abc import Iterator
 from typing import Any
 
 import lightning
@@ -48,8 +60,9 @@ def trainer_options(ctx: RunContext, root_dir: str) -> dict[str, Any]:
     """Trainer arguments for the scenario: accumulation, precision, device; no logging, checkpoints or validation.
 
     Gradient clipping stays off (Lightning's default), so the applied gradient is the accumulated one.
+    With W > 1: ``strategy="ddp"`` on W devices of one node.
     """
-    return {
+    options: dict[str, Any] = {
         "max_epochs": ctx.epochs,
         "accumulate_grad_batches": ctx.accumulation,
         "precision": PRECISIONS[ctx.precision],
@@ -63,12 +76,46 @@ def trainer_options(ctx: RunContext, root_dir: str) -> dict[str, Any]:
         "limit_val_batches": 0,
         "default_root_dir": root_dir,
     }
+    if ctx.is_distributed:
+        options.update(strategy="ddp", devices=ctx.world_size, num_nodes=1)
+    return options
+
+
+#: What Lightning reads from the environment or changes there (its teardown deletes WORLD_SIZE).
+ENVIRONMENT = ("PL_GLOBAL_SEED", "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "NODE_RANK", "GROUP_RANK")
+
+
+@contextlib.contextmanager
+def distributed_environment(ctx: RunContext) -> Iterator[None]:
+    """With W > 1: the scenario's shuffle seed as PL_GLOBAL_SEED while Lightning runs; the environment restored after.
+
+    Lightning ignores the loader's own generator when it swaps in its ``DistributedSampler`` and
+    seeds that sampler from PL_GLOBAL_SEED, the variable a user's ``seed_everything(seed)`` sets;
+    setting only the variable passes the seed on without reseeding anything else. Lightning's
+    teardown deletes WORLD_SIZE from the environment; it is put back so the rank ends as it began.
+    """
+    if not ctx.is_distributed:
+        yield
+        return
+    saved = {name: os.environ.get(name) for name in ENVIRONMENT}
+    if ctx.shuffle_seed is None:
+        os.environ.pop("PL_GLOBAL_SEED", None)
+    else:
+        os.environ["PL_GLOBAL_SEED"] = str(ctx.shuffle_seed)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def train(ctx: RunContext) -> None:
     """``lightning``: ``Trainer.fit`` on the scenario's loader (batch_size=B, drop_last, shuffle)."""
     ctx.set_framework("lightning", lightning.__version__)
-    with tempfile.TemporaryDirectory(prefix="accumaudit-lightning-") as root_dir:
+    with tempfile.TemporaryDirectory(prefix="accumaudit-lightning-") as root_dir, distributed_environment(ctx):
         trainer = lightning.Trainer(**trainer_options(ctx, root_dir))
         ran = {value: key for key, value in PRECISIONS.items()}.get(str(trainer.precision))
         if ran is not None:

@@ -1,0 +1,189 @@
+"""What went wrong on a rank, as data, and the one-line sentence that says it.
+
+A rank reports its own Python exception (or ``sys.exit``); the launcher sees a rank die (its
+exit status) or hang (a faulthandler stack dump). A location names the innermost frame of the
+trainer's own code: not torch, a framework, the standard library or this package's machinery
+(the launcher, the run, the context); the loops and adapters count as trainer code.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import site
+import sysconfig
+import traceback
+from dataclasses import dataclass
+
+#: Exception messages longer than this are cut (a collective's error can run to kilobytes).
+MESSAGE_LIMIT = 400
+
+_PACKAGE = os.path.dirname(os.path.realpath(__file__))
+_DUMP_FRAME = re.compile(r'^\s*File "(?P<path>.*)", line (?P<line>\d+) in (?P<function>.*)$')
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One Python frame: file path, line and function."""
+
+    path: str
+    line: int
+    function: str
+
+
+@dataclass(frozen=True)
+class Raised:
+    """An exception escaped the trainer on the rank."""
+
+    kind: str
+    message: str
+    where: Frame | None
+
+
+@dataclass(frozen=True)
+class Exited:
+    """The trainer called ``sys.exit`` on the rank."""
+
+    code: int | str | None
+    where: Frame | None
+
+
+@dataclass(frozen=True)
+class Died:
+    """The rank process ended before it sent a result, without a Python error (``os.waitpid`` status)."""
+
+    status: int
+
+
+@dataclass(frozen=True)
+class Hung:
+    """The rank was still running when the launcher gave up on it; its main thread's frames, innermost first."""
+
+    stack: tuple[Frame, ...]
+
+
+Fault = Raised | Exited | Died | Hung
+
+
+def _library_roots() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    roots.update(site.getsitepackages())
+    # Longest first, so site-packages wins over the stdlib folder that contains it.
+    return tuple(sorted({os.path.join(os.path.realpath(root), "") for root in roots}, key=len, reverse=True))
+
+
+_LIBRARY_ROOTS = _library_roots()
+
+
+def _library_root(path: str) -> str | None:
+    real = os.path.realpath(path)
+    return next((root for root in _LIBRARY_ROOTS if real.startswith(root)), None)
+
+
+def is_trainer_code(frame: Frame) -> bool:
+    """True for the trainer's own code: not a library, not this package's machinery."""
+    if frame.path.startswith("<"):
+        return False
+    real = os.path.realpath(frame.path)
+    if real.startswith(os.path.join(_PACKAGE, "")):
+        return os.path.dirname(real) != _PACKAGE
+    return _library_root(real) is None
+
+
+def short_path(path: str) -> str:
+    """A library file relative to its site-packages or stdlib folder, any other file by its name."""
+    root = _library_root(path)
+    return os.path.relpath(os.path.realpath(path), root) if root else os.path.basename(path)
+
+
+def describe_frame(frame: Frame) -> str:
+    return f"{short_path(frame.path)}:{frame.line} in {frame.function}"
+
+
+def innermost_trainer_frame(frames: list[Frame]) -> Frame | None:
+    """The innermost frame of trainer code in ``frames`` (ordered outermost first), if any."""
+    return next((frame for frame in reversed(frames) if is_trainer_code(frame)), None)
+
+
+def fault_of_exception(error: BaseException) -> Raised | Exited:
+    """The fault an exception escaping the trainer stands for (``SystemExit`` is a call to ``sys.exit``)."""
+    frames = [Frame(f.filename, f.lineno or 0, f.name) for f in traceback.extract_tb(error.__traceback__)]
+    where = innermost_trainer_frame(frames)
+    if isinstance(error, SystemExit):
+        return Exited(error.code, where)
+    message = " ".join(str(error).split())
+    if len(message) > MESSAGE_LIMIT:
+        message = message[: MESSAGE_LIMIT - 1] + "…"
+    return Raised(type(error).__name__, message, where)
+
+
+def main_thread_stack(dump: str, entry_function: str) -> tuple[Frame, ...]:
+    """The frames (innermost first) of the thread in a faulthandler dump that runs ``entry_function``,
+    else of the dump's first thread."""
+    threads: list[list[Frame]] = []
+    for line in dump.splitlines():
+        if line.startswith(("Thread ", "Current thread ")):
+            threads.append([])
+        elif (match := _DUMP_FRAME.match(line)) and threads:
+            threads[-1].append(Frame(match["path"], int(match["line"]), match["function"]))
+    main = next((t for t in threads if any(f.function == entry_function for f in t)), threads[0] if threads else [])
+    return tuple(main)
+
+
+def describe_fault(rank: int, world_size: int, fault: Raised | Exited | Died) -> str:
+    """One line for a rank that failed or died."""
+    who = f"rank {rank} of {world_size}"
+    if isinstance(fault, Raised):
+        text = f"{fault.kind}: {fault.message}" if fault.message else fault.kind
+        return f"{who} failed: {text}" + (f" ({describe_frame(fault.where)})" if fault.where else "")
+    if isinstance(fault, Exited):
+        where = f" at {describe_frame(fault.where)}" if fault.where else ""
+        if fault.code is None or isinstance(fault.code, int):
+            return f"{who} exited with code {fault.code or 0} (sys.exit{where})"
+        return f"{who} exited with code 1 (sys.exit({fault.code!r}){where})"
+    if os.WIFSIGNALED(fault.status):
+        return f"{who} exited with signal {signal.Signals(os.WTERMSIG(fault.status)).name}"
+    code = os.waitstatus_to_exitcode(fault.status)
+    return f"{who} exited with code {code}" + (" before sending its trace" if code == 0 else "")
+
+
+def describe_wait(stack: tuple[Frame, ...]) -> str:
+    """Where a hung rank waits: ``waiting in all_reduce (torch/...py) called from loop.py:41 in train``."""
+    if not stack:
+        return "waiting (no stack dump)"
+    innermost = stack[0]
+    if is_trainer_code(innermost):
+        return f"waiting at {describe_frame(innermost)}"
+    text = f"waiting in {innermost.function} ({short_path(innermost.path)})"
+    caller = innermost_trainer_frame(list(reversed(stack)))
+    return text + (f" called from {describe_frame(caller)}" if caller else "")
+
+
+def _ranks(ranks: list[int]) -> str:
+    return ("rank " if len(ranks) == 1 else "ranks ") + ", ".join(str(rank) for rank in ranks)
+
+
+def describe_hang(
+    world_size: int,
+    hung: dict[int, Hung],
+    finished: list[int],
+    waited_s: float,
+    timeout_s: float,
+    stalled_s: float | None = None,
+) -> str:
+    """One line for ranks that hung: after others finished, after no rank made progress for
+    ``stalled_s``, or when the case's deadline came (``waited_s`` into a case whose timeout is
+    ``timeout_s``)."""
+    if finished:
+        when = f"after {_ranks(finished)} finished"
+    elif stalled_s is not None:
+        when = f"with no forward pass or step on any rank for {stalled_s:.3g} s"
+    else:
+        when = f"for {waited_s:.3g} s of the case's {timeout_s:.3g} s timeout"
+    if len(hung) == 1:
+        ((rank, fault),) = hung.items()
+        return f"rank {rank} of {world_size} hung {when}: {describe_wait(fault.stack)}"
+    waits = "; ".join(f"rank {rank} {describe_wait(fault.stack)}" for rank, fault in sorted(hung.items()))
+    return f"{_ranks(sorted(hung))} of {world_size} hung {when}: {waits}"
