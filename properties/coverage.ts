@@ -110,7 +110,9 @@ export function checkCoverage(
         s = "lost";
         const step = nextStep.get(`${epoch}:${sample}`);
         const skippedStep = step !== undefined && trace.steps[step]?.skipped ? step : null;
-        found.add(`lost:${skippedStep}`, { kind: "lost", epoch, skippedStep }, sample);
+        const ranks = [...new Set(seen.get(sample) ?? [])];
+        const head = { kind: "lost" as const, epoch, skippedStep, ranks };
+        found.add(`lost:${skippedStep}:${ranks.join(",")}`, head, sample);
       } else if (entries.length > 1 || (seen.get(sample)?.length ?? 0) > 1) {
         s = "duplicated";
         const steps = entries.map((e) => e.step);
@@ -122,8 +124,9 @@ export function checkCoverage(
         const stepEpoch = trace.steps[first.step]?.epoch ?? -1;
         if (stepEpoch !== epoch) {
           s = "leaked";
-          const head = { kind: "leaked" as const, epoch, step: first.step, stepEpoch };
-          found.add(`leaked:${first.step}`, head, sample);
+          const ranks = [...new Set(seen.get(sample) ?? [])];
+          const head = { kind: "leaked" as const, epoch, step: first.step, stepEpoch, ranks };
+          found.add(`leaked:${first.step}:${ranks.join(",")}`, head, sample);
         }
       }
       row.push(s);

@@ -67,10 +67,18 @@ describe("properties across ranks", () => {
       ),
     );
     // Each rank has 5 micro-batches: windows of positions 0-1, 2-3 and the tail 4 (4 samples).
-    const kinds = check.properties.coverage.findings.map((f) => [f.kind, f.epoch, f.samples.count]);
+    // Findings are grouped by the rank whose loader fed the samples.
+    const kinds = check.properties.coverage.findings.map((f) => [
+      f.kind,
+      f.epoch,
+      f.samples.count,
+      f.kind === "leaked" || f.kind === "lost" ? f.ranks : [],
+    ]);
     expect(kinds).toEqual([
-      ["leaked", 0, 4],
-      ["lost", 1, 4],
+      ["leaked", 0, 2, [0]],
+      ["leaked", 0, 2, [1]],
+      ["lost", 1, 2, [0]],
+      ["lost", 1, 2, [1]],
     ]);
     expect(check.properties.windowing.ok).toBe(false);
     expect(check.properties.replicas.ok).toBe(true);

@@ -70,8 +70,15 @@ describe("diagnoseTrace", () => {
         samples: { count: 14, ranges: [[96, 109]] },
         step: 3,
         stepEpoch: 1,
+        ranks: [0],
       },
-      { kind: "lost", epoch: 1, samples: { count: 14, ranges: [[96, 109]] }, skippedStep: null },
+      {
+        kind: "lost",
+        epoch: 1,
+        samples: { count: 14, ranges: [[96, 109]] },
+        skippedStep: null,
+        ranks: [0],
+      },
     ]);
     expect(d.properties.windowing.ok).toBe(false);
     expect(d.weights.status[1]?.[109]).toBe("lost");
@@ -160,7 +167,13 @@ describe("diagnoseTrace", () => {
     const c = d.properties.coverage;
     expect(c?.epochs[0]).toMatchObject({ applied: 7, lost: 4, duplicated: 1 });
     expect(c?.findings).toEqual([
-      { kind: "lost", epoch: 0, samples: { count: 4, ranges: [[0, 3]] }, skippedStep: 0 },
+      {
+        kind: "lost",
+        epoch: 0,
+        samples: { count: 4, ranges: [[0, 3]] },
+        skippedStep: 0,
+        ranks: [0],
+      },
       {
         kind: "duplicated",
         epoch: 0,

@@ -38,8 +38,22 @@ export interface EpochCoverage {
  * out on purpose by drop_last (not a failure).
  */
 export type CoverageFinding =
-  | { kind: "lost"; epoch: number; samples: SampleSet; skippedStep: number | null }
-  | { kind: "leaked"; epoch: number; samples: SampleSet; step: number; stepEpoch: number }
+  | {
+      kind: "lost";
+      epoch: number;
+      samples: SampleSet;
+      skippedStep: number | null;
+      /** The ranks whose loaders fed these samples (empty when no loader did). */
+      ranks: number[];
+    }
+  | {
+      kind: "leaked";
+      epoch: number;
+      samples: SampleSet;
+      step: number;
+      stepEpoch: number;
+      ranks: number[];
+    }
   | {
       kind: "duplicated";
       epoch: number;

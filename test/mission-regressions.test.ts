@@ -60,8 +60,15 @@ describe("110 samples, micro-batch 8, K = 4, 2 epochs", () => {
         samples: { count: 14, ranges: [[96, 109]] },
         step: 3,
         stepEpoch: 1,
+        ranks: [0],
       },
-      { kind: "lost", epoch: 1, samples: { count: 14, ranges: [[96, 109]] }, skippedStep: null },
+      {
+        kind: "lost",
+        epoch: 1,
+        samples: { count: 14, ranges: [[96, 109]] },
+        skippedStep: null,
+        ranks: [0],
+      },
     ]);
     expect(propertyMessage(result, "coverage")).toBe(
       "epoch 1: 96 of 110 applied in their epoch; 14 samples leaked into epoch 2 (96–109) | epoch 2: 96 of 110 applied in their epoch; 14 samples never applied (96–109)",

@@ -32,17 +32,24 @@ export function totalOf(
   return result.epochs.reduce((n, e) => n + e[kind], 0);
 }
 
-function epochMessage(result: CoverageResult, e: EpochCoverage): string {
+/** ", fed by ranks 0 and 1" for a data-parallel run; nothing for one process. */
+function fedBy(scenario: Scenario, findings: ReadonlyArray<{ ranks: number[] }>): string {
+  const ranks = findings.flatMap((f) => f.ranks);
+  return scenario.worldSize > 1 && ranks.length > 0 ? `, fed by ${ranksWord(ranks)}` : "";
+}
+
+function epochMessage(result: CoverageResult, e: EpochCoverage, scenario: Scenario): string {
   const parts: string[] = [];
   if (e.leaked > 0) {
-    const into = [...new Set(findingsOf(result, "leaked", e.epoch).map((f) => nth(f.stepEpoch)))];
+    const leaked = findingsOf(result, "leaked", e.epoch);
+    const into = [...new Set(leaked.map((f) => nth(f.stepEpoch)))];
     parts.push(
-      `${plural(e.leaked, "sample")} leaked into epoch ${into.join(", ")} (${formatSampleSet(samplesOf(result, "leaked", e.epoch), 4)})`,
+      `${plural(e.leaked, "sample")} leaked into epoch ${into.join(", ")} (${formatSampleSet(samplesOf(result, "leaked", e.epoch), 4)}${fedBy(scenario, leaked)})`,
     );
   }
   if (e.lost > 0)
     parts.push(
-      `${plural(e.lost, "sample")} never applied (${formatSampleSet(samplesOf(result, "lost", e.epoch), 4)})`,
+      `${plural(e.lost, "sample")} never applied (${formatSampleSet(samplesOf(result, "lost", e.epoch), 4)}${fedBy(scenario, findingsOf(result, "lost", e.epoch))})`,
     );
   if (e.duplicated > 0) parts.push(...duplicatedParts(result, e.epoch));
   return `epoch ${nth(e.epoch)}: ${e.applied} of ${e.expected} applied in their epoch; ${parts.join("; ")}`;
@@ -90,5 +97,5 @@ export function coverageMessage(result: CoverageResult, scenario: Scenario): str
     return `every sample applied exactly once in ${where}${droppedNote}`;
   }
   const failing = result.epochs.filter((e) => e.lost + e.leaked + e.duplicated > 0);
-  return failing.map((e) => epochMessage(result, e)).join(" | ") + droppedNote;
+  return failing.map((e) => epochMessage(result, e, scenario)).join(" | ") + droppedNote;
 }

@@ -140,6 +140,18 @@ describe("explainCheck across ranks", () => {
     );
   });
 
+  it("says which ranks fed the samples a data-parallel loop leaked or lost", () => {
+    const check = judge(
+      simulateDataParallelTrace(
+        { datasetSize: 20, batchSize: 2, accumulation: 2, epochs: 2, worldSize: 2 },
+        "ddp-docs-loop",
+      ),
+    );
+    expect(propertyMessage(check, "coverage")).toBe(
+      "epoch 1: 16 of 20 applied in their epoch; 4 samples leaked into epoch 2 (16–19, fed by ranks 0 and 1) | epoch 2: 16 of 20 applied in their epoch; 4 samples never applied (16–19, fed by ranks 0 and 1)",
+    );
+  });
+
   it("says the replicas drifted apart when one rank applied another gradient", () => {
     const trace = simulateDataParallelTrace(
       { datasetSize: 8, batchSize: 2, accumulation: 2, worldSize: 2 },
