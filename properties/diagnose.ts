@@ -43,6 +43,10 @@ export function diagnoseTrace(
     replicas,
   };
   const pass = coverage.result.ok && weighting.result.ok && windowing.ok && replicas.ok;
+  const fed = new Array<number>(trace.steps.length).fill(0);
+  for (const mb of trace.microBatches ?? [])
+    if ((mb.rank ?? 0) === 0 && mb.stepsBefore < fed.length)
+      fed[mb.stepsBefore] = (fed[mb.stepsBefore] ?? 0) + 1;
   const steps: StepAnalysis[] = trace.steps.map((step, index) => {
     const window = matches[index]?.window;
     return {
@@ -51,6 +55,7 @@ export function diagnoseTrace(
       skipped: step.skipped,
       lossScale: step.lossScale ?? null,
       samples: applied.byStep[index]?.length ?? 0,
+      microBatches: fed[index] ?? 0,
       window: window
         ? { epoch: window.epoch, index: window.index, size: window.samples.length }
         : null,

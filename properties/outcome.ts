@@ -113,8 +113,19 @@ export type WeightingFinding =
       relError: number;
       spread: number;
       groups: WeightGroup[];
+      /** The common loss scaling that gives every weight of the step, when one does. */
+      explainedBy: LossScaling | null;
     }
   | { kind: "body-gradient"; step: number; epoch: number; relError: number };
+
+/**
+ * Loss scalings that common loops use, each a weight per sample (B_i: the size of the sample's
+ * micro-batch, m: the micro-batches of its rank in the window, W: ranks, averaged by DDP):
+ * "divided-by-k" 1/(W K B_i) (a micro-batch mean / K, the tail window included);
+ * "micro-batch-mean" 1/(W m B_i) (a micro-batch mean / the window's micro-batches);
+ * "not-divided" 1/(W B_i) (micro-batch means summed, never divided).
+ */
+export type LossScaling = "divided-by-k" | "micro-batch-mean" | "not-divided";
 
 /** Applied gradient against the sample-count-weighted full-batch gradient. */
 export interface WeightingResult {
@@ -221,6 +232,8 @@ export interface StepAnalysis {
   samples: number;
   /** The expected window the step was matched to (most shared samples). */
   window: WindowRef | null;
+  /** Forward passes (micro-batches) rank 0 ran since its previous step call. */
+  microBatches: number;
   /** Largest weight relative error among the step's occurrences, against its expected window. */
   weightRelError: number;
   /** Largest applied weight over the smallest, minus 1: 0 when the step weighted its samples equally. */

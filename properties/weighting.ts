@@ -5,6 +5,7 @@ import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
 import type {
   AppliedEntry,
+  LossScaling,
   WeightGroup,
   WeightingFinding,
   WeightingResult,
@@ -65,6 +66,37 @@ function bodyErrors(trace: Trace, dataset: Dataset, matches: StepWindow[]): Arra
     const scale = expected.meanSampleNorm > 0 ? expected.meanSampleNorm : 1;
     return distance(applied, expected.gradient) / scale;
   });
+}
+
+/**
+ * The weight each loss scaling gives one occurrence (see {@link LossScaling}). Where a window
+ * holds K micro-batches the first two agree: the per-micro-batch mean is then the mistake.
+ */
+const SCALINGS: Array<[LossScaling, (k: number, w: number, b: number, m: number) => number]> = [
+  ["micro-batch-mean", (_k, w, b, m) => 1 / (w * m * b)],
+  ["divided-by-k", (k, w, b) => 1 / (w * k * b)],
+  ["not-divided", (_k, w, b) => 1 / (w * b)],
+];
+
+/** The loss scaling that gives every weight of a step within the tolerance, if one does. */
+function lossScaling(
+  entries: readonly AppliedEntry[],
+  expectation: Expectation,
+  scenario: Trace["scenario"],
+  tolerance: number,
+): LossScaling | null {
+  if (entries.length === 0) return null;
+  for (const [name, weight] of SCALINGS) {
+    const fits = entries.every((e) => {
+      const b = expectation.microBatchSize[e.epoch]?.[e.sample] ?? 0;
+      const m = expectation.windowMicroBatches[e.epoch]?.[e.sample] ?? 0;
+      if (b === 0 || m === 0) return false;
+      const predicted = weight(scenario.accumulation, scenario.worldSize, b, m);
+      return Math.abs(e.weight - predicted) <= tolerance * predicted;
+    });
+    if (fits) return name;
+  }
+  return null;
 }
 
 /**
@@ -186,6 +218,12 @@ export function checkWeighting(
           applied.byStep[index] ?? [],
           expectation,
           matches[index]?.window,
+          tolerance.weight,
+        ),
+        explainedBy: lossScaling(
+          applied.byStep[index] ?? [],
+          expectation,
+          trace.scenario,
           tolerance.weight,
         ),
       });

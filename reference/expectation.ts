@@ -14,6 +14,10 @@ export interface Expectation {
   expectedWeight: number[][];
   /** rankOf[e][i]: the first rank whose loader produced sample i in epoch e; -1 for none. */
   rankOf: number[][];
+  /** microBatchSize[e][i]: samples in the micro-batch that fed sample i in epoch e; 0 for none. */
+  microBatchSize: number[][];
+  /** windowMicroBatches[e][i]: micro-batches of that micro-batch's rank in its window; 0 for none. */
+  windowMicroBatches: number[][];
 }
 
 /** The oracle's expectation for a trace of the scenario. */
@@ -26,14 +30,28 @@ export function expectRun(scenario: Scenario, trace: Trace): Expectation {
     return byWindow;
   });
   const expectedWeight = windowOf.map((row) => row.map((w) => (w ? 1 / w.samples.length : 0)));
-  const rankOf = plans.map((plan) => {
-    const row: number[] = new Array(scenario.datasetSize).fill(-1);
+  const n = scenario.datasetSize;
+  const k = scenario.accumulation;
+  const rankOf: number[][] = [];
+  const microBatchSize: number[][] = [];
+  const windowMicroBatches: number[][] = [];
+  for (const plan of plans) {
+    const ranks: number[] = new Array(n).fill(-1);
+    const sizes: number[] = new Array(n).fill(0);
+    const counts: number[] = new Array(n).fill(0);
     plan.byRank.forEach((mbs, rank) => {
-      for (const s of mbs.flat()) if (row[s] === -1) row[s] = rank;
+      mbs.forEach((mb, position) => {
+        const first = position - (position % k);
+        const inWindow = Math.min(first + k, mbs.length) - first;
+        for (const s of mb)
+          if (ranks[s] === -1) [ranks[s], sizes[s], counts[s]] = [rank, mb.length, inWindow];
+      });
     });
-    return row;
-  });
-  return { plans, windowOf, expectedWeight, rankOf };
+    rankOf.push(ranks);
+    microBatchSize.push(sizes);
+    windowMicroBatches.push(counts);
+  }
+  return { plans, windowOf, expectedWeight, rankOf, microBatchSize, windowMicroBatches };
 }
 
 const sampleSets = new WeakMap<ExpectedWindow, Set<number>>();

@@ -6,6 +6,7 @@ import type {
   WindowingResult,
 } from "../properties/outcome.js";
 import { sampleIds } from "../properties/sample-set.js";
+import { adviceFor } from "./advice.js";
 import type { Reporter, RunStart } from "./reporter.js";
 import { findingsOf } from "./sentences/coverage.js";
 import { checkErrorMessage, propertyMessage } from "./sentences/index.js";
@@ -83,10 +84,15 @@ export function checkJson(check: CheckOutcome) {
     ...head,
     properties: {
       coverage: { ok: coverage.ok, message: message("coverage"), ...coverageJson(coverage) },
-      weighting: { ...weighting, message: message("weighting") },
+      weighting: {
+        ...weighting,
+        applicable: weighting.weightedSteps > 0,
+        message: message("weighting"),
+      },
       windowing: { ok: windowing.ok, message: message("windowing"), ...windowingJson(windowing) },
       replicas: { ...replicas, message: message("replicas") },
     },
+    advice: adviceFor(check),
     ...tail,
   };
 }

@@ -1,15 +1,35 @@
 import {
+  type CheckJudgement,
   type CheckOutcome,
+  type PropertyName,
   propertiesFor,
   type TrainerAuditOutcome,
   type Verdict,
 } from "../properties/outcome.js";
+import { type Advice, adviceFor } from "./advice.js";
 import type { Reporter, RunMeta, RunStart } from "./reporter.js";
 import { checkErrorMessage, propertyMessage } from "./sentences/index.js";
 import { formatNumber, plural, scenarioLabel, scenarioShape, trainerLabel } from "./words.js";
 
 const MARK: Record<Verdict, string> = { pass: "PASS", fail: "FAIL", error: "ERROR" };
 const tick = (ok: boolean) => (ok ? "✓" : "✗");
+
+/** How to fix a failing loop: each mistake's cause and change, its snippet once, the loop to copy. */
+export function formatAdvice(advice: readonly Advice[]): string[] {
+  if (advice.length === 0) return [];
+  const lines = ["  how to fix it:"];
+  const shown = new Set<string>();
+  for (const a of advice) {
+    lines.push(`    - ${a.cause}`, `      Change: ${a.change}`);
+    if (!shown.has(a.snippet.code)) {
+      shown.add(a.snippet.code);
+      lines.push(...a.snippet.code.split("\n").map((line) => `        ${line}`));
+    }
+  }
+  const references = [...new Set(advice.map((a) => a.reference))];
+  lines.push(`    The loop to copy: ${references.join(", ")}`);
+  return lines;
+}
 
 /** Plain-text result of one check, as `accumaudit check` prints it. */
 export function formatCheck(check: CheckOutcome): string {
@@ -18,10 +38,16 @@ export function formatCheck(check: CheckOutcome): string {
   return [
     head,
     ...propertiesFor(check.scenario.worldSize).map(
-      (name) =>
-        `  ${tick(check.properties[name].ok)} ${name.padEnd(10)} ${propertyMessage(check, name)}`,
+      (name) => `  ${mark(check, name)} ${name.padEnd(10)} ${propertyMessage(check, name)}`,
     ),
+    ...formatAdvice(adviceFor(check)),
   ].join("\n");
+}
+
+/** ✓ or ✗ for a property, – where it could not be evaluated (weighting when no step applied). */
+function mark(check: CheckJudgement, name: PropertyName): string {
+  if (name === "weighting" && check.properties.weighting.weightedSteps === 0) return "–";
+  return tick(check.properties[name].ok);
 }
 
 /** One regression scenario's line; an error already said above is not said again. */
@@ -31,10 +57,13 @@ function regressionLine(r: CheckOutcome, saidAbove: string | null): string {
     const message = checkErrorMessage(r.error);
     return `  ${scenario}: ${MARK.error}  ${message === saidAbove ? "the same error" : message}`;
   }
-  const { coverage, weighting, windowing, replicas } = r.properties;
-  const error = formatNumber(weighting.maxRelError);
-  const ranks = r.scenario.worldSize > 1 ? `  ${tick(replicas.ok)} replicas` : "";
-  return `  ${scenario}: ${MARK[r.verdict]}  ${tick(coverage.ok)} coverage  ${tick(weighting.ok)} weighting (max rel. error ${error})  ${tick(windowing.ok)} windowing${ranks}`;
+  const { weighting } = r.properties;
+  const error =
+    weighting.weightedSteps === 0
+      ? "not applicable: no step applied"
+      : `max rel. error ${formatNumber(weighting.maxRelError)}`;
+  const ranks = r.scenario.worldSize > 1 ? `  ${mark(r, "replicas")} replicas` : "";
+  return `  ${scenario}: ${MARK[r.verdict]}  ${mark(r, "coverage")} coverage  ${mark(r, "weighting")} weighting (${error})  ${mark(r, "windowing")} windowing${ranks}`;
 }
 
 const indent = (text: string) =>

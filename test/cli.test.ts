@@ -67,6 +67,7 @@ describe("accumaudit CLI", () => {
     expect(result.properties?.weighting.tolerance).toBe(1e-4);
     expect(result.properties?.coverage.ok).toBe(true);
     expect(result.properties?.windowing.ok).toBe(true);
+    expect("advice" in result && result.advice.map((a) => a.id)).toEqual(["micro-batch-mean"]);
   });
 
   it("check: reference passes 110/8/4 over 2 epochs with exit code 0", () => {

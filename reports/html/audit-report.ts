@@ -35,7 +35,7 @@ async function searchPart(audit: TrainerAuditOutcome, id: string, run: RunStart)
       const failedMissions = audit.regressions.filter((r) => r.verdict !== "pass").length;
       const but =
         failedMissions > 0
-          ? `, but ${plural(failedMissions, "mission scenario")} below ${failedMissions === 1 ? "does" : "do"} not pass`
+          ? `, but ${plural(failedMissions, "known counterexample")} below ${failedMissions === 1 ? "fails" : "fail"} too`
           : "";
       return `<p>The property search found no failing case in ${escapeHtml(plural(search.casesRun, "generated scenario"))}${escapeHtml(but)}.</p>`;
     }
@@ -50,7 +50,12 @@ async function trainerSection(
 ): Promise<string> {
   const [search, missions] = await Promise.all([
     searchPart(audit, id, run),
-    renderMissionScenarios({ checks: audit.regressions, id, level: 4 }),
+    renderMissionScenarios({
+      checks: audit.regressions,
+      id,
+      level: 4,
+      advise: audit.search.kind !== "refuted",
+    }),
   ]);
   return `<article class="trainer trainer-${audit.verdict}" aria-labelledby="${escapeHtml(id)}">${heading(3, trainerLabel(audit.trainer, audit.trainerInfo), id)}${search}\n${missions}</article>`;
 }
@@ -89,7 +94,7 @@ export async function renderAuditReport(input: {
   const missionSummary =
     missions.length === 0
       ? ""
-      : ` Mission scenarios: ${missions.filter((r) => r.verdict === "pass").length} of ${plural(missions.length, "check")} passed.`;
+      : ` Known counterexamples: ${missions.filter((r) => r.verdict === "pass").length} of ${plural(missions.length, "check")} passed.`;
   const summary =
     `${plural(audits.length, "trainer")} audited: ${count("pass")} passed, ` +
     `${count("fail")} failed, ${count("error")} could not be checked.${missionSummary}`;

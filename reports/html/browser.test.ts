@@ -175,10 +175,10 @@ describe("the audit report", () => {
       expect(rows[0]).toBe(
         `reference built-in ✓ pass ✓ pass ✓ pass ✓ pass ${cases[0]} ✓ pass ✓ pass`,
       );
-      // docs-loop's shrunk case never steps: it loses its sample (coverage, windowing) but
-      // applies no weight that could be wrong.
+      // docs-loop's shrunk case never steps: it loses its sample (coverage, windowing), and
+      // weighting, with no weight applied, is not applicable.
       expect(rows[1]).toBe(
-        `docs-loop built-in ✗ fail ✗ fail ✓ pass ✗ fail ${cases[1]} ✗ fail ✗ fail`,
+        `docs-loop built-in ✗ fail ✗ fail – not applicable ✗ fail ${cases[1]} ✗ fail ✗ fail`,
       );
       expect(rows[2]).toBe(
         `two-loop built-in ✗ fail ✓ pass ✗ fail ✓ pass ${cases[2]} ✗ fail ✗ fail`,
@@ -192,7 +192,7 @@ describe("the audit report", () => {
       );
       expect(headers).toEqual([
         "property search",
-        "mission scenarios",
+        "known counterexamples",
         "trainer",
         "framework",
         "verdict",
@@ -221,7 +221,7 @@ describe("the audit report's mission scenarios", () => {
     try {
       const articles = page.locator("article.trainer");
       for (const article of await articles.all()) {
-        expect(await article.locator("h4", { hasText: "Mission scenarios" }).count()).toBe(1);
+        expect(await article.locator("h4", { hasText: "Known counterexamples" }).count()).toBe(1);
         expect(await article.locator("section.mission").count()).toBe(2);
       }
       const docs = page.locator("article.trainer", { hasText: "docs-loop" });

@@ -13,8 +13,14 @@ import {
 } from "../../trainers/contract/scenario.js";
 import { SCENARIO_FIELDS } from "../../trainers/contract/scenario-fields.js";
 import { totalOf } from "../sentences/coverage.js";
-import { checkErrorMessage, explainCheck, propertyMessage } from "../sentences/index.js";
+import {
+  checkErrorMessage,
+  explainCheck,
+  leadSentence,
+  propertyMessage,
+} from "../sentences/index.js";
 import { formatNumber, nth, plural } from "../words.js";
+import { renderAdvice } from "./advice-section.js";
 import { renderChartSvg } from "./chart-svg.js";
 import { errorChart } from "./error-chart.js";
 import { escapeHtml } from "./escape.js";
@@ -22,6 +28,7 @@ import { renderFigure } from "./figure.js";
 import { weightHeatmap } from "./heatmap.js";
 import { heading, table, verdictBadge } from "./markup.js";
 import { binSteps, largestBin } from "./step-bins.js";
+import { fitsWeightsTable, weightsTable } from "./weights-table.js";
 
 const MAX_EPOCH_ROWS = 40;
 const MAX_STEP_ROWS = 60;
@@ -83,7 +90,11 @@ export function propertiesTable(
     rows: propertiesFor(d.scenario.worldSize).map((name) => ({
       header: name,
       cells: [
-        verdictBadge(okVerdict(d.properties[name].ok)),
+        verdictBadge(
+          name === "weighting" && d.properties.weighting.weightedSteps === 0
+            ? "n/a"
+            : okVerdict(d.properties[name].ok),
+        ),
         escapeHtml(propertyMessage(d, name)),
         escapeHtml(figures[name]),
       ],
@@ -183,6 +194,14 @@ function stepsTable(d: CheckJudgement): string {
   )}</details>`;
 }
 
+/** The plain-language explanation of a check, led by its one short sentence in bold. */
+export function explanationParagraph(check: CheckOutcome): string {
+  // An error's explanation is one sentence already.
+  const lead =
+    check.verdict === "error" ? "" : `<strong>${escapeHtml(leadSentence(check))}</strong> `;
+  return `<p class="explanation">${lead}${escapeHtml(explainCheck(check))}</p>`;
+}
+
 /** How the property search found a counterexample and the command that replays it. */
 export interface CounterexampleNote {
   seed: number;
@@ -208,13 +227,15 @@ export async function chartFigures(
   about = d.trainer,
 ): Promise<string> {
   if (d.verdict === "error") return "";
-  const heatmap = weightHeatmap(d);
+  const small = fitsWeightsTable(d);
+  const heatmap = small ? null : weightHeatmap(d);
   const errors = errorChart(d);
   const [heatmapSvg, errorSvg] = await Promise.all([
     heatmap ? renderChartSvg(heatmap.spec, `${id}-heatmap`) : Promise.resolve(""),
     errors ? renderChartSvg(errors.spec, `${id}-errors`) : Promise.resolve(""),
   ]);
   return [
+    small && d.steps.length > 0 ? weightsTable(d) : "",
     heatmap
       ? renderFigure({
           id: `${id}-heatmap`,
@@ -251,7 +272,8 @@ export async function renderCheckBody(
   const judged = d.verdict === "error" ? null : d;
   const parts = [
     heading(level, d.verdict === "pass" ? "What the check found" : "What went wrong"),
-    `<p class="explanation">${escapeHtml(explainCheck(d))}</p>`,
+    explanationParagraph(d),
+    renderAdvice(d, level),
     counterexample ? `${heading(level, "Replay")}${counterexampleDetails(counterexample)}` : "",
     heading(level, counterexample ? "Shrunk counterexample" : "Scenario"),
     scenarioTable(

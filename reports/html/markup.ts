@@ -9,9 +9,10 @@ export function heading(level: number, text: string, id?: string): string {
 
 const VERDICT_SYMBOL: Record<Verdict, string> = { pass: "✓", fail: "✗", error: "!" };
 
-/** A verdict as symbol plus word, so it reads without colour. */
-export function verdictBadge(verdict: Verdict | null): string {
+/** A verdict as symbol plus word, so it reads without colour; "n/a" for a property that could not be evaluated. */
+export function verdictBadge(verdict: Verdict | "n/a" | null): string {
   if (verdict === null) return `<span class="verdict verdict-none">— not run</span>`;
+  if (verdict === "n/a") return `<span class="verdict verdict-none">– not applicable</span>`;
   return `<span class="verdict verdict-${verdict}"><span aria-hidden="true">${VERDICT_SYMBOL[verdict]} </span>${verdict}</span>`;
 }
 

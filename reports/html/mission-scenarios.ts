@@ -1,11 +1,16 @@
 import type { CheckOutcome } from "../../properties/outcome.js";
-import { explainCheck } from "../sentences/index.js";
 import { scenarioLabel } from "../words.js";
-import { chartFigures, propertiesTable } from "./diagnosis-section.js";
+import { renderAdvice } from "./advice-section.js";
+import { chartFigures, explanationParagraph, propertiesTable } from "./diagnosis-section.js";
 import { escapeHtml } from "./escape.js";
 import { heading, verdictBadge } from "./markup.js";
 
-async function scenarioSection(check: CheckOutcome, id: string, level: number): Promise<string> {
+async function scenarioSection(
+  check: CheckOutcome,
+  id: string,
+  level: number,
+  withAdvice: boolean,
+): Promise<string> {
   const label = scenarioLabel(check.scenario);
   const ran =
     check.durationMs === undefined
@@ -23,8 +28,9 @@ async function scenarioSection(check: CheckOutcome, id: string, level: number): 
     heading(level, label, id),
     `<p class="lead">Verdict: ${verdictBadge(check.verdict)}${ran}</p>`,
     // A passing scenario's explanation only repeats the properties table below it.
-    check.verdict === "pass" ? "" : `<p class="explanation">${escapeHtml(explainCheck(check))}</p>`,
+    check.verdict === "pass" ? "" : explanationParagraph(check),
     check.verdict === "error" ? "" : propertiesTable(check, `Properties on ${label}`),
+    withAdvice ? renderAdvice(check, level + 1) : "",
     charts,
     "</section>",
   ]
@@ -42,13 +48,16 @@ export async function renderMissionScenarios(input: {
   checks: readonly CheckOutcome[];
   id: string;
   level: number;
+  /** Say how to fix the first failing scenario (when nothing above has said it). */
+  advise?: boolean;
 }): Promise<string> {
   const { checks, id, level } = input;
   if (checks.length === 0) return "";
+  const advised = input.advise ? checks.findIndex((c) => c.verdict === "fail") : -1;
   const sections = await Promise.all(
-    checks.map((c, k) => scenarioSection(c, `${id}-mission-${k}`, level + 1)),
+    checks.map((c, k) => scenarioSection(c, `${id}-mission-${k}`, level + 1, k === advised)),
   );
   const intro =
-    "<p>Fixed scenarios from the mission, checked at full size beside the property search.</p>";
-  return [heading(level, "Mission scenarios", `${id}-mission`), intro, ...sections].join("\n");
+    "<p>The known counterexamples of common accumulation loops, checked at full size beside the property search: 110 samples, micro-batches of 8, K = 4 over 2 epochs (where the documentation loop loses its tail) and 1000 samples, micro-batches of 128, K = 4 (where per-micro-batch means over-weight the smaller last micro-batch).</p>";
+  return [heading(level, "Known counterexamples", `${id}-mission`), intro, ...sections].join("\n");
 }

@@ -3,6 +3,7 @@ import type { CheckOutcome, TrainerAuditOutcome } from "../../properties/outcome
 import {
   auditFixture,
   docsLoopCheck,
+  judgeLoop,
   largeCheck,
   MISSING_FRAMEWORK,
   passingCheck,
@@ -11,6 +12,7 @@ import {
 import type { RunStart } from "../reporter.js";
 import { escapeHtml } from "./escape.js";
 import { renderAuditReport, renderCheckReport } from "./index.js";
+import { fitsWeightsTable } from "./weights-table.js";
 
 const MAX_BYTES = 5 * 1024 * 1024;
 
@@ -27,9 +29,13 @@ function externalReferences(html: string): string[] {
   ].map((m) => m[0]);
 }
 
-/** Charts a check draws: a heatmap and an error chart when it judged any step, none otherwise. */
+/**
+ * Charts a check draws when it judged any step: a heatmap and an error chart, or only the error
+ * chart beside a table of weights for a small check; none otherwise.
+ */
 function chartsOf(check: CheckOutcome): number {
-  return check.verdict !== "error" && check.steps.length > 0 ? 2 : 0;
+  if (check.verdict === "error" || check.steps.length === 0) return 0;
+  return fitsWeightsTable(check) ? 1 : 2;
 }
 
 function searchCharts(audit: TrainerAuditOutcome): number {
@@ -72,8 +78,12 @@ describe("renderAuditReport", () => {
     expect(html).toContain(
       escapeHtml(run.replay("two-loop", two.search.counterexample.check.scenario)),
     );
-    // two-loop's 1000/128/4 mission scenario: the last micro-batch is over-weighted.
+    // two-loop's 1000/128/4 known counterexample: the last micro-batch is over-weighted.
     expect(html).toContain("104 samples (896–999) got weight 1/416");
+    expect(html).toContain("<h4>How to fix it</h4>");
+    expect(html).toContain(
+      "Each micro-batch&#39;s mean loss was divided by the window&#39;s number of micro-batches",
+    );
     const charts = audits.reduce(
       (n, a) => n + searchCharts(a) + a.regressions.reduce((m, r) => m + chartsOf(r), 0),
       0,
@@ -132,7 +142,7 @@ describe("renderAuditReport", () => {
     expect(html.match(/<section class="mission mission-fail"/g)).toHaveLength(4);
     expect(html.match(/<section class="mission mission-error"/g)).toHaveLength(2);
     expect(html.match(/<article class="trainer /g)).toHaveLength(5);
-    expect(html).toContain('<th scope="colgroup" colspan="2">mission scenarios</th>');
+    expect(html).toContain('<th scope="colgroup" colspan="2">known counterexamples</th>');
     expect(html).toContain('<th scope="col">N 110 · B 8 · K 4 · 2 epochs</th>');
     expect(html).toContain('<th scope="col">N 1000 · B 128 · K 4 · 1 epoch</th>');
     const docs = html.slice(html.indexOf('id="trainer-1-docs-loop-mission-0"'));
@@ -151,8 +161,9 @@ describe("renderAuditReport", () => {
     };
     const page = await renderAuditReport({ audits: [onlyMissions], run });
     expect(page).toContain(
-      "The property search found no failing case in 200 generated scenarios, but 2 mission scenarios below do not pass.",
+      "The property search found no failing case in 200 generated scenarios, but 2 known counterexamples below fail too.",
     );
+    expect(page).toContain("<h6>How to fix it</h6>");
     expect(page).toContain("1 trainer audited: 0 passed, 1 failed, 0 could not be checked.");
     expect(page).toContain("<title>accumaudit audit: 1 of 1 trainer fails</title>");
   });
@@ -215,6 +226,17 @@ describe("renderCheckReport", () => {
       run: check,
     });
     expect(Buffer.byteLength(page)).toBeLessThan(MAX_BYTES);
+  });
+
+  it("shows a one-sample case's weights as a small table, not a heatmap", async () => {
+    const page = await renderCheckReport({
+      check: judgeLoop({ datasetSize: 1, batchSize: 1, accumulation: 2 }, "tail-step"),
+      run: check,
+    });
+    expect(page).toContain("Weight each step gave each sample&#39;s occurrence");
+    expect(page).toContain("<td>1/2 (expected 1/1)</td>");
+    expect(page).not.toContain("Weight heatmap");
+    expect(page).toContain("Relative error per step");
   });
 
   it("labels the small report's heatmap per step and per sample", async () => {

@@ -9,10 +9,12 @@ import { table, verdictBadge } from "./markup.js";
  * case; one that could not run is an error; a refuted search shows how the property did on its
  * shrunk counterexample.
  */
-function propertyVerdict(audit: TrainerAuditOutcome, property: PropertyName): Verdict {
+function propertyVerdict(audit: TrainerAuditOutcome, property: PropertyName): Verdict | "n/a" {
   const search = audit.search;
   if (search.kind !== "refuted") return searchVerdict(search);
-  return search.counterexample.check.properties[property].ok ? "pass" : "fail";
+  const { properties } = search.counterexample.check;
+  if (property === "weighting" && properties.weighting.weightedSteps === 0) return "n/a";
+  return properties[property].ok ? "pass" : "fail";
 }
 
 /** The regression scenarios of an audit, by label, in the order the trainers list them. */
@@ -40,12 +42,12 @@ export function renderVerdictTable(
   ];
   return table({
     caption:
-      "Verdict per trainer: the worst of its property search and its mission scenarios. " +
+      "Verdict per trainer: the worst of its property search and its known counterexamples. " +
       "For a search that failed, the property columns describe its shrunk counterexample.",
     groups: [
       { label: "", span: 3 },
       { label: "property search", span: searchColumns.length },
-      ...(missions.length > 0 ? [{ label: "mission scenarios", span: missions.length }] : []),
+      ...(missions.length > 0 ? [{ label: "known counterexamples", span: missions.length }] : []),
     ],
     columns: ["trainer", "framework", "verdict", ...searchColumns, ...missions],
     rows: audits.map((a, i) => {

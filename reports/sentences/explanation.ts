@@ -1,4 +1,10 @@
-import type { CheckJudgement, CheckOutcome, WeightGroup } from "../../properties/outcome.js";
+import {
+  type CheckJudgement,
+  type CheckOutcome,
+  propertiesFor,
+  type WeightGroup,
+} from "../../properties/outcome.js";
+import { MISTAKE_TITLES, mistakesOf } from "../advice.js";
 import {
   formatChange,
   formatNumber,
@@ -198,6 +204,22 @@ function noStepSentence(c: CheckJudgement): string | null {
     `applied no optimizer step at all${skipped}, so ${outcome}; ` +
     `${plural(windowing.expectedSteps, "step")} ${wasWere(windowing.expectedSteps)} expected, one per window.`
   );
+}
+
+/**
+ * The one short sentence an explanation leads with: whether the trainer holds, what it fails
+ * and, for a failure, the mistakes its findings show.
+ */
+export function leadSentence(c: CheckOutcome): string {
+  if (c.verdict === "error") return `${c.trainer} could not be checked.`;
+  if (c.verdict === "pass") return `${c.trainer} holds every property on this scenario.`;
+  const failing = propertiesFor(c.scenario.worldSize).filter((p) => !c.properties[p].ok);
+  const list =
+    failing.length === 1
+      ? failing[0]
+      : `${failing.slice(0, -1).join(", ")} and ${failing[failing.length - 1]}`;
+  const mistakes = mistakesOf(c).map((id) => MISTAKE_TITLES[id]);
+  return `${c.trainer} fails ${list}${mistakes.length > 0 ? `: ${mistakes.join("; ")}` : ""}.`;
 }
 
 /**

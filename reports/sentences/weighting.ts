@@ -49,11 +49,8 @@ export function weightingMessage(result: WeightingResult): string {
       result.bodyMaxRelError === null
         ? ""
         : `, body within ${formatNumber(result.bodyMaxRelError)} of the oracle`;
-    const within =
-      result.weightedSteps > 0
-        ? `every applied weight within ${formatNumber(result.maxRelError)} of 1/|W|${body}`
-        : "no step applied any weight, so none is off";
-    return `${within}; ${detectionNote(result.tolerance)}`;
+    if (result.weightedSteps === 0) return "not applicable: no step applied any weight";
+    return `every applied weight within ${formatNumber(result.maxRelError)} of 1/|W|${body}; ${detectionNote(result.tolerance)}`;
   }
   const parts: string[] = [];
   const steps = stepFindings(result);
