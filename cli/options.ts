@@ -14,15 +14,18 @@ export function numberFlag(values: FlagValues, name: string): number | undefined
   return Number(text);
 }
 
-/** A flag's value as a whole number within bounds; undefined when absent. */
+/** A flag's value as a whole number (plain decimal digits) within bounds; undefined when absent. */
 export function integerFlag(
   values: FlagValues,
   name: string,
   min: number,
   max: number,
 ): number | undefined {
-  const value = numberFlag(values, name);
-  if (value === undefined) return undefined;
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  if (!/^-?\d+(\.\d+)?$/.test(String(raw)))
+    throw new UsageError(`--${name}: expected a whole number, saw "${raw}"`);
+  const value = Number(raw);
   if (!Number.isInteger(value) || value < min || value > max)
     throw new UsageError(`--${name}: expected a whole number from ${min} to ${max}, saw ${value}`);
   return value;

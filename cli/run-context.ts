@@ -3,6 +3,7 @@ import type { RunOptions } from "../trainers/contract/trainer.js";
 import type { ExternalOptions } from "../trainers/registry.js";
 import { backendFlag, choiceFlag, type FlagValues, timeoutFlag } from "./options.js";
 import { replayCommand } from "./replay.js";
+import { UsageError } from "./usage-error.js";
 
 /** How trainers run, from the flags check and audit share. */
 export interface RunContext {
@@ -33,4 +34,22 @@ export function runContextFromFlags(values: FlagValues): RunContext {
   if (python) runFlags.push("--python", python);
   if (device) runFlags.push("--device", device);
   return { runOptions, external, replay: replayCommand(runFlags) };
+}
+
+/**
+ * Refuses run flags that no selected trainer uses: --backend without a built-in trainer,
+ * --python or --device without a python: trainer.
+ */
+export function assertRunFlagsApply(values: FlagValues, trainers: readonly string[]): void {
+  const python = trainers.some((name) => name.startsWith("python:"));
+  const builtIn = trainers.some((name) => !name.startsWith("python:"));
+  if (values.backend !== undefined && !builtIn)
+    throw new UsageError(
+      "--backend: applies to the built-in TensorFlow.js trainers; a python: trainer runs on --device",
+    );
+  for (const flag of ["python", "device"] as const)
+    if (values[flag] !== undefined && !python)
+      throw new UsageError(
+        `--${flag}: applies to python: trainers; the built-in trainers run on --backend`,
+      );
 }

@@ -128,6 +128,104 @@ describe("accumaudit CLI", () => {
     expect(stderr.trim().split("\n")).toHaveLength(1);
   });
 
+  it.each([
+    [["audit", "--path", "1:2"], "--path: replays a search only together with its --seed"],
+    [["audit", "--runs", "1e3"], '--runs: expected a whole number, saw "1e3"'],
+    [["audit", "--seed", "0x10"], '--seed: expected a whole number, saw "0x10"'],
+    [["audit", "--colour"], "--colour: unknown flag (see --help)"],
+    [
+      ["audit", "--trainer", "python:reference", "--backend", "wasm"],
+      "--backend: applies to the built-in TensorFlow.js trainers",
+    ],
+    [
+      ["audit", "--trainer", "reference", "--python", "/usr/bin/python3"],
+      "--python: applies to python: trainers",
+    ],
+    [
+      [
+        "check",
+        "--trainer",
+        "reference",
+        "--dataset-size",
+        "4",
+        "--batch-size",
+        "2",
+        "--accumulation",
+        "2",
+        "--dataset-size",
+        "5",
+      ],
+      "--dataset-size: expected once, saw it twice",
+    ],
+    [
+      [
+        "check",
+        "--trainer",
+        "reference",
+        "--dataset-size",
+        "--batch-size",
+        "2",
+        "--accumulation",
+        "2",
+      ],
+      "--dataset-size: expected a value, saw none",
+    ],
+    [
+      [
+        "check",
+        "--trainer",
+        "reference",
+        "--dataset-size",
+        "4",
+        "--batch-size",
+        "2",
+        "--accumulation",
+        "2",
+        "--learning-rate",
+        "0",
+      ],
+      "--learning-rate: expected a number above 0, saw 0",
+    ],
+    [
+      [
+        "check",
+        "--trainer",
+        "reference",
+        "--dataset-size",
+        "4",
+        "--batch-size",
+        "2",
+        "--accumulation",
+        "2",
+        "--report",
+        "",
+      ],
+      "--report: expected a file path, saw nothing",
+    ],
+    [
+      [
+        "check",
+        "--trainer",
+        "reference",
+        "--dataset-size",
+        "4",
+        "--batch-size",
+        "2",
+        "--accumulation",
+        "2",
+        "stray",
+      ],
+      "stray: expected a flag, saw a bare argument",
+    ],
+  ])("%j is a usage error naming the flag, before any training", (args, message) => {
+    const { code, stdout, stderr } = cli(...args);
+    expect(code).toBe(2);
+    expect(stdout).toBe("");
+    expect(stderr).toMatch(/^accumaudit: /);
+    expect(stderr).toContain(message);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+  });
+
   it("a --report path no file can take fails before any training", () => {
     const folder = mkdtempSync(join(tmpdir(), "accumaudit-cli-"));
     const asFolder = cli("audit", "--report", folder);

@@ -1,4 +1,3 @@
-import { parseArgs } from "node:util";
 import { DEFAULT_SPACE, missionScenarios } from "../../properties/arbitraries.js";
 import { auditTrainer } from "../../properties/audit.js";
 import type { TrainerAuditOutcome } from "../../properties/outcome.js";
@@ -6,9 +5,10 @@ import { MAX_WORLD_SIZE, MODELS, PRECISIONS } from "../../trainers/contract/scen
 import { scenarioField } from "../../trainers/contract/scenario-fields.js";
 import type { Trainer } from "../../trainers/contract/trainer.js";
 import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
-import { choiceList, integerFlag, joinNegativeValues, RUN_FLAGS } from "../options.js";
+import { choiceList, integerFlag, RUN_FLAGS } from "../options.js";
 import { reportersFromFlags } from "../outputs.js";
-import { runContextFromFlags } from "../run-context.js";
+import { parseFlags } from "../parse-flags.js";
+import { assertRunFlagsApply, runContextFromFlags } from "../run-context.js";
 import { RUN_USAGE, runMeta } from "../run-meta.js";
 import { UsageError } from "../usage-error.js";
 
@@ -38,12 +38,7 @@ export const AUDIT_USAGE = [
 
 /** `accumaudit audit`: a property search per trainer. Returns the exit code. */
 export async function auditCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: joinNegativeValues(args),
-    options: AUDIT_FLAGS,
-    strict: true,
-    allowPositionals: false,
-  });
+  const { values } = parseFlags(args, AUDIT_FLAGS);
   if (values.help) {
     process.stdout.write(`${AUDIT_USAGE}\n`);
     return 0;
@@ -55,6 +50,10 @@ export async function auditCommand(args: string[]): Promise<number> {
   const path = typeof values.path === "string" ? values.path : undefined;
   if (path !== undefined && !/^\d+(:\d+)*$/.test(path))
     throw new UsageError(`--path: expected numbers joined by ':', saw "${path}"`);
+  if (path !== undefined && values.seed === undefined)
+    throw new UsageError(
+      "--path: replays a search only together with its --seed (a counterexample prints both)",
+    );
   const worldSize = integerFlag(values, "world-size", 1, MAX_WORLD_SIZE);
   const space = {
     ...(values.precision ? { precisions: choiceList(values, "precision", PRECISIONS) } : {}),
@@ -64,10 +63,11 @@ export async function auditCommand(args: string[]): Promise<number> {
     maxEpochs: integerFlag(values, "max-epochs", 1, 1000) ?? DEFAULT_SPACE.maxEpochs,
     ...(worldSize === undefined ? {} : { minWorldSize: worldSize, maxWorldSize: worldSize }),
   };
-  const context = runContextFromFlags(values);
-  const reporter = await reportersFromFlags(values);
   const names =
     values.trainer && values.trainer.length > 0 ? values.trainer : builtInTrainerNames();
+  assertRunFlagsApply(values, names);
+  const context = runContextFromFlags(values);
+  const reporter = await reportersFromFlags(values);
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
   const regressions = missionScenarios(space.models?.[0], space.precisions?.[0], worldSize);
   const audits: TrainerAuditOutcome[] = [];

@@ -1,9 +1,9 @@
-import { parseArgs } from "node:util";
 import { runCheck } from "../../properties/run-check.js";
 import { resolveTrainer } from "../../trainers/registry.js";
-import { joinNegativeValues, RUN_FLAGS } from "../options.js";
+import { RUN_FLAGS } from "../options.js";
 import { reportersFromFlags } from "../outputs.js";
-import { runContextFromFlags } from "../run-context.js";
+import { parseFlags } from "../parse-flags.js";
+import { assertRunFlagsApply, runContextFromFlags } from "../run-context.js";
 import { RUN_USAGE, runMeta } from "../run-meta.js";
 import {
   scenarioFromFlags,
@@ -27,17 +27,13 @@ export const CHECK_USAGE = [
 
 /** `accumaudit check`: one trainer on one scenario. Returns the exit code. */
 export async function checkCommand(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: joinNegativeValues(args),
-    options: CHECK_FLAGS,
-    strict: true,
-    allowPositionals: false,
-  });
+  const { values } = parseFlags(args, CHECK_FLAGS);
   if (values.help) {
     process.stdout.write(`${CHECK_USAGE}\n\nScenario:\n${scenarioHelp()}\n`);
     return 0;
   }
   if (!values.trainer) throw new UsageError("--trainer: required (see `accumaudit list`)");
+  assertRunFlagsApply(values, [values.trainer]);
   const scenario = scenarioFromFlags(values);
   const reporter = await reportersFromFlags(values);
   const context = runContextFromFlags(values);
