@@ -1,6 +1,5 @@
 #!/usr/bin/env node
 import { ScenarioError } from "../trainers/contract/scenario.js";
-import { WorkerProcess } from "../trainers/external/worker-process.js";
 import { UnknownTrainerError } from "../trainers/registry.js";
 import { AUDIT_USAGE, auditCommand } from "./commands/audit.js";
 import { CHECK_USAGE, checkCommand } from "./commands/check.js";
@@ -55,14 +54,6 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code !== "EPIPE") throw error;
   process.exit(process.exitCode ?? 0);
 });
-
-// Ctrl-C or a termination request: stop every worker and the ranks it started, then leave.
-for (const signal of ["SIGINT", "SIGTERM"] as const)
-  process.once(signal, () => {
-    WorkerProcess.killAll();
-    process.stderr.write(`\naccumaudit: interrupted by ${signal}; every worker stopped\n`);
-    process.exit(130);
-  });
 
 main(process.argv.slice(2)).then(
   (code) => {

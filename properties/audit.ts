@@ -12,14 +12,16 @@ import type {
 } from "./outcome.js";
 import { runCheck } from "./run-check.js";
 
-/** Progress of a trainer's property search. */
+/** Progress of a trainer's audit, or of one check: a case starts, a case finishes. */
 export interface AuditProgress {
   trainer: string;
-  phase: "regressions" | "search" | "shrink";
-  /** Scenarios run so far in this phase. */
+  phase: "check" | "regressions" | "search" | "shrink";
+  /** The case of this phase that started or finished, counted from 1. */
   cases: number;
-  /** Scenarios the phase runs at most (shrinking has no bound). */
+  /** Cases the phase runs at most (shrinking has no bound). */
   runs: number;
+  state: "started" | "finished";
+  /** How the finished case ended. */
   verdict?: Verdict;
 }
 
@@ -34,6 +36,8 @@ export interface AuditOptions {
   regressions?: Scenario[];
   runOptions?: RunOptions;
   onProgress?: (progress: AuditProgress) => void;
+  /** Ends the audit early: no further case starts (the outcome is then incomplete). */
+  signal?: AbortSignal;
 }
 
 /** A refuted property outranks a trainer that could not be run, which outranks a pass. */
@@ -55,15 +59,17 @@ export async function auditTrainer(
   const regressions: CheckOutcome[] = [];
   const scenarios = options.regressions ?? [];
   for (const scenario of scenarios) {
+    if (options.signal?.aborted) break;
+    const progress = {
+      trainer: trainer.name,
+      phase: "regressions" as const,
+      cases: regressions.length + 1,
+      runs: scenarios.length,
+    };
+    options.onProgress?.({ ...progress, state: "started" });
     const check = await runCheck(trainer, scenario, options.runOptions);
     regressions.push(check);
-    options.onProgress?.({
-      trainer: trainer.name,
-      phase: "regressions",
-      cases: regressions.length,
-      runs: scenarios.length,
-      verdict: check.verdict,
-    });
+    options.onProgress?.({ ...progress, state: "finished", verdict: check.verdict });
   }
   const space = await spaceFor(trainer, options.space);
   const search = await searchCounterexample(trainer, { ...options, space });
@@ -113,16 +119,18 @@ async function searchCounterexample(
   let cases = 0;
   const property = fc.asyncProperty(scenarioArbitrary(options.space), async (scenario) => {
     // A trainer that cannot run is not shrunk: every further case would cost a crash or a timeout.
-    if (firstError) return true;
+    // An interrupted audit runs no further case.
+    if (firstError || options.signal?.aborted) return true;
     cases++;
-    const check = await runCheck(trainer, scenario, options.runOptions);
-    options.onProgress?.({
+    const progress = {
       trainer: trainer.name,
-      phase: lastFailure ? "shrink" : "search",
+      phase: lastFailure ? ("shrink" as const) : ("search" as const),
       cases,
       runs: options.runs,
-      verdict: check.verdict,
-    });
+    };
+    options.onProgress?.({ ...progress, state: "started" });
+    const check = await runCheck(trainer, scenario, options.runOptions);
+    options.onProgress?.({ ...progress, state: "finished", verdict: check.verdict });
     if (check.verdict === "pass") return true;
     if (check.verdict === "error") {
       // While shrinking a refuted property, a case the trainer cannot run is no smaller counterexample.

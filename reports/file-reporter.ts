@@ -1,5 +1,5 @@
 import type { CheckOutcome, TrainerAuditOutcome } from "../properties/outcome.js";
-import type { Reporter, RunStart } from "./reporter.js";
+import type { Interrupted, Reporter, RunEnd, RunStart } from "./reporter.js";
 import { writeReport } from "./write-report.js";
 
 /** What a file reporter has received: every trainer's audit so far, or the check. */
@@ -7,6 +7,8 @@ export interface FileContents {
   run: RunStart;
   audits: readonly TrainerAuditOutcome[];
   check?: CheckOutcome;
+  /** Present when a signal ended the run early. */
+  interrupted?: Interrupted;
 }
 
 /**
@@ -40,7 +42,11 @@ export class FileReporter implements Reporter {
     await this.write({ run: this.started(), audits: this.audits, check });
   }
 
-  onRunEnd(): void {
+  /** An audit a signal ended early is written once more, marked as interrupted. */
+  async onRunEnd(end: RunEnd): Promise<void> {
+    const run = this.started();
+    if (end.interrupted && run.kind === "audit")
+      await this.write({ run, audits: this.audits, interrupted: end.interrupted });
     if (this.bytes > 0) this.announce?.write(`${this.label}: ${this.path} (${this.bytes} bytes)\n`);
   }
 

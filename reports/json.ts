@@ -7,7 +7,7 @@ import type {
 } from "../properties/outcome.js";
 import { sampleIds } from "../properties/sample-set.js";
 import { adviceFor } from "./advice.js";
-import type { Reporter, RunStart } from "./reporter.js";
+import type { Reporter, RunEnd, RunStart } from "./reporter.js";
 import { findingsOf } from "./sentences/coverage.js";
 import { checkErrorMessage, propertyMessage } from "./sentences/index.js";
 import { windowingFindings } from "./sentences/windowing.js";
@@ -149,8 +149,10 @@ export class JsonReporter implements Reporter {
     this.out.write(`${JSON.stringify(checkJson(check), null, 2)}\n`);
   }
 
-  onRunEnd(): void {
+  onRunEnd(end: RunEnd): void {
     const run = this.run;
+    if (run?.kind === "check" && end.interrupted)
+      this.out.write(`${JSON.stringify({ interrupted: end.interrupted }, null, 2)}\n`);
     if (run?.kind !== "audit") return;
     const document = {
       schemaVersion: AUDIT_JSON_SCHEMA_VERSION,
@@ -160,6 +162,7 @@ export class JsonReporter implements Reporter {
       runs: run.meta.runs,
       backend: run.meta.backend,
       trainers: this.trainers,
+      ...(end.interrupted ? { interrupted: end.interrupted } : {}),
     };
     this.out.write(`${JSON.stringify(document, null, 2)}\n`);
   }

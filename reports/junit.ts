@@ -93,9 +93,17 @@ function addAuditSuite(builder: Builder, audit: TrainerAuditOutcome, run: RunSta
  * scenario), a failure per refuted property with its message and the replay command, an error
  * per check that could not run.
  */
-export function renderJunit({ run, audits, check }: FileContents): string {
+export function renderJunit({ run, audits, check, interrupted }: FileContents): string {
   const builder = junitReportBuilder.newBuilder().name(`accumaudit ${run.kind}`);
   for (const audit of audits) addAuditSuite(builder, audit, run);
+  for (const trainer of interrupted?.notReached ?? [])
+    builder
+      .testSuite()
+      .name(trainer)
+      .testCase()
+      .className(`${trainer}.search`)
+      .name(`not reached: interrupted by ${interrupted?.signal}`)
+      .skipped();
   if (check) {
     const suite = builder.testSuite().name(check.trainer);
     suite.property("framework", frameworkLabel(check.trainerInfo));

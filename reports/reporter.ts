@@ -34,12 +34,24 @@ export interface RunStart {
   replay: ReplayCommand;
 }
 
+/** A run that a signal ended early: what it had done and what it had not reached. */
+export interface Interrupted {
+  signal: string;
+  /** Trainers whose audit was complete. */
+  completed: number;
+  total: number;
+  /** Trainers not audited (the one in progress included). */
+  notReached: readonly string[];
+}
+
 /** What a reporter learns when a run ends. */
 export interface RunEnd {
   /** Every trainer's audit (empty for a check). */
   audits: readonly TrainerAuditOutcome[];
   /** The check's outcome (for a check). */
   check?: CheckOutcome;
+  /** Present when a signal ended the run early. */
+  interrupted?: Interrupted;
 }
 
 /**

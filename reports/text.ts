@@ -7,8 +7,8 @@ import {
   type Verdict,
 } from "../properties/outcome.js";
 import { type Advice, adviceFor } from "./advice.js";
-import type { Reporter, RunMeta, RunStart } from "./reporter.js";
-import { checkErrorMessage, propertyMessage } from "./sentences/index.js";
+import type { Reporter, RunEnd, RunMeta, RunStart } from "./reporter.js";
+import { checkErrorMessage, interruptedSentence, propertyMessage } from "./sentences/index.js";
 import { formatNumber, plural, scenarioLabel, scenarioShape, trainerLabel } from "./words.js";
 
 const MARK: Record<Verdict, string> = { pass: "PASS", fail: "FAIL", error: "ERROR" };
@@ -144,7 +144,8 @@ export class TextReporter implements Reporter {
     this.out.write(`${formatCheck(check)}\n`);
   }
 
-  onRunEnd(): void {
+  onRunEnd(end: RunEnd): void {
+    if (end.interrupted) this.out.write(`${interruptedSentence(end.interrupted)}\n`);
     if (this.run?.kind === "audit") this.out.write(`${formatAuditSummary(this.audits)}\n`);
   }
 }

@@ -418,27 +418,31 @@ describe("accumaudit CLI", () => {
   });
 
   it.each(["SIGINT", "SIGTERM"] as const)(
-    "%s to the accumaudit process alone stops its worker and every rank, and exits 130",
+    "%s to the accumaudit process alone stops its worker and every rank, writes what it found marked interrupted, and exits 130",
     async (signal) => {
+      const report = join(mkdtempSync(join(tmpdir(), "accumaudit-cli-")), "interrupted.html");
       const child = spawn(
         process.execPath,
         [
           bin,
-          "check",
+          "audit",
           "--trainer",
           "python:trainers.external.fixtures.faulty_ranks:sleep",
+          "--trainer",
+          "reference",
           "--world-size",
           "2",
-          "--dataset-size",
-          "8",
-          "--batch-size",
-          "2",
-          "--accumulation",
-          "2",
+          "--json",
+          "--report",
+          report,
         ],
         { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
       );
+      let stdout = "";
       let stderr = "";
+      child.stdout.on("data", (chunk) => {
+        stdout += String(chunk);
+      });
       child.stderr.on("data", (chunk) => {
         stderr += String(chunk);
       });
@@ -450,6 +454,16 @@ describe("accumaudit CLI", () => {
       child.kill(signal);
       expect(await closed).toBe(130);
       expect(stderr).toContain(`interrupted by ${signal}; every worker stopped`);
+      const audit = JSON.parse(stdout) as AuditResult & { interrupted?: unknown };
+      expect(audit.interrupted).toEqual({
+        signal,
+        completed: 0,
+        total: 2,
+        notReached: ["python:trainers.external.fixtures.faulty_ranks:sleep", "reference"],
+      });
+      expect(readFileSync(report, "utf8")).toContain(
+        `Interrupted by ${signal} after 0 of 2 trainers; not reached: python:trainers.external.fixtures.faulty_ranks:sleep, reference.`,
+      );
       await waitUntilGone([worker ?? -1, ...ranks], 3_000);
       expect([worker ?? -1, ...ranks].filter(alive)).toEqual([]);
     },

@@ -51,7 +51,9 @@ describe("a broken external trainer in an audit", () => {
       a.search.kind === "error" ? checkErrorMessage(a.search.check.error) : "",
     );
     expect(errors[0]).toMatch(/exited with code 3/);
-    expect(errors[1]).toMatch(/no response to run \d+ within 1500 ms; worker killed/);
+    expect(errors[1]).toMatch(
+      /no response to run \d+ within 1.5 s \(the per-case --timeout\); worker killed/,
+    );
     expect(errors[2]).toMatch(/GPU available: False/);
   });
 });

@@ -5,6 +5,7 @@ import { MAX_WORLD_SIZE, MODELS, PRECISIONS } from "../../trainers/contract/scen
 import { scenarioField } from "../../trainers/contract/scenario-fields.js";
 import type { Trainer } from "../../trainers/contract/trainer.js";
 import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
+import { watchInterrupts } from "../interrupt.js";
 import { choiceList, integerFlag, RUN_FLAGS } from "../options.js";
 import { reportersFromFlags } from "../outputs.js";
 import { parseFlags } from "../parse-flags.js";
@@ -71,6 +72,7 @@ export async function auditCommand(args: string[]): Promise<number> {
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
   const regressions = missionScenarios(space.models?.[0], space.precisions?.[0], worldSize);
   const audits: TrainerAuditOutcome[] = [];
+  const interrupt = watchInterrupts();
   try {
     await reporter.onRunStart({
       kind: "audit",
@@ -92,14 +94,32 @@ export async function auditCommand(args: string[]): Promise<number> {
         regressions,
         runOptions: context.runOptions,
         onProgress: (p) => reporter.onProgress(p),
+        signal: interrupt.signal,
       });
+      // An audit cut short by a signal is incomplete: it is reported as not reached.
+      if (interrupt.received) break;
       audits.push(audit);
       await reporter.onTrainerEnd(audit);
     }
-    await reporter.onRunEnd({ audits });
+    const signal = interrupt.received;
+    await reporter.onRunEnd({
+      audits,
+      ...(signal
+        ? {
+            interrupted: {
+              signal,
+              completed: audits.length,
+              total: trainers.length,
+              notReached: trainers.slice(audits.length).map((t) => t.name),
+            },
+          }
+        : {}),
+    });
   } finally {
+    interrupt.dispose();
     await Promise.all(trainers.map((t) => t.dispose?.()));
   }
+  if (interrupt.received) return 130;
   if (audits.some((a) => a.verdict === "error")) return 2;
   return audits.some((a) => a.verdict === "fail") ? 1 : 0;
 }

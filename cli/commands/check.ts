@@ -1,5 +1,6 @@
 import { runCheck } from "../../properties/run-check.js";
 import { resolveTrainer } from "../../trainers/registry.js";
+import { watchInterrupts } from "../interrupt.js";
 import { RUN_FLAGS } from "../options.js";
 import { reportersFromFlags } from "../outputs.js";
 import { parseFlags } from "../parse-flags.js";
@@ -38,6 +39,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   const reporter = await reportersFromFlags(values);
   const context = runContextFromFlags(values);
   const trainer = resolveTrainer(values.trainer, context.external);
+  const interrupt = watchInterrupts();
   try {
     await reporter.onRunStart({
       kind: "check",
@@ -45,11 +47,27 @@ export async function checkCommand(args: string[]): Promise<number> {
       trainers: [trainer.name],
       replay: context.replay,
     });
+    reporter.onProgress({
+      trainer: trainer.name,
+      phase: "check",
+      cases: 1,
+      runs: 1,
+      state: "started",
+    });
     const check = await runCheck(trainer, scenario, context.runOptions);
+    const signal = interrupt.received;
+    if (signal) {
+      await reporter.onRunEnd({
+        audits: [],
+        interrupted: { signal, completed: 0, total: 1, notReached: [trainer.name] },
+      });
+      return 130;
+    }
     await reporter.onCheckEnd(check);
     await reporter.onRunEnd({ audits: [], check });
     return check.verdict === "pass" ? 0 : check.verdict === "fail" ? 1 : 2;
   } finally {
+    interrupt.dispose();
     await trainer.dispose?.();
   }
 }

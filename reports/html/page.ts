@@ -21,6 +21,7 @@ h4 { font-size: 1.05rem; margin: 1.2em 0 0.3em; }
 h5 { font-size: 1rem; margin: 1em 0 0.3em; }
 section.mission p.lead { margin-bottom: 0.5em; }
 p.lead { color: var(--muted); margin-top: 0; }
+p.interrupted { color: var(--error); }
 .table-scroll { max-width: 100%; overflow-x: auto; }
 table { border-collapse: collapse; margin: 0.5em 0 1em; font-variant-numeric: tabular-nums; }
 caption { text-align: left; color: var(--muted); padding-bottom: 4px; caption-side: top; }

@@ -8,8 +8,10 @@ export class HtmlReporter extends FileReporter {
     super(
       path,
       "report",
-      ({ run, audits, check }) =>
-        check ? renderCheckReport({ check, run }) : renderAuditReport({ audits, run }),
+      ({ run, audits, check, interrupted }) =>
+        check
+          ? renderCheckReport({ check, run })
+          : renderAuditReport({ audits, run, ...(interrupted ? { interrupted } : {}) }),
       announce,
     );
   }

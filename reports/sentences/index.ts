@@ -8,6 +8,7 @@ import { windowingMessage } from "./windowing.js";
 export { checkErrorMessage } from "./check-error.js";
 export { coverageMessage } from "./coverage.js";
 export { explainCheck, leadSentence } from "./explanation.js";
+export { interruptedSentence } from "./interrupted.js";
 export { replicasMessage } from "./replicas.js";
 export { weightingMessage } from "./weighting.js";
 export { windowingMessage } from "./windowing.js";

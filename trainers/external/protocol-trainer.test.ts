@@ -51,7 +51,9 @@ describe("protocol trainer failure handling", () => {
 
   it("kills a hung worker after the timeout, then restarts", async () => {
     const message = await failureThenRecovery("hang");
-    expect(message).toMatch(/no response to run 1 within 1500 ms; worker killed/);
+    expect(message).toMatch(
+      /no response to run 1 within 1.5 s \(the per-case --timeout\); worker killed/,
+    );
     expect(client.starts).toBe(2);
   });
 

@@ -117,7 +117,7 @@ export class WorkerProcess {
         this.kill();
         reject(
           new WorkerBrokenError(
-            `worker: no ${waitingFor} within ${timeoutMs} ms; worker killed${this.stderrSuffix()}`,
+            `worker: no ${waitingFor} within ${Number((timeoutMs / 1000).toPrecision(3))} s${waitingFor.startsWith("response to run") ? " (the per-case --timeout)" : ""}; worker killed${this.stderrSuffix()}`,
           ),
         );
       }, timeoutMs);

@@ -1,0 +1,8 @@
+import type { Interrupted } from "../reporter.js";
+import { plural } from "../words.js";
+
+/** "Interrupted by SIGINT after 1 of 3 trainers; not reached: python:lightning, reference." */
+export function interruptedSentence(i: Interrupted): string {
+  const notReached = i.notReached.length > 0 ? `; not reached: ${i.notReached.join(", ")}` : "";
+  return `Interrupted by ${i.signal} after ${i.completed} of ${plural(i.total, "trainer")}${notReached}.`;
+}
