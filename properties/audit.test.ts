@@ -31,7 +31,9 @@ describe("auditTrainer", () => {
     const audit = await auditTrainer(simulatedTrainer("exact", "reference"), {
       runs: 40,
       seed: 1,
-      onProgress: (p) => seen.push(p.cases),
+      onProgress: (p) => {
+        if (p.state === "finished") seen.push(p.cases);
+      },
     });
     expect(audit).toMatchObject({ verdict: "pass", search: { kind: "passed", casesRun: 40 } });
     expect(seen.length).toBe(40);
