@@ -4,6 +4,7 @@ import { JunitReporter } from "../reports/junit.js";
 import { ProgressLine } from "../reports/progress.js";
 import { combineReporters, type Reporter } from "../reports/reporter.js";
 import { TextReporter } from "../reports/text.js";
+import { setTrainerOutput } from "../trainers/external/python-trainer.js";
 import type { FlagValues } from "./options.js";
 import { assertWritableFile } from "./output-path.js";
 import { UsageError } from "./usage-error.js";
@@ -33,4 +34,15 @@ export async function reportersFromFlags(values: FlagValues): Promise<Required<R
     ...(junit ? [new JunitReporter(junit, process.stderr)] : []),
   ];
   return combineReporters(reporters);
+}
+
+/**
+ * Shows what Python trainers print (their stdout and stderr), each line on stderr prefixed with
+ * the trainer's name; never on stdout, which carries the results.
+ */
+export function forwardTrainerOutput(stream: NodeJS.WriteStream = process.stderr): void {
+  const clear = stream.isTTY ? "\r\x1b[2K" : "";
+  setTrainerOutput((trainer, line) => {
+    stream.write(`${clear}[${trainer}] ${line}\n`);
+  });
 }

@@ -1,5 +1,6 @@
 import type { Scenario } from "../trainers/contract/scenario.js";
 import type { TrainerInfo } from "../trainers/contract/trace.js";
+import type { TrainerFrame } from "../trainers/contract/trainer.js";
 import type { SampleSet } from "./sample-set.js";
 
 /** pass: every property holds; fail: one fails; error: the trainer could not be checked. */
@@ -268,7 +269,14 @@ export interface OccurrenceWeights {
 
 /** Why a check could not judge the trainer. */
 export type CheckErrorCause =
-  | { kind: "trainer"; message: string }
+  | {
+      kind: "trainer";
+      message: string;
+      /** The frames of the trainer's own code the exception passed through, outermost first. */
+      traceback?: TrainerFrame[];
+      /** The last lines the trainer printed while it ran. */
+      output?: string[];
+    }
   | { kind: "scenario-mismatch"; field: string; sent: unknown; received: unknown }
   | {
       kind: "non-finite";

@@ -1,6 +1,6 @@
 import { makeDataset } from "../trainers/contract/probe.js";
 import type { Scenario } from "../trainers/contract/scenario.js";
-import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
+import { type RunOptions, type Trainer, TrainerError } from "../trainers/contract/trainer.js";
 import { diagnoseTrace } from "./diagnose.js";
 import { findNonFiniteStep } from "./non-finite.js";
 import type { CheckErrorCause, CheckOutcome } from "./outcome.js";
@@ -37,7 +37,13 @@ export async function runCheck(
   try {
     trace = await trainer.run(scenario, dataset, options);
   } catch (error) {
-    return failed({ kind: "trainer", message: errorMessage(error) });
+    const detail = error instanceof TrainerError ? error.detail : {};
+    return failed({
+      kind: "trainer",
+      message: errorMessage(error),
+      ...(detail.traceback?.length ? { traceback: detail.traceback } : {}),
+      ...(detail.output?.length ? { output: detail.output } : {}),
+    });
   }
   const durationMs = performance.now() - started;
   const differing = (Object.keys(scenario) as Array<keyof Scenario>).find(

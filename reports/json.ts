@@ -76,8 +76,17 @@ export function checkJson(check: CheckOutcome) {
     verdict: check.verdict,
   };
   const tail = check.durationMs === undefined ? {} : { durationMs: check.durationMs };
-  if (check.verdict === "error")
-    return { ...head, properties: null, error: checkErrorMessage(check.error), ...tail };
+  if (check.verdict === "error") {
+    const cause = check.error;
+    const detail =
+      cause.kind === "trainer"
+        ? {
+            ...(cause.traceback ? { traceback: cause.traceback } : {}),
+            ...(cause.output ? { output: cause.output } : {}),
+          }
+        : {};
+    return { ...head, properties: null, error: checkErrorMessage(cause), ...detail, ...tail };
+  }
   const { coverage, weighting, windowing, replicas } = check.properties;
   const message = (name: PropertyName) => propertyMessage(check, name);
   return {

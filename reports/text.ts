@@ -1,4 +1,5 @@
 import {
+  type CheckErrorCause,
   type CheckJudgement,
   type CheckOutcome,
   type PropertyName,
@@ -8,7 +9,12 @@ import {
 } from "../properties/outcome.js";
 import { type Advice, adviceFor } from "./advice.js";
 import type { Reporter, RunEnd, RunMeta, RunStart } from "./reporter.js";
-import { checkErrorMessage, interruptedSentence, propertyMessage } from "./sentences/index.js";
+import {
+  checkErrorMessage,
+  interruptedSentence,
+  propertyMessage,
+  tracebackLines,
+} from "./sentences/index.js";
 import { formatNumber, plural, scenarioLabel, scenarioShape, trainerLabel } from "./words.js";
 
 const MARK: Record<Verdict, string> = { pass: "PASS", fail: "FAIL", error: "ERROR" };
@@ -34,7 +40,7 @@ export function formatAdvice(advice: readonly Advice[]): string[] {
 /** Plain-text result of one check, as `accumaudit check` prints it. */
 export function formatCheck(check: CheckOutcome): string {
   const head = `${MARK[check.verdict]}  ${trainerLabel(check.trainer, check.trainerInfo)}  ${scenarioLabel(check.scenario)}`;
-  if (check.verdict === "error") return `${head}\n  error: ${checkErrorMessage(check.error)}`;
+  if (check.verdict === "error") return [head, ...errorLines(check.error)].join("\n");
   return [
     head,
     ...propertiesFor(check.scenario.worldSize).map(
@@ -42,6 +48,17 @@ export function formatCheck(check: CheckOutcome): string {
     ),
     ...formatAdvice(adviceFor(check)),
   ].join("\n");
+}
+
+/** A check's error and, when the trainer's own code raised, its frames. */
+function errorLines(cause: CheckErrorCause): string[] {
+  const frames = tracebackLines(cause);
+  return [
+    `  error: ${checkErrorMessage(cause)}`,
+    ...(frames.length > 0
+      ? ["  in your code (outermost first):", ...frames.map((f) => `    ${f}`)]
+      : []),
+  ];
 }
 
 /** ✓ or ✗ for a property, – where it could not be evaluated (weighting when no step applied). */
@@ -91,6 +108,7 @@ export function formatTrainerAudit(audit: TrainerAuditOutcome, replay: RunStart[
     case "error":
       return [
         `${MARK[audit.verdict]}  ${label}: could not be checked (case ${search.casesRun} of the search): ${searchError}`,
+        ...errorLines(search.check.error).slice(1),
         `  scenario: ${scenarioLabel(search.check.scenario)}`,
         `  replay: ${replay(audit.trainer, search.check.scenario)}`,
         ...lines,

@@ -7,7 +7,7 @@ import type { Trainer } from "../../trainers/contract/trainer.js";
 import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
 import { watchInterrupts } from "../interrupt.js";
 import { choiceList, integerFlag, RUN_FLAGS } from "../options.js";
-import { reportersFromFlags } from "../outputs.js";
+import { forwardTrainerOutput, reportersFromFlags } from "../outputs.js";
 import { parseFlags } from "../parse-flags.js";
 import { assertRunFlagsApply, runContextFromFlags } from "../run-context.js";
 import { RUN_USAGE, runMeta } from "../run-meta.js";
@@ -69,6 +69,7 @@ export async function auditCommand(args: string[]): Promise<number> {
   assertRunFlagsApply(values, names);
   const context = runContextFromFlags(values);
   const reporter = await reportersFromFlags(values);
+  forwardTrainerOutput();
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
   const regressions = missionScenarios(space.models?.[0], space.precisions?.[0], worldSize);
   const audits: TrainerAuditOutcome[] = [];

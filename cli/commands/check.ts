@@ -2,7 +2,7 @@ import { runCheck } from "../../properties/run-check.js";
 import { resolveTrainer } from "../../trainers/registry.js";
 import { watchInterrupts } from "../interrupt.js";
 import { RUN_FLAGS } from "../options.js";
-import { reportersFromFlags } from "../outputs.js";
+import { forwardTrainerOutput, reportersFromFlags } from "../outputs.js";
 import { parseFlags } from "../parse-flags.js";
 import { assertRunFlagsApply, runContextFromFlags } from "../run-context.js";
 import { RUN_USAGE, runMeta } from "../run-meta.js";
@@ -37,6 +37,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   assertRunFlagsApply(values, [values.trainer]);
   const scenario = scenarioFromFlags(values);
   const reporter = await reportersFromFlags(values);
+  forwardTrainerOutput();
   const context = runContextFromFlags(values);
   const trainer = resolveTrainer(values.trainer, context.external);
   const interrupt = watchInterrupts();

@@ -2,7 +2,7 @@ import type { TrainerAuditOutcome } from "../../properties/outcome.js";
 import type { Interrupted, RunStart } from "../reporter.js";
 import { checkErrorMessage, interruptedSentence } from "../sentences/index.js";
 import { plural, scenarioLabel, trainerLabel } from "../words.js";
-import { renderCheckBody } from "./diagnosis-section.js";
+import { errorDetails, renderCheckBody } from "./diagnosis-section.js";
 import { escapeHtml } from "./escape.js";
 import { heading, slug } from "./markup.js";
 import { renderMetadata } from "./metadata.js";
@@ -30,7 +30,7 @@ async function searchPart(audit: TrainerAuditOutcome, id: string, run: RunStart)
     }
     case "error":
       return `<p>The property search could not check the trainer: at generated scenario ${search.casesRun} (${escapeHtml(scenarioLabel(search.check.scenario))}) it failed with: ${escapeHtml(checkErrorMessage(search.check.error))}. The search stops there rather than retry a broken trainer. Replay that case with:</p>
-<pre><code>${escapeHtml(run.replay(audit.trainer, search.check.scenario))}</code></pre>`;
+<pre><code>${escapeHtml(run.replay(audit.trainer, search.check.scenario))}</code></pre>${errorDetails(search.check.error)}`;
     case "passed": {
       const failedMissions = audit.regressions.filter((r) => r.verdict !== "pass").length;
       const but =

@@ -1,4 +1,5 @@
 import {
+  type CheckErrorCause,
   type CheckJudgement,
   type CheckOutcome,
   type PROPERTY_NAMES,
@@ -18,6 +19,7 @@ import {
   explainCheck,
   leadSentence,
   propertyMessage,
+  tracebackLines,
 } from "../sentences/index.js";
 import { formatNumber, nth, plural } from "../words.js";
 import { renderAdvice } from "./advice-section.js";
@@ -194,6 +196,25 @@ function stepsTable(d: CheckJudgement): string {
   )}</details>`;
 }
 
+/** A check's error: the message, the trainer's own frames and the last lines it printed. */
+export function errorSection(cause: CheckErrorCause): string {
+  return `<p><strong>Error:</strong> ${escapeHtml(checkErrorMessage(cause))}</p>${errorDetails(cause)}`;
+}
+
+/** The trainer's own frames an error passed through and the last lines it printed, when known. */
+export function errorDetails(cause: CheckErrorCause): string {
+  const frames = tracebackLines(cause);
+  const output = cause.kind === "trainer" ? (cause.output ?? []) : [];
+  return [
+    frames.length > 0
+      ? `<p>In your code, outermost first:</p><pre><code>${escapeHtml(frames.join("\n"))}</code></pre>`
+      : "",
+    output.length > 0
+      ? `<p>The last lines the trainer printed:</p><pre><code>${escapeHtml(output.join("\n"))}</code></pre>`
+      : "",
+  ].join("");
+}
+
 /** The plain-language explanation of a check, led by its one short sentence in bold. */
 export function explanationParagraph(check: CheckOutcome): string {
   // An error's explanation is one sentence already.
@@ -283,9 +304,7 @@ export async function renderCheckBody(
     judged ? propertiesTable(judged) : "",
     judged ? coverageTable(judged) : "",
     judged && figures.trim() ? `${heading(level, "Charts")}${figures}${stepsTable(judged)}` : "",
-    d.verdict === "error"
-      ? `<p><strong>Error:</strong> ${escapeHtml(checkErrorMessage(d.error))}</p>`
-      : "",
+    d.verdict === "error" ? errorSection(d.error) : "",
   ];
   return parts.filter(Boolean).join("\n");
 }

@@ -5,7 +5,7 @@ import { replicasMessage } from "./replicas.js";
 import { weightingMessage } from "./weighting.js";
 import { windowingMessage } from "./windowing.js";
 
-export { checkErrorMessage } from "./check-error.js";
+export { checkErrorMessage, tracebackLines } from "./check-error.js";
 export { coverageMessage } from "./coverage.js";
 export { explainCheck, leadSentence } from "./explanation.js";
 export { interruptedSentence } from "./interrupted.js";

@@ -37,7 +37,31 @@ export interface Trainer {
   dispose?(): Promise<void>;
 }
 
+/** One frame of a trainer's own code that an exception passed through. */
+export interface TrainerFrame {
+  file: string;
+  line: number;
+  function: string;
+  /** The source line, stripped; empty when unknown. */
+  code: string;
+}
+
+/** What a trainer's failure carries beside its one-line message. */
+export interface TrainerErrorDetail {
+  /** The frames of the trainer's own code, outermost first. */
+  traceback?: TrainerFrame[];
+  /** The last lines the trainer printed (stdout and stderr) while it ran. */
+  output?: string[];
+}
+
 /** A trainer failed to run a scenario (not a property failure). */
 export class TrainerError extends Error {
   override name = "TrainerError";
+
+  constructor(
+    message: string,
+    readonly detail: TrainerErrorDetail = {},
+  ) {
+    super(message);
+  }
 }

@@ -10,6 +10,7 @@ export {
   PYTHON_TRAINER_NAMES,
   pythonWorker,
   pythonWorkerCommand,
+  setTrainerOutput,
 } from "./python-trainer.js";
 export type { PackedArray } from "./wire-trace.js";
 export {
@@ -20,7 +21,7 @@ export {
   WireFloat,
   WireTraceSchema,
 } from "./wire-trace.js";
-export type { RunRequest } from "./worker-client.js";
+export type { OutputSink, RunRequest } from "./worker-client.js";
 export { HANDSHAKE_TIMEOUT_MS, WorkerClient } from "./worker-client.js";
 export type { WorkerCommand } from "./worker-process.js";
 export { WorkerBrokenError, WorkerProcess } from "./worker-process.js";

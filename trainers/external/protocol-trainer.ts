@@ -49,6 +49,7 @@ export function createProtocolTrainer(options: ProtocolTrainerOptions): Trainer 
       } catch (error) {
         throw new TrainerError(
           `${options.name}: ${error instanceof Error ? error.message : String(error)}`,
+          error instanceof TrainerError ? error.detail : {},
         );
       }
       let trace: Trace;

@@ -29,6 +29,21 @@ export const ResponseSchema = z.discriminatedUnion("type", [
     trainer: z.string(),
     maxWorldSize: z.number().int().min(1),
   }),
-  z.looseObject({ type: z.literal("error"), id: RequestIdSchema, message: z.string() }),
+  z.looseObject({
+    type: z.literal("error"),
+    id: RequestIdSchema,
+    message: z.string(),
+    /** The frames of the trainer's own code the exception passed through, outermost first. */
+    traceback: z
+      .array(
+        z.looseObject({
+          file: z.string(),
+          line: z.number().int(),
+          function: z.string(),
+          code: z.string(),
+        }),
+      )
+      .optional(),
+  }),
 ]);
 export type WorkerResponse = z.infer<typeof ResponseSchema>;

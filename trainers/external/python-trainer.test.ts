@@ -9,6 +9,7 @@ import {
   disposePythonWorkers,
   PYTHON_TRAINER_NAMES,
   pythonWorker,
+  setTrainerOutput,
 } from "./python-trainer.js";
 
 const base: ScenarioInput = {
@@ -108,6 +109,46 @@ describe("python worker, plain loops on 110 samples / micro-batch 8 / K 4 / 2 ep
     expect(t.steps).toHaveLength(1);
     expect(weights(t.steps[0]).get("0:57")).toBeCloseTo(1 / 110, 9);
     expect(trainer.info?.()).toMatchObject({ framework: "user-loop", frameworkVersion: "1.0" });
+  });
+
+  it("hands what a user's function prints to the output sink, labelled with the trainer", async () => {
+    const lines: Array<[string, string]> = [];
+    setTrainerOutput((trainer, line) => lines.push([trainer, line]));
+    try {
+      const name = "python:trainers.external.fixtures.user_loop:train";
+      const scenario = parseScenario({ ...base, epochs: 1 });
+      await createPythonTrainer(name).run(scenario, makeDataset(scenario));
+      expect(lines).toContainEqual([name, "banner: user loop starting"]);
+      expect(lines).toContainEqual([name, "raw write to file descriptor 1"]);
+    } finally {
+      setTrainerOutput(undefined);
+    }
+  });
+
+  it("reports an error in a user's function with the user's own frames", async () => {
+    const error = await trace("python:trainers.python.examples.my_failing_loop:train").catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(TrainerError);
+    expect((error as Error).message).toBe(
+      "python:trainers.python.examples.my_failing_loop:train: worker: KeyError: 'labels' (my_failing_loop.py:19 in labels_of)",
+    );
+    const { traceback, output } = (error as TrainerError).detail;
+    expect(traceback?.map((f) => [f.file.split("/").at(-1), f.line, f.function])).toEqual([
+      ["my_failing_loop.py", 15, "train"],
+      ["my_failing_loop.py", 19, "labels_of"],
+    ]);
+    expect(output).toBeUndefined();
+  });
+
+  it("keeps what a failing function printed with its error, and no worker stack", async () => {
+    const name = "python:trainers.external.fixtures.user_loop:print_then_fail";
+    const error = await trace(name).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainerError);
+    expect((error as Error).message).toBe(
+      `${name}: worker: RuntimeError: no GPU found (user_loop.py:25 in print_then_fail)`,
+    );
+    expect((error as TrainerError).detail.output).toEqual(["loading 110 samples"]);
   });
 
   it("reports an unknown trainer as a TrainerError and keeps serving", async () => {

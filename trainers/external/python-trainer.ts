@@ -3,7 +3,7 @@ import type { Trainer } from "../contract/trainer.js";
 import { TrainerError } from "../contract/trainer.js";
 import { locatePython, probePackageFolder } from "./interpreter.js";
 import { createProtocolTrainer } from "./protocol-trainer.js";
-import { WorkerClient } from "./worker-client.js";
+import { type OutputSink, WorkerClient } from "./worker-client.js";
 import type { WorkerCommand } from "./worker-process.js";
 
 /** Python trainers the worker ships: the plain PyTorch loops, then the framework adapters. */
@@ -37,6 +37,16 @@ export interface PythonTrainerOptions {
 
 const PREFIX = "python:";
 const workers = new Map<string, WorkerClient>();
+let output: OutputSink | undefined;
+
+/**
+ * Sends every line a Python trainer prints (stdout and stderr: the worker keeps stdout for the
+ * protocol) to `sink`, labelled with the trainer; `undefined` drops them (the default).
+ */
+export function setTrainerOutput(sink: OutputSink | undefined): void {
+  output = sink;
+  for (const client of workers.values()) client.output = sink;
+}
 
 /** The command that starts a Python worker (accumaudit_probe on its PYTHONPATH). */
 export function pythonWorkerCommand(python?: string): WorkerCommand {
@@ -60,6 +70,7 @@ export function pythonWorker(python?: string): WorkerClient {
   let client = workers.get(interpreter);
   if (!client) {
     client = new WorkerClient(pythonWorkerCommand(python));
+    client.output = output;
     workers.set(interpreter, client);
   }
   return client;

@@ -29,6 +29,12 @@ function excerpt(line: string, max = 200): string {
   return JSON.stringify(line.length > max ? `${line.slice(0, max)}...` : line);
 }
 
+/** Lines of a run's output kept for its error. */
+const OUTPUT_LINES = 20;
+
+/** Where the lines a trainer prints go, labelled with the trainer (`python:my_loop:train`). */
+export type OutputSink = (trainer: string, line: string) => void;
+
 /**
  * A long-lived worker speaking docs/protocol.md, serving run requests one at a time. A worker
  * that crashes, hangs or breaks the protocol is killed; the next request starts a fresh one.
@@ -40,6 +46,9 @@ export class WorkerClient {
   private nextId = 0;
   /** Workers started so far (restarts included). */
   starts = 0;
+
+  /** Receives every line a running trainer prints; none by default. */
+  output: OutputSink | undefined;
 
   constructor(
     readonly command: WorkerCommand,
@@ -122,6 +131,13 @@ export class WorkerClient {
     expected: "trace" | "description",
   ): Promise<WorkerResponse> {
     const worker = await this.started();
+    const label = typeof message.trainer === "string" ? `python:${message.trainer}` : "worker";
+    const printed: string[] = [];
+    worker.onStderrLine = (line) => {
+      printed.push(line);
+      if (printed.length > OUTPUT_LINES) printed.shift();
+      this.output?.(label, line);
+    };
     try {
       const id = ++this.nextId;
       worker.send({ ...message, id });
@@ -138,7 +154,10 @@ export class WorkerClient {
           `worker protocol: expected the response to ${message.type} ${id}, saw id ${response.data.id}`,
         );
       if (response.data.type === "error")
-        throw new TrainerError(`worker: ${response.data.message}`);
+        throw new TrainerError(`worker: ${response.data.message}`, {
+          ...(response.data.traceback ? { traceback: response.data.traceback } : {}),
+          ...(printed.length > 0 ? { output: [...printed] } : {}),
+        });
       if (response.data.type !== expected)
         throw new WorkerBrokenError(
           `worker protocol: expected a ${expected} message, saw a ${response.data.type} message`,
@@ -147,6 +166,8 @@ export class WorkerClient {
     } catch (error) {
       if (error instanceof WorkerBrokenError || worker.dead) this.discard(worker);
       throw error;
+    } finally {
+      worker.onStderrLine = undefined;
     }
   }
 

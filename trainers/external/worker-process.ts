@@ -39,6 +39,8 @@ export class WorkerProcess {
   private waiter: { resolve: (line: string) => void; reject: (error: Error) => void } | undefined;
   private failure: Error | undefined;
   private stderr = "";
+  /** Called with every line the worker (and what it runs) writes to stderr. */
+  onStderrLine: ((line: string) => void) | undefined;
 
   constructor(readonly command: WorkerCommand) {
     // Its own process group, so that killing the worker kills the rank processes it starts too.
@@ -55,6 +57,10 @@ export class WorkerProcess {
     this.child.stderr.on("data", (chunk: string) => {
       this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL);
     });
+    createInterface({ input: this.child.stderr, crlfDelay: Number.POSITIVE_INFINITY }).on(
+      "line",
+      (line) => this.onStderrLine?.(line),
+    );
     createInterface({ input: this.child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on(
       "line",
       (line) => this.deliver(line),

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
 from .probe import ProbeDataset, ProbeModel
+from .recorder import checked_learning_rate
+
+if TYPE_CHECKING:
+    from .recorder import Recorder
 
 PRECISION_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
 
@@ -51,10 +55,17 @@ class RunContext:
         precision: ``"fp32"``, ``"fp16"`` or ``"bf16"`` (from the scenario).
         rank: this process's rank, 0 .. world_size - 1 (0 when worldSize is 1).
         local_rank: its rank on this machine (every rank runs on this machine, so equal to rank).
+        recorder: the run's recorder, which :meth:`record_step` records through (None: nothing is recorded).
     """
 
     def __init__(
-        self, scenario: dict[str, Any], dataset: ProbeDataset, model: ProbeModel, device: str, rank: int = 0
+        self,
+        scenario: dict[str, Any],
+        dataset: ProbeDataset,
+        model: ProbeModel,
+        device: str,
+        rank: int = 0,
+        recorder: Recorder | None = None,
     ):
         self.scenario = scenario
         self.dataset = dataset
@@ -65,6 +76,7 @@ class RunContext:
         self.local_rank = self.rank
         self.framework: dict[str, str] = {"framework": "pytorch", "frameworkVersion": torch.__version__}
         self._samplers: list[DistributedSampler | ShardSampler] = []
+        self.recorder = recorder
 
     # -- scenario shorthands --------------------------------------------------------------------
 
@@ -192,6 +204,24 @@ class RunContext:
         for epoch in range(self.epochs):
             self.set_epoch(epoch)
             yield epoch
+
+    def record_step(self, learning_rate: float | None = None) -> contextlib.AbstractContextManager[None]:
+        """Records the update run inside the block as one applied optimizer step, for an optimizer
+        outside torch.optim (whose steps the recorder cannot see)::
+
+            with ctx.record_step():
+                my_optimizer.step()
+
+        Without ``learning_rate`` the step applies the parameters' ``.grad`` as it is on entry (for
+        optimizers that apply ``.grad`` and may clear it). With ``learning_rate=lr`` it applies the
+        parameters' change over the block divided by lr, ``(before - after) / lr`` (for a plain-SGD
+        update that modifies ``.grad`` or does not use it). The step is recorded as a torch.optim step
+        is, and counts as a step call; a torch.optim step inside the block is not recorded twice.
+        """
+        checked_learning_rate(learning_rate)
+        if self.recorder is None:
+            return contextlib.nullcontext()
+        return self.recorder.record_step(learning_rate)
 
     def set_framework(self, name: str, version: str | None = None) -> None:
         """Names the framework that drove the run, for the trace's trainer info."""

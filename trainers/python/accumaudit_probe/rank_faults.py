@@ -2,8 +2,7 @@
 
 A rank reports its own Python exception (or ``sys.exit``); the launcher sees a rank die (its
 exit status) or hang (a faulthandler stack dump). A location names the innermost frame of the
-trainer's own code: not torch, a framework, the standard library or this package's machinery
-(the launcher, the run, the context); the loops and adapters count as trainer code.
+trainer's own code (frames.py says which code that is).
 """
 
 from __future__ import annotations
@@ -11,34 +10,33 @@ from __future__ import annotations
 import os
 import re
 import signal
-import site
-import sysconfig
-import traceback
 from dataclasses import dataclass
+
+from .frames import (
+    Frame,
+    describe_frame,
+    frames_of_exception,
+    innermost_trainer_frame,
+    is_trainer_code,
+    short_path,
+    trainer_frames,
+)
 
 #: Exception messages longer than this are cut (a collective's error can run to kilobytes).
 MESSAGE_LIMIT = 400
 
-_PACKAGE = os.path.dirname(os.path.realpath(__file__))
 _DUMP_FRAME = re.compile(r'^\s*File "(?P<path>.*)", line (?P<line>\d+) in (?P<function>.*)$')
 
 
 @dataclass(frozen=True)
-class Frame:
-    """One Python frame: file path, line and function."""
-
-    path: str
-    line: int
-    function: str
-
-
-@dataclass(frozen=True)
 class Raised:
-    """An exception escaped the trainer on the rank."""
+    """An exception escaped the trainer on the rank; ``frames``: the trainer's own frames it
+    passed through, outermost first (at most frames.TRACEBACK_LIMIT)."""
 
     kind: str
     message: str
     where: Frame | None
+    frames: tuple[Frame, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,57 +64,16 @@ class Hung:
 Fault = Raised | Exited | Died | Hung
 
 
-def _library_roots() -> tuple[str, ...]:
-    paths = sysconfig.get_paths()
-    roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
-    roots.update(site.getsitepackages())
-    # Longest first, so site-packages wins over the stdlib folder that contains it.
-    return tuple(sorted({os.path.join(os.path.realpath(root), "") for root in roots}, key=len, reverse=True))
-
-
-_LIBRARY_ROOTS = _library_roots()
-
-
-def _library_root(path: str) -> str | None:
-    real = os.path.realpath(path)
-    return next((root for root in _LIBRARY_ROOTS if real.startswith(root)), None)
-
-
-def is_trainer_code(frame: Frame) -> bool:
-    """True for the trainer's own code: not a library, not this package's machinery."""
-    if frame.path.startswith("<"):
-        return False
-    real = os.path.realpath(frame.path)
-    if real.startswith(os.path.join(_PACKAGE, "")):
-        return os.path.dirname(real) != _PACKAGE
-    return _library_root(real) is None
-
-
-def short_path(path: str) -> str:
-    """A library file relative to its site-packages or stdlib folder, any other file by its name."""
-    root = _library_root(path)
-    return os.path.relpath(os.path.realpath(path), root) if root else os.path.basename(path)
-
-
-def describe_frame(frame: Frame) -> str:
-    return f"{short_path(frame.path)}:{frame.line} in {frame.function}"
-
-
-def innermost_trainer_frame(frames: list[Frame]) -> Frame | None:
-    """The innermost frame of trainer code in ``frames`` (ordered outermost first), if any."""
-    return next((frame for frame in reversed(frames) if is_trainer_code(frame)), None)
-
-
 def fault_of_exception(error: BaseException) -> Raised | Exited:
     """The fault an exception escaping the trainer stands for (``SystemExit`` is a call to ``sys.exit``)."""
-    frames = [Frame(f.filename, f.lineno or 0, f.name) for f in traceback.extract_tb(error.__traceback__)]
+    frames = frames_of_exception(error)
     where = innermost_trainer_frame(frames)
     if isinstance(error, SystemExit):
         return Exited(error.code, where)
     message = " ".join(str(error).split())
     if len(message) > MESSAGE_LIMIT:
         message = message[: MESSAGE_LIMIT - 1] + "…"
-    return Raised(type(error).__name__, message, where)
+    return Raised(type(error).__name__, message, where, trainer_frames(frames))
 
 
 def main_thread_stack(dump: str, entry_function: str) -> tuple[Frame, ...]:

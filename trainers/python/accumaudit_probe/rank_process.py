@@ -194,9 +194,7 @@ def rank_main(
         torch.set_num_threads(1)  # W ranks share this machine's cores
         try:
             outcome: tuple[str, Any] = ("ok", target(rank, world_size, *args))
-        except BaseException as error:  # noqa: BLE001 - every failure of the trainer is reported
-            print(f"rank {rank} of {world_size}:", file=sys.stderr)
-            traceback.print_exc()
+        except BaseException as error:  # noqa: BLE001 - every failure of the trainer is reported, frames included
             outcome = ("fault", fault_of_exception(error))
         _send(result_fd, outcome)
         os.read(release_fd, 1)  # end of file: every rank has sent its result (or the worker is gone)

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from . import heartbeat
-from .rank_faults import Died, Fault, Hung, describe_fault, describe_hang, main_thread_stack
+from .frames import Frame
+from .rank_faults import Died, Fault, Hung, Raised, describe_fault, describe_hang, main_thread_stack
 from .rank_process import (
     ENTRY_FUNCTION,
     RESULT_HEADER,
@@ -57,7 +58,15 @@ POLL_S = 0.05
 
 
 class RankError(Exception):
-    """A rank failed, died or hung; the message is one line naming the rank."""
+    """A rank failed, died or hung; the message is one line naming the rank.
+
+    ``frames``: when the rank raised, the trainer's own frames the exception passed through,
+    outermost first (the error message's ``traceback``); empty otherwise.
+    """
+
+    def __init__(self, message: str, frames: tuple[Frame, ...] = ()):
+        super().__init__(message)
+        self.frames = frames
 
 
 @dataclass
@@ -165,7 +174,7 @@ def _supervise(
             if faults:
                 first_fault = first_fault or now
                 if now - first_fault >= FAILURE_SETTLE_S or not any(rank.pending for rank in ranks):
-                    raise RankError(_describe_faults(faults, world_size))
+                    raise _fault_error(faults, world_size)
                 continue
             finished = [rank for rank in ranks if rank.outcome is not None]
             if len(finished) == len(ranks):
@@ -241,14 +250,15 @@ def _end(ranks: list[_Rank]) -> None:
                 os.close(fd)
 
 
-def _describe_faults(faults: list[_Rank], world_size: int) -> str:
+def _fault_error(faults: list[_Rank], world_size: int) -> RankError:
     # A rank that died is the cause; its peers' errors ("connection closed by peer") follow from it.
     died = [rank for rank in faults if isinstance(rank.fault, Died)]
     first = min(died or faults, key=lambda rank: rank.at)
     for rank in faults:
         if rank is not first:
             print(f"accumaudit: also {describe_fault(rank.rank, world_size, rank.fault)}", file=sys.stderr)
-    return describe_fault(first.rank, world_size, first.fault)
+    frames = first.fault.frames if isinstance(first.fault, Raised) else ()
+    return RankError(describe_fault(first.rank, world_size, first.fault), frames)
 
 
 def _describe_hang(

@@ -5,7 +5,9 @@ Applied steps are caught by torch's global optimizer step hooks, which fire insi
 pre-hook keeps the parameters before the step; the post-hook reads the gradient, because a step
 given a closure (Lightning) runs the window's last forward and backward inside ``step``. Steps
 that ``GradScaler.step`` skips on inf/nan never reach ``Optimizer.step``; the recorder wraps
-``torch.amp.GradScaler.step`` while installed to notice them.
+``torch.amp.GradScaler.step`` while installed to notice them. An optimizer outside torch.optim is
+recorded by :meth:`Recorder.record_step` around its update (``RunContext.record_step``); a
+torch.optim step inside that block is part of it, not a second step.
 
 In a data-parallel run every rank records with its own Recorder; :func:`merge_rank_traces`
 makes one trace of their parts.
@@ -13,6 +15,11 @@ makes one trace of their parts.
 
 from __future__ import annotations
 
+import contextlib
+import math
+import sys
+from collections.abc import Iterator
+from types import FrameType
 from typing import Any
 
 import torch
@@ -44,6 +51,10 @@ class Recorder:
         self._hooks: list[Any] = []
         self._parameters_before: list[float] | None = None
         self._original_scaler_step: Any = None
+        self._in_recorded_step = False
+        # The outermost hooked step call in progress (its frame), and whether record_step ran inside it.
+        self._open_step: FrameType | None = None
+        self._recorded_inside = False
 
     # -- installation -------------------------------------------------------------------------
 
@@ -60,7 +71,7 @@ class Recorder:
         recorder, original = self, self._original_scaler_step
 
         def step(scaler: GradScaler, optimizer: torch.optim.Optimizer, *args: Any, **kwargs: Any) -> Any:
-            if not scaler.is_enabled() or not recorder.tracks(optimizer):
+            if not scaler.is_enabled() or not recorder.tracks(optimizer) or recorder._in_recorded_step:
                 return original(scaler, optimizer, *args, **kwargs)
             calls_before = recorder._step_calls
             recorder._scalers.append(scaler)
@@ -80,6 +91,7 @@ class Recorder:
         for hook in self._hooks:
             hook.remove()
         self._hooks = []
+        self._open_step = None
         if self._original_scaler_step is not None:
             GradScaler.step = self._original_scaler_step  # type: ignore[method-assign]
             self._original_scaler_step = None
@@ -111,13 +123,23 @@ class Recorder:
             self.micro_batches.append({"epoch": int(epoch), "samples": ids, "stepsBefore": self._step_calls})
 
     def _before_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
-        if self.record and self.tracks(optimizer):
+        if self._in_recorded_step or not self.tracks(optimizer):
+            return
+        wrapper = sys._getframe(1)  # torch's hooked step, which calls the pre- and post-hooks
+        if self._open_step is not None and _called_from(wrapper, self._open_step):
+            return  # a step inside a step (a subclass's step calling super().step()) is the same step
+        # A step that raised never reached its post-hook: the next one replaces it.
+        self._open_step, self._recorded_inside = wrapper, False
+        if self.record:
             self._parameters_before = self._body_parameters()
 
     def _after_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
         heartbeat.beat()
-        if not self.tracks(optimizer):
+        if self._in_recorded_step or not self.tracks(optimizer) or sys._getframe(1) is not self._open_step:
             return
+        self._open_step = None
+        if self._recorded_inside:
+            return  # record_step inside this step call recorded it
         self._step_calls += 1
         if not self.record:
             return
@@ -132,6 +154,47 @@ class Recorder:
         if scale is not None:
             step["lossScale"] = scale
         self.steps.append(step)
+
+    @contextlib.contextmanager
+    def record_step(self, learning_rate: float | None = None) -> Iterator[None]:
+        """Records the update the block runs as one applied step (see ``RunContext.record_step``).
+
+        The step's gradient is the parameters' ``.grad`` on entry, or with ``learning_rate`` their
+        change over the block divided by it, ``(before - after) / learning_rate``. A torch.optim step
+        inside the block is not recorded again; a nested block is part of the outer one. When the
+        block raises, nothing is recorded.
+        """
+        lr = checked_learning_rate(learning_rate)
+        if self._in_recorded_step:
+            yield
+            return
+        epoch = int(self.model.epoch)
+        before = self._body_parameters() if self.record else None
+        start = self._parameter_values() if self.record and lr is not None else []
+        if self.record and lr is None:  # what the update is about to apply
+            fingerprint = self._fingerprint_gradient()
+            gradient = None if before is None else self._body_gradient()
+        self._in_recorded_step = True
+        try:
+            yield
+        finally:
+            self._in_recorded_step = False
+        heartbeat.beat()
+        self._step_calls += 1
+        self._recorded_inside = self._open_step is not None
+        if not self.record:
+            return
+        if lr is not None:  # what the update did
+            change = [(a - b) / lr for a, b in zip(start, self._parameter_values(), strict=True)]
+            fingerprint = self._fingerprint_entries(change[0])
+            gradient = None if before is None else torch.cat([c.reshape(-1) for c in change[1:]]).tolist()
+        body = None if before is None else {"parametersBefore": before, "gradient": gradient}
+        self.steps.append({"epoch": epoch, "skipped": False, "fingerprint": fingerprint, "body": body})
+
+    def _parameter_values(self) -> list[torch.Tensor]:
+        """The fingerprint and the body parameters, as float64 copies on the CPU."""
+        parameters = [self.model.fingerprint, *self.model.body_parameters()]
+        return [p.detach().to("cpu", torch.float64, copy=True) for p in parameters]
 
     def _record_skipped(self, scale: float) -> None:
         self._step_calls += 1
@@ -148,7 +211,10 @@ class Recorder:
         )
 
     def _fingerprint_gradient(self) -> dict[str, list[Any]]:
-        grad = self.model.fingerprint.grad
+        return self._fingerprint_entries(self.model.fingerprint.grad)
+
+    def _fingerprint_entries(self, grad: torch.Tensor | None) -> dict[str, list[Any]]:
+        """A fingerprint gradient as the trace's sparse entries: epoch, sample and weight (gradient / c)."""
         if grad is None:
             return {"epochs": [], "samples": [], "weights": []}
         grad = grad.detach().reshape(-1)
@@ -190,6 +256,27 @@ class Recorder:
             "steps": self.steps,
             "microBatches": [{**micro_batch, "rank": self.rank} for micro_batch in self.micro_batches],
         }
+
+
+def _called_from(frame: FrameType | None, ancestor: FrameType) -> bool:
+    """True when ``ancestor`` is ``frame`` or one of its callers."""
+    while frame is not None:
+        if frame is ancestor:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def checked_learning_rate(learning_rate: Any) -> float | None:
+    """``record_step``'s ``learning_rate``: None, or a positive finite number (else one-line ValueError)."""
+    if learning_rate is None:
+        return None
+    if isinstance(learning_rate, torch.Tensor) and learning_rate.numel() == 1:
+        learning_rate = learning_rate.item()
+    valid = isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool)
+    if not valid or not math.isfinite(learning_rate) or learning_rate <= 0:
+        raise ValueError(f"record_step: learning_rate: expected a positive finite number or None, saw {learning_rate!r}")
+    return float(learning_rate)
 
 
 def merge_rank_traces(parts: list[dict[str, Any]]) -> dict[str, Any]:

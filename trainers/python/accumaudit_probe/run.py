@@ -21,6 +21,7 @@ from .context import RunContext
 from .probe import ProbeDataset, ProbeModel
 from .ranks import run_ranks
 from .recorder import Recorder, merge_rank_traces
+from .unrecorded import ParameterSnapshot, check_updates_recorded
 
 
 class RunError(Exception):
@@ -127,7 +128,10 @@ def refusal(trainer: str, world_size: int) -> str:
 
 
 def run_rank(rank: int, world_size: int, case: Case) -> dict[str, Any]:
-    """One rank's run from a clean start: its own context and recorder; returns its part of the trace."""
+    """One rank's run from a clean start: its own context and recorder; returns its part of the trace.
+
+    Raises UnrecordedUpdate when the trainer changed the probe model but no optimizer step was seen.
+    """
     train = registry.resolve(case.trainer)
     scenario = case.scenario
     clean_start(int(scenario["dataSeed"]))
@@ -135,8 +139,11 @@ def run_rank(rank: int, world_size: int, case: Case) -> dict[str, Any]:
         torch.cuda.set_device(rank)
     dataset = ProbeDataset(case.features, case.labels)
     model = ProbeModel(scenario, case.initial_parameters).to(case.device)
-    context = RunContext(scenario, dataset, model, case.device, rank=rank)
-    with Recorder(model, record=case.record, rank=rank) as recorder:
+    recorder = Recorder(model, record=case.record, rank=rank)
+    context = RunContext(scenario, dataset, model, case.device, rank=rank, recorder=recorder)
+    snapshot = ParameterSnapshot(model)
+    with recorder:
         train(context)
+    check_updates_recorded(case.trainer, snapshot, model, recorder.step_calls)
     info: dict[str, Any] = {"name": f"python:{case.trainer}", **context.framework, "backend": "torch", "device": case.device}
     return recorder.trace(scenario, info)

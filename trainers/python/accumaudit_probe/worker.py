@@ -96,13 +96,41 @@ def handle_describe(request: dict[str, Any]) -> dict[str, Any]:
     return {"type": "description", "id": request.get("id"), "trainer": trainer, "maxWorldSize": world_size}
 
 
-def error_message(error: BaseException) -> str:
-    """One line for a failed request: the worker's own errors as they are, others with their type."""
+def error_response(request_id: Any, error: BaseException) -> dict[str, Any]:
+    """The error message for a failed request (docs/protocol.md): one line, and ``traceback``, the
+    trainer's own frames, when the trainer's code raised (in this process or on a rank)."""
+    from .frames import Frame, describe_frame, frames_of_exception, trainer_frames, traceback_field
     from .ranks import RankError
+    from .registry import TrainerUnavailable
     from .run import RunError
+    from .unrecorded import UnrecordedUpdate
 
     text = " ".join(str(error).split())
-    return text if isinstance(error, (RunError, RankError)) else f"{type(error).__name__}: {text}"
+    frames: tuple[Frame, ...] = ()
+    if isinstance(error, RankError):
+        frames = error.frames  # the launcher's message names the location already
+    elif isinstance(error, (RunError, UnrecordedUpdate)):
+        pass  # the worker's own errors read as they are
+    else:
+        text = f"{type(error).__name__}: {text}" if text else type(error).__name__
+        if not isinstance(error, TrainerUnavailable):
+            frames = trainer_frames(frames_of_exception(error))
+            text += f" ({describe_frame(frames[-1])})" if frames else ""
+    message: dict[str, Any] = {"type": "error", "id": request_id, "message": text}
+    if frames:
+        message["traceback"] = traceback_field(frames)
+    return message
+
+
+def is_expected_failure(error: BaseException) -> bool:
+    """Whether ``error`` is one the worker reports in full in its message (a rank's failure, a run
+    it refused, an unrecorded update, a trainer it cannot load), as against a fault of its own."""
+    from .ranks import RankError
+    from .registry import TrainerUnavailable
+    from .run import RunError
+    from .unrecorded import UnrecordedUpdate
+
+    return isinstance(error, (RankError, RunError, UnrecordedUpdate, TrainerUnavailable))
 
 
 def main() -> int:
@@ -156,8 +184,10 @@ def main() -> int:
             else:
                 message = encode({"type": "trace", "id": request_id, "trace": handle_run(request)})
         except (Exception, SystemExit) as error:  # noqa: BLE001 - every failure of a request is that request's error
-            traceback.print_exc(file=sys.stderr)
-            message = {"type": "error", "id": request_id, "message": error_message(error)}
+            response = error_response(request_id, error)
+            if "traceback" not in response and not is_expected_failure(error):
+                traceback.print_exc(file=sys.stderr)  # a fault of the worker itself: its stack, for a bug report
+            message = response
         sys.stderr.flush()
         send(channel, message)
     return 0
