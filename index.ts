@@ -48,14 +48,22 @@ export { type SampleSet, sampleIds } from "./properties/sample-set.js";
 export { TOLERANCES, type Tolerance, toleranceFor } from "./properties/tolerance.js";
 export { expectRun } from "./reference/expectation.js";
 export {
+  type Advice,
   AUDIT_JSON_SCHEMA_VERSION,
+  adviceFor,
   checkJson,
+  codeReplay,
   combineReporters,
+  explainAudit,
   explainCheck,
+  formatAdvice,
   formatCheck,
+  formatTrainerAudit,
   HtmlReporter,
   JsonReporter,
   JunitReporter,
+  type MistakeId,
+  mistakesOf,
   ProgressLine,
   propertyMessage,
   type ReplayCommand,
@@ -128,4 +136,23 @@ export {
   WireTraceSchema,
 } from "./trainers/external/index.js";
 export { listTrainers, resolveTrainer } from "./trainers/registry.js";
-export { createTfjsTrainers, referenceLoop, tfjsTrainerNames } from "./trainers/tfjs/index.js";
+export {
+  createLoader,
+  createTfjsTrainers,
+  defineTfjsTrainer,
+  docsLoop,
+  type GradientBuffer,
+  LossScaler,
+  type MicroBatchLoader,
+  type MicroBatchSamples,
+  openSession,
+  ProbeModel,
+  referenceLoop,
+  runSession,
+  type SgdOptimizer,
+  type TfjsLoop,
+  type TfjsTrainerDefinition,
+  type TrainingSession,
+  tf,
+  tfjsTrainerNames,
+} from "./trainers/tfjs/index.js";

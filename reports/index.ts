@@ -1,5 +1,7 @@
 /** What accumaudit shows: reporters for every output and the words they share. */
 
+export { type Advice, adviceFor, type MistakeId, mistakesOf } from "./advice.js";
+export { codeReplay, explainAudit } from "./explain-audit.js";
 export { FileReporter } from "./file-reporter.js";
 export { HtmlReporter, renderAuditReport, renderCheckReport } from "./html/index.js";
 export { AUDIT_JSON_SCHEMA_VERSION, checkJson, JsonReporter, trainerAuditJson } from "./json.js";
@@ -16,6 +18,7 @@ export {
   windowingMessage,
 } from "./sentences/index.js";
 export {
+  formatAdvice,
   formatAuditHeader,
   formatAuditSummary,
   formatCheck,

@@ -89,8 +89,17 @@ const indent = (text: string) =>
     .map((line) => `  ${line}`)
     .join("\n");
 
+/** How a search is replayed: the command line's flags, or code for a library's user. */
+export type SearchReplay = (seed: number, path: string) => string;
+
+const flagSearchReplay: SearchReplay = (seed, path) => `--seed ${seed} --path ${path}`;
+
 /** Plain-text result of one trainer's audit: the search, then the regression scenarios. */
-export function formatTrainerAudit(audit: TrainerAuditOutcome, replay: RunStart["replay"]): string {
+export function formatTrainerAudit(
+  audit: TrainerAuditOutcome,
+  replay: RunStart["replay"],
+  searchReplay: SearchReplay = flagSearchReplay,
+): string {
   const label = trainerLabel(audit.trainer, audit.trainerInfo);
   const search = audit.search;
   const searchError = search.kind === "error" ? checkErrorMessage(search.check.error) : null;
@@ -119,7 +128,7 @@ export function formatTrainerAudit(audit: TrainerAuditOutcome, replay: RunStart[
         `${MARK[audit.verdict]}  ${label}: failed after ${found}, shrunk in ${plural(c.shrinks, "step")} to:`,
         indent(formatCheck(c.check)),
         `  replay: ${replay(audit.trainer, c.check.scenario)}`,
-        `  search replay: --seed ${c.seed} --path ${c.path}`,
+        `  search replay: ${searchReplay(c.seed, c.path)}`,
         ...lines,
       ].join("\n");
     }

@@ -5,7 +5,10 @@ import { referenceTrainer } from "./loops/reference.js";
 import { tailStepTrainer } from "./loops/tail-step.js";
 import { twoLoopTrainer } from "./loops/two-loop.js";
 
+export * as tf from "@tensorflow/tfjs-core";
 export { activeBackend, selectBackend } from "./backend.js";
+export { defineTfjsTrainer, type TfjsLoop, type TfjsTrainerDefinition } from "./define.js";
+export type { GradientBuffer } from "./gradients.js";
 export {
   createLoader,
   type MicroBatchLoader,
@@ -15,6 +18,7 @@ export {
 export { docsLoop } from "./loops/docs-loop.js";
 export { referenceLoop } from "./loops/reference.js";
 export { LossScaler } from "./loss-scaler.js";
+export type { SgdOptimizer } from "./optimizer.js";
 export { roundToBfloat16, roundToHalf } from "./precision.js";
 export { ProbeModel } from "./probe-model.js";
 export { NoopRecorder, type Recorder, TraceRecorder } from "./recorder.js";

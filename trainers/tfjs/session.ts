@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
 import type { Dataset } from "../contract/probe.js";
 import type { Scenario } from "../contract/scenario.js";
@@ -14,7 +15,8 @@ import { NoopRecorder, type Recorder, TraceRecorder } from "./recorder.js";
 /**
  * What a training loop works with, as in a PyTorch script: the model, the loader, the
  * gradients (`loss.backward()` accumulates into them) and the optimizer. The recorder behind
- * them writes the trace.
+ * them writes the trace. `loader.epoch(e)` also sets the model's epoch tag to e (the
+ * `sampler.set_epoch(e)` of a PyTorch script), so a loop need not call `model.setEpoch`.
  */
 export interface TrainingSession {
   readonly scenario: Scenario;
@@ -27,6 +29,9 @@ export interface TrainingSession {
   /** Frees every tensor the session made. */
   dispose(): void;
 }
+
+/** This module's file: a stack frame in it is where a loop was called from. */
+export const SESSION_FILE = fileURLToPath(import.meta.url);
 
 /** Selects the backend and builds a session for one run of `trainer` on the scenario. */
 export async function openSession(
@@ -44,12 +49,20 @@ export async function openSession(
     options.record === false ? new NoopRecorder() : new TraceRecorder(scenario.datasetSize);
   const scaler = scenario.precision === "fp16" ? new LossScaler() : null;
   const model = new ProbeModel(scenario, dataset, recorder);
+  const epochs = createLoader(scenario);
+  const loader: MicroBatchLoader = {
+    length: epochs.length,
+    epoch: (epoch) => {
+      model.setEpoch(epoch);
+      return epochs.epoch(epoch);
+    },
+  };
   const gradients = new GradientBuffer(model.variables, scenario.precision, scaler);
   const optimizer = new SgdOptimizer(model, gradients, scenario.learningRate, scaler, recorder);
   return {
     scenario,
     model,
-    loader: createLoader(scenario),
+    loader,
     gradients,
     optimizer,
     finish: () =>
@@ -75,11 +88,11 @@ export async function runSession(
   scenario: Scenario,
   dataset: Dataset,
   options: RunOptions | undefined,
-  loop: (session: TrainingSession) => void,
+  loop: (session: TrainingSession) => void | Promise<void>,
 ): Promise<Trace> {
   const session = await openSession(trainer, scenario, dataset, options);
   try {
-    loop(session);
+    await loop(session);
     return session.finish();
   } finally {
     session.dispose();

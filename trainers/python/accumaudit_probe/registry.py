@@ -17,6 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .setup_script import setup_command
+
 if TYPE_CHECKING:
     from .context import RunContext
 
@@ -122,7 +124,7 @@ def resolve(name: str) -> TrainFunction:
         module = importlib.import_module(module_name)
     except Exception as error:  # noqa: BLE001 - any import failure makes this one trainer unavailable
         hint = (
-            "run scripts/setup-python.sh to install the frameworks"
+            f"run {setup_command()} to install the frameworks"
             if name in _TRAINERS
             else "put its folder on PYTHONPATH or install it into the worker's interpreter"
         )

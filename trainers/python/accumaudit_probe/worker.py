@@ -15,6 +15,8 @@ import traceback
 from importlib import metadata
 from typing import IO, Any
 
+from .setup_script import setup_command
+
 PROTOCOL_VERSION = 1
 FRAMEWORK_PACKAGES = ("torch", "lightning", "accelerate", "transformers")
 
@@ -140,7 +142,7 @@ def main() -> int:
     except ImportError as error:
         print(
             f"accumaudit worker: cannot import torch with {sys.executable} ({error});"
-            " run scripts/setup-python.sh, or pass --python / set ACCUMAUDIT_PYTHON",
+            f" run {setup_command()}, or pass --python / set ACCUMAUDIT_PYTHON",
             file=sys.stderr,
         )
         return 2
