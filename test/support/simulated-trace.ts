@@ -70,6 +70,47 @@ function loopRule(
 }
 
 /**
+ * A float64 SGD run's steps as a loop builds them: `add` accumulates a sample's weight (and its
+ * body gradient at the current parameters), `step` records the accumulated step and applies it.
+ */
+function sgdSteps(s: Scenario): {
+  steps: Step[];
+  add: (epoch: number, sample: number, scale: number) => void;
+  step: (epoch: number) => void;
+} {
+  const data = makeDataset(s);
+  let params = initialBodyParameters(s);
+  const steps: Step[] = [];
+  let weights = new Map<number, number>();
+  let body = params.map(() => 0);
+  const add = (epoch: number, sample: number, scale: number) => {
+    const key = epoch * s.datasetSize + sample;
+    weights.set(key, (weights.get(key) ?? 0) + scale);
+    if (s.model === "fingerprint") return;
+    const features = data.features[sample] ?? [];
+    const g = sampleBodyGradient(s.model, params, features, data.labels[sample] ?? 0);
+    body = body.map((v, j) => v + scale * (g[j] ?? 0));
+  };
+  const step = (epoch: number) => {
+    const entries = [...weights.entries()].sort((a, b) => a[0] - b[0]);
+    steps.push({
+      epoch,
+      skipped: false,
+      fingerprint: {
+        epochs: entries.map(([key]) => Math.floor(key / s.datasetSize)),
+        samples: entries.map(([key]) => key % s.datasetSize),
+        weights: entries.map(([, weight]) => weight),
+      },
+      body: s.model === "fingerprint" ? null : { parametersBefore: params, gradient: body },
+    });
+    params = params.map((p, j) => p - s.learningRate * (body[j] ?? 0));
+    weights = new Map();
+    body = params.map(() => 0);
+  };
+  return { steps, add, step };
+}
+
+/**
  * Runs one of the mission's loops on a scenario in float64 and records its trace: every forward
  * pass, every step's fingerprint weights and, with a body, its gradient and the parameters
  * before the step (plain SGD). The trace is evidence for the real oracle to judge; nothing here
@@ -83,42 +124,14 @@ export function simulateTrace(
   const s = parseScenario(input);
   if (s.worldSize > 1)
     throw new Error(`simulateTrace: world size ${s.worldSize}: use simulateDataParallelTrace`);
-  const data = makeDataset(s);
-  const model = s.model;
-  let params = initialBodyParameters(s);
-  const steps: Step[] = [];
+  const { steps, add, step } = sgdSteps(s);
   const microBatches: MicroBatch[] = [];
-  let weights = new Map<number, number>();
-  let body = params.map(() => 0);
-  const step = (epoch: number) => {
-    const entries = [...weights.entries()].sort((a, b) => a[0] - b[0]);
-    steps.push({
-      epoch,
-      skipped: false,
-      fingerprint: {
-        epochs: entries.map(([key]) => Math.floor(key / s.datasetSize)),
-        samples: entries.map(([key]) => key % s.datasetSize),
-        weights: entries.map(([, w]) => w),
-      },
-      body: model === "fingerprint" ? null : { parametersBefore: params, gradient: body },
-    });
-    params = params.map((p, j) => p - s.learningRate * (body[j] ?? 0));
-    weights = new Map();
-    body = params.map(() => 0);
-  };
   for (let epoch = 0; epoch < s.epochs; epoch++) {
     const batches = epochMicroBatches(s, epoch);
     batches.forEach((batch, position) => {
       microBatches.push({ epoch, samples: batch, stepsBefore: steps.length });
       const { scale, step: stepsAfter } = loopRule(loop, batches, position, s.accumulation);
-      for (const i of batch) {
-        const key = epoch * s.datasetSize + i;
-        weights.set(key, (weights.get(key) ?? 0) + scale);
-        if (model !== "fingerprint") {
-          const g = sampleBodyGradient(model, params, data.features[i] ?? [], data.labels[i] ?? 0);
-          body = body.map((v, j) => v + scale * (g[j] ?? 0));
-        }
-      }
+      for (const i of batch) add(epoch, i, scale);
       if (stepsAfter) step(epoch);
     });
   }
@@ -175,42 +188,8 @@ export function simulateDataParallelTrace(
 ): Trace {
   const s = parseScenario(input);
   const w = s.worldSize;
-  const data = makeDataset(s);
-  const model = s.model;
-  let params = initialBodyParameters(s);
-  const steps: Step[] = [];
+  const { steps, add, step } = sgdSteps(s);
   const passes: MicroBatch[][] = Array.from({ length: w }, () => []);
-  let weights = new Map<number, number>();
-  let body = params.map(() => 0);
-  const step = (epoch: number) => {
-    const entries = [...weights.entries()].sort((a, b) => a[0] - b[0]);
-    steps.push({
-      epoch,
-      skipped: false,
-      fingerprint: {
-        epochs: entries.map(([key]) => Math.floor(key / s.datasetSize)),
-        samples: entries.map(([key]) => key % s.datasetSize),
-        weights: entries.map(([, weight]) => weight),
-      },
-      body: model === "fingerprint" ? null : { parametersBefore: params, gradient: body },
-    });
-    params = params.map((p, j) => p - s.learningRate * (body[j] ?? 0));
-    weights = new Map();
-    body = params.map(() => 0);
-  };
-  const add = (epoch: number, sample: number, scale: number) => {
-    const key = epoch * s.datasetSize + sample;
-    weights.set(key, (weights.get(key) ?? 0) + scale);
-    if (model !== "fingerprint") {
-      const g = sampleBodyGradient(
-        model,
-        params,
-        data.features[sample] ?? [],
-        data.labels[sample] ?? 0,
-      );
-      body = body.map((v, j) => v + scale * (g[j] ?? 0));
-    }
-  };
   const k = s.accumulation;
   for (let epoch = 0; epoch < s.epochs; epoch++) {
     const order = epochOrder(s, epoch);
