@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { parse as parseJunit } from "junit2json";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { checkJson, trainerAuditJson } from "../reports/json.js";
-import { alive, childrenOf, waitFor, waitUntilGone } from "./support/processes.js";
+import { alive, childrenOf, killAlive, waitFor, waitUntilGone } from "./support/processes.js";
 
 type CheckResult = ReturnType<typeof checkJson>;
 type AuditResult = { schemaVersion: number; trainers: Array<ReturnType<typeof trainerAuditJson>> };
@@ -449,23 +449,29 @@ describe("accumaudit CLI", () => {
       const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
       const pid = child.pid ?? -1;
       const [worker] = await waitFor(() => childrenOf(pid), 60_000);
-      const ranks = worker === undefined ? [] : await waitFor(() => childrenOf(worker), 60_000);
-      expect(ranks.length, stderr).toBeGreaterThanOrEqual(2);
-      child.kill(signal);
-      expect(await closed).toBe(130);
-      expect(stderr).toContain(`interrupted by ${signal}; every worker stopped`);
-      const audit = JSON.parse(stdout) as AuditResult & { interrupted?: unknown };
-      expect(audit.interrupted).toEqual({
-        signal,
-        completed: 0,
-        total: 2,
-        notReached: ["python:trainers.external.fixtures.faulty_ranks:sleep", "reference"],
-      });
-      expect(readFileSync(report, "utf8")).toContain(
-        `Interrupted by ${signal} after 0 of 2 trainers; not reached: python:trainers.external.fixtures.faulty_ranks:sleep, reference.`,
-      );
-      await waitUntilGone([worker ?? -1, ...ranks], 3_000);
-      expect([worker ?? -1, ...ranks].filter(alive)).toEqual([]);
+      // Both ranks: the worker forks them one after the other.
+      const ranks = worker === undefined ? [] : await waitFor(() => childrenOf(worker), 60_000, 2);
+      try {
+        expect(ranks.length, stderr).toBeGreaterThanOrEqual(2);
+        child.kill(signal);
+        expect(await closed).toBe(130);
+        expect(stderr).toContain(`interrupted by ${signal}; every worker stopped`);
+        const audit = JSON.parse(stdout) as AuditResult & { interrupted?: unknown };
+        expect(audit.interrupted).toEqual({
+          signal,
+          completed: 0,
+          total: 2,
+          notReached: ["python:trainers.external.fixtures.faulty_ranks:sleep", "reference"],
+        });
+        expect(readFileSync(report, "utf8")).toContain(
+          `Interrupted by ${signal} after 0 of 2 trainers; not reached: python:trainers.external.fixtures.faulty_ranks:sleep, reference.`,
+        );
+        await waitUntilGone([worker ?? -1, ...ranks], 3_000);
+        expect([worker ?? -1, ...ranks].filter(alive)).toEqual([]);
+      } catch (error) {
+        killAlive([pid, worker ?? -1, ...ranks]); // a failed test leaves nothing running
+        throw error;
+      }
     },
   );
 });

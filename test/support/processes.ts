@@ -24,12 +24,15 @@ export function alive(pid: number): boolean {
   }
 }
 
-/** Waits until `probe` returns a non-empty array, polling; the array, or [] after `timeoutMs`. */
-export async function waitFor<T>(probe: () => T[], timeoutMs: number): Promise<T[]> {
+/**
+ * Waits until `probe` returns at least `atLeast` items, polling; the array, or what it last
+ * returned after `timeoutMs`.
+ */
+export async function waitFor<T>(probe: () => T[], timeoutMs: number, atLeast = 1): Promise<T[]> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const found = probe();
-    if (found.length > 0 || Date.now() > deadline) return found;
+    if (found.length >= atLeast || Date.now() > deadline) return found;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
@@ -39,4 +42,15 @@ export async function waitUntilGone(pids: readonly number[], timeoutMs: number):
   const deadline = Date.now() + timeoutMs;
   while (pids.some(alive) && Date.now() < deadline)
     await new Promise((resolve) => setTimeout(resolve, 100));
+}
+
+/** Kills these processes that are still alive (a test's clean-up after it failed midway). */
+export function killAlive(pids: readonly number[]): void {
+  for (const pid of pids.filter(alive)) {
+    try {
+      process.kill(pid, "SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }
 }
