@@ -1,3 +1,6 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { auditTrainer } from "../properties/audit.js";
@@ -5,6 +8,7 @@ import { runCheck } from "../properties/run-check.js";
 import { checkErrorMessage } from "../reports/sentences/index.js";
 import { parseScenario } from "../trainers/contract/scenario.js";
 import { createProtocolTrainer } from "../trainers/external/protocol-trainer.js";
+import { pythonWorkerCommand } from "../trainers/external/python-trainer.js";
 import { WorkerClient } from "../trainers/external/worker-client.js";
 import { createTfjsTrainers } from "../trainers/tfjs/index.js";
 
@@ -56,4 +60,38 @@ describe("a broken external trainer in an audit", () => {
     );
     expect(errors[2]).toMatch(/GPU available: False/);
   });
+});
+
+describe("a Python interpreter without the worker's dependencies", () => {
+  it("names the missing package, the interpreter and the set-up command in one line", async () => {
+    const shadow = mkdtempSync(join(tmpdir(), "accumaudit-no-jsonschema-"));
+    mkdirSync(join(shadow, "jsonschema"));
+    writeFileSync(
+      join(shadow, "jsonschema", "__init__.py"),
+      "raise ModuleNotFoundError(\"No module named 'jsonschema'\", name='jsonschema')\n",
+    );
+    const command = pythonWorkerCommand();
+    const env = { ...command.env, PYTHONPATH: `${command.env?.PYTHONPATH}${delimiter}${shadow}` };
+    const bare = new WorkerClient({ ...command, env }, 60_000);
+    try {
+      const check = await runCheck(
+        createProtocolTrainer({
+          name: "python:reference",
+          workerTrainer: "reference",
+          description: "reference",
+          client: () => bare,
+          timeoutMs: 60_000,
+        }),
+        parseScenario({ datasetSize: 4, batchSize: 2, accumulation: 1 }),
+      );
+      expect(check.verdict).toBe("error");
+      const message = check.verdict === "error" ? checkErrorMessage(check.error) : "";
+      expect(message).toMatch(
+        /the worker needs the Python package 'jsonschema', missing for \S+; run `bash \S+scripts\/setup-python\.sh`$/,
+      );
+      expect(message).not.toMatch(/Traceback|\n/);
+    } finally {
+      await bare.dispose();
+    }
+  }, 90_000);
 });

@@ -51,9 +51,25 @@ def send(channel: IO[str], message: dict[str, Any] | str) -> None:
     channel.flush()
 
 
+class MissingDependency(Exception):
+    """A module the worker itself needs (not the trainer) is not installed for this interpreter."""
+
+
+def import_run_module() -> Any:
+    """accumaudit_probe.run, or MissingDependency naming what this interpreter lacks and the fix."""
+    try:
+        from . import run
+    except ModuleNotFoundError as error:
+        raise MissingDependency(
+            f"the worker needs the Python package {error.name!r}, missing for {sys.executable}; "
+            f"run `{setup_command()}`"
+        ) from error
+    return run
+
+
 def handle_run(request: dict[str, Any]) -> dict[str, Any]:
     """The trace of a run request, encoded for the wire."""
-    from .run import run_scenario
+    run_scenario = import_run_module().run_scenario
     from .wire import encode_trace, unpack
 
     dataset = request["dataset"]
@@ -104,11 +120,13 @@ def error_response(request_id: Any, error: BaseException) -> dict[str, Any]:
     from .frames import Frame, describe_frame, frames_of_exception, trainer_frames, traceback_field
     from .ranks import RankError
     from .registry import TrainerUnavailable
-    from .run import RunError
     from .unrecorded import UnrecordedUpdate
 
     text = " ".join(str(error).split())
     frames: tuple[Frame, ...] = ()
+    if isinstance(error, MissingDependency):
+        return {"type": "error", "id": request_id, "message": text}
+    RunError = import_run_module().RunError
     if isinstance(error, RankError):
         frames = error.frames  # the launcher's message names the location already
     elif isinstance(error, (RunError, UnrecordedUpdate)):
@@ -129,9 +147,11 @@ def is_expected_failure(error: BaseException) -> bool:
     it refused, an unrecorded update, a trainer it cannot load), as against a fault of its own."""
     from .ranks import RankError
     from .registry import TrainerUnavailable
-    from .run import RunError
     from .unrecorded import UnrecordedUpdate
 
+    if isinstance(error, MissingDependency):
+        return True
+    RunError = import_run_module().RunError
     return isinstance(error, (RankError, RunError, UnrecordedUpdate, TrainerUnavailable))
 
 
