@@ -1,9 +1,11 @@
+import * as tf from "@tensorflow/tfjs-core";
 import { describe, expect, it } from "vitest";
 import { makeDataset } from "../contract/probe.js";
 import { parseScenario, type Scenario } from "../contract/scenario.js";
 import { parseTrace } from "../contract/trace.js";
 import type { RunOptions } from "../contract/trainer.js";
 import { docsLoop } from "./loops/docs-loop.js";
+import { TraceRecorder } from "./recorder.js";
 import { openSession } from "./session.js";
 
 const scenario = parseScenario({
@@ -22,7 +24,7 @@ async function train(s: Scenario, options: RunOptions) {
   try {
     docsLoop(session, s.accumulation);
     return {
-      trace: session.finish(),
+      trace: await session.finish(),
       parameters: session.model.variables.map((v) => Array.from(v.dataSync())),
     };
   } finally {
@@ -69,5 +71,50 @@ describe("recording", () => {
       expect(silent.trace.microBatches).toBeUndefined();
       expect(recorded.trace.steps.length).toBeGreaterThan(0);
     }
+  });
+});
+
+describe("recording on a backend without synchronous reads", () => {
+  const trainer = { name: "t", framework: "tensorflow.js", frameworkVersion: "x", backend: "cpu" };
+  const small = parseScenario({ datasetSize: 3, batchSize: 1, accumulation: 1, model: "mlp" });
+
+  function feed(recorder: TraceRecorder, gradients: number[][]): void {
+    gradients.forEach((values, step) => {
+      const fingerprintGradient = tf.tensor1d(values);
+      const parametersBefore = tf.tensor1d([step, step + 1]);
+      const gradient = tf.tensor1d([0.5 * step, -step]);
+      recorder.forward(0, [step]);
+      recorder.applied({ epoch: 0, fingerprintGradient, body: { parametersBefore, gradient } });
+      if (step === 1) recorder.skipped(0, 128);
+      for (const t of [fingerprintGradient, parametersBefore, gradient]) t.dispose();
+    });
+  }
+
+  it("reads each step's copies at finish into the trace an immediate read gives, and frees them", async () => {
+    const gradients = [
+      [0.1, 0, 0],
+      [0, 0.2, 0.3],
+      [0, 0, 0.4],
+    ];
+    const immediate = new TraceRecorder(3, true);
+    feed(immediate, gradients);
+    const before = tf.memory().numTensors;
+    const deferred = new TraceRecorder(3, false);
+    feed(deferred, gradients);
+    expect(tf.memory().numTensors).toBe(before + 3 * 3);
+    const trace = await deferred.finish(trainer, small);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(trace).toEqual(await immediate.finish(trainer, small));
+    expect(trace.steps.map((s) => s.skipped)).toEqual([false, false, true, false]);
+    expect(trace.steps[1]?.fingerprint.samples).toEqual([1, 2]);
+  });
+
+  it("frees the copies of a run that fails before finish", () => {
+    const before = tf.memory().numTensors;
+    const deferred = new TraceRecorder(3, false);
+    feed(deferred, [[0.1, 0, 0]]);
+    expect(tf.memory().numTensors).toBe(before + 3);
+    deferred.dispose();
+    expect(tf.memory().numTensors).toBe(before);
   });
 });

@@ -29,11 +29,10 @@ export interface Recorder {
   /** The optimizer skipped a step (inf/nan after loss scaling). */
   skipped(epoch: number, lossScale?: number): void;
   /** The trace of the run, validated with parseTrace. */
-  finish(trainer: TrainerInfo, scenario: Scenario): Trace;
+  finish(trainer: TrainerInfo, scenario: Scenario): Promise<Trace>;
 }
 
-function sparseFingerprint(gradient: Tensor, datasetSize: number): Step["fingerprint"] {
-  const values = gradient.dataSync();
+function sparseFingerprint(values: ArrayLike<number>, datasetSize: number): Step["fingerprint"] {
   const epochs: number[] = [];
   const samples: number[] = [];
   const weights: number[] = [];
@@ -47,19 +46,29 @@ function sparseFingerprint(gradient: Tensor, datasetSize: number): Step["fingerp
   return { epochs, samples, weights };
 }
 
-function numbers(tensor: Tensor): number[] {
-  return Array.from(tensor.dataSync());
+/** An applied step whose tensors are read when the run finishes, with their copies. */
+interface DeferredStep {
+  index: number;
+  fingerprintGradient: Tensor;
+  body: { parametersBefore: Tensor; gradient: Tensor } | null;
 }
 
 /**
  * Records a run into an `accumaudit-trace` v1: each applied step's gradient read off the
  * tensors the optimizer applied (fingerprint part sparse), each skipped step, each forward pass.
+ * With `readsSynchronously` false (backends such as webgpu that cannot read a tensor
+ * synchronously) each applied step keeps copies of its tensors, read asynchronously by
+ * {@link finish}; that holds every step's gradient in the backend's memory until then.
  */
 export class TraceRecorder implements Recorder {
   private readonly steps: Step[] = [];
   private readonly microBatches: MicroBatch[] = [];
+  private readonly deferred: DeferredStep[] = [];
 
-  constructor(private readonly datasetSize: number) {}
+  constructor(
+    private readonly datasetSize: number,
+    private readonly readsSynchronously = true,
+  ) {}
 
   forward(epoch: number, samples: readonly number[]): void {
     this.microBatches.push({
@@ -71,18 +80,40 @@ export class TraceRecorder implements Recorder {
   }
 
   applied(step: AppliedStep): void {
-    this.steps.push({
+    const base = {
       epoch: step.epoch,
       skipped: false,
-      fingerprint: sparseFingerprint(step.fingerprintGradient, this.datasetSize),
+      ...(step.lossScale === undefined ? {} : { lossScale: step.lossScale }),
+    };
+    if (!this.readsSynchronously) {
+      this.deferred.push({
+        index: this.steps.length,
+        fingerprintGradient: step.fingerprintGradient.clone(),
+        body:
+          step.body === null
+            ? null
+            : {
+                parametersBefore: step.body.parametersBefore.clone(),
+                gradient: step.body.gradient.clone(),
+              },
+      });
+      this.steps.push({
+        ...base,
+        fingerprint: { epochs: [], samples: [], weights: [] },
+        body: null,
+      });
+      return;
+    }
+    this.steps.push({
+      ...base,
+      fingerprint: sparseFingerprint(step.fingerprintGradient.dataSync(), this.datasetSize),
       body:
         step.body === null
           ? null
           : {
-              parametersBefore: numbers(step.body.parametersBefore),
-              gradient: numbers(step.body.gradient),
+              parametersBefore: Array.from(step.body.parametersBefore.dataSync()),
+              gradient: Array.from(step.body.gradient.dataSync()),
             },
-      ...(step.lossScale === undefined ? {} : { lossScale: step.lossScale }),
     });
   }
 
@@ -96,7 +127,8 @@ export class TraceRecorder implements Recorder {
     });
   }
 
-  finish(trainer: TrainerInfo, scenario: Scenario): Trace {
+  async finish(trainer: TrainerInfo, scenario: Scenario): Promise<Trace> {
+    await this.readDeferred();
     return parseTrace({
       format: "accumaudit-trace",
       version: TRACE_VERSION,
@@ -105,6 +137,32 @@ export class TraceRecorder implements Recorder {
       steps: this.steps,
       microBatches: this.microBatches,
     });
+  }
+
+  private async readDeferred(): Promise<void> {
+    try {
+      for (const pending of this.deferred) {
+        const step = this.steps[pending.index] as Step;
+        const fingerprint = await pending.fingerprintGradient.data();
+        step.fingerprint = sparseFingerprint(fingerprint as Float32Array, this.datasetSize);
+        if (pending.body !== null)
+          step.body = {
+            parametersBefore: Array.from(await pending.body.parametersBefore.data()),
+            gradient: Array.from(await pending.body.gradient.data()),
+          };
+      }
+    } finally {
+      this.dispose();
+    }
+  }
+
+  /** Frees the copies of steps not read yet (a run that failed before finish). */
+  dispose(): void {
+    for (const pending of this.deferred.splice(0)) {
+      pending.fingerprintGradient.dispose();
+      pending.body?.parametersBefore.dispose();
+      pending.body?.gradient.dispose();
+    }
   }
 }
 
@@ -116,7 +174,7 @@ export class NoopRecorder implements Recorder {
   forward(): void {}
   applied(): void {}
   skipped(): void {}
-  finish(trainer: TrainerInfo, scenario: Scenario): Trace {
+  async finish(trainer: TrainerInfo, scenario: Scenario): Promise<Trace> {
     return { format: "accumaudit-trace", version: TRACE_VERSION, trainer, scenario, steps: [] };
   }
 }

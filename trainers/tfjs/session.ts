@@ -24,8 +24,8 @@ export interface TrainingSession {
   readonly loader: MicroBatchLoader;
   readonly gradients: GradientBuffer;
   readonly optimizer: SgdOptimizer;
-  /** The run's trace (empty when not recording). */
-  finish(): Trace;
+  /** The run's trace (empty when not recording); reads what the backend could not read during the run. */
+  finish(): Promise<Trace>;
   /** Frees every tensor the session made. */
   dispose(): void;
 }
@@ -45,8 +45,14 @@ export async function openSession(
       `${trainer}: world size ${scenario.worldSize}: expected 1 (the built-in TensorFlow.js trainers run in one process; the data-parallel trainers are python:ddp-docs-loop, python:ddp-tail-step and python:ddp-reference)`,
     );
   await selectBackend(options.backend ?? "cpu");
-  const recorder: Recorder =
-    options.record === false ? new NoopRecorder() : new TraceRecorder(scenario.datasetSize);
+  const readsSynchronously = tf.getBackend() !== "webgpu";
+  if (!readsSynchronously && scenario.precision !== "fp32")
+    throw new TrainerError(
+      `${trainer}: precision ${scenario.precision} on backend webgpu: expected fp32 (half-precision gradients are rounded and checked for overflow on the CPU, which needs synchronous reads that webgpu does not offer); use --backend cpu or wasm for fp16 and bf16`,
+    );
+  const traceRecorder =
+    options.record === false ? null : new TraceRecorder(scenario.datasetSize, readsSynchronously);
+  const recorder: Recorder = traceRecorder ?? new NoopRecorder();
   const scaler = scenario.precision === "fp16" ? new LossScaler() : null;
   const model = new ProbeModel(scenario, dataset, recorder);
   const epochs = createLoader(scenario);
@@ -76,6 +82,7 @@ export async function openSession(
         scenario,
       ),
     dispose: () => {
+      traceRecorder?.dispose();
       gradients.zero();
       model.dispose();
     },
@@ -93,7 +100,7 @@ export async function runSession(
   const session = await openSession(trainer, scenario, dataset, options);
   try {
     await loop(session);
-    return session.finish();
+    return await session.finish();
   } finally {
     session.dispose();
   }

@@ -80,7 +80,7 @@ describe("reference trainer", () => {
     };
     try {
       referenceLoop({ ...session, loader: stream });
-      const trace = session.finish();
+      const trace = await session.finish();
       expect(trace.steps.map((s) => stepWeights(s).size)).toEqual([8, 8, 7, 8, 8, 7]);
       expectSampleCountWeights(trace);
     } finally {
