@@ -7,7 +7,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 venv="$root/.venv"
 python="${PYTHON:-python3}"
 stamp="$venv/.accumaudit-setup"
-wanted="$(cat "$root/requirements.txt" "$root/trainers/python/pyproject.toml" | sha256sum | cut -d' ' -f1)"
+wanted="$(cat "$root/requirements.txt" "$root/requirements-no-deps.txt" "$root/trainers/python/pyproject.toml" | sha256sum | cut -d' ' -f1)"
 
 if [[ -f "$stamp" && "$(cat "$stamp")" == "$wanted" ]] && "$venv/bin/python" -c "import accumaudit_probe, torch" 2>/dev/null; then
   exit 0
@@ -24,5 +24,6 @@ echo "setup-python: installing $torch_pin, then requirements.txt" >&2
 "${pip[@]}" install "$torch_pin"
 "${pip[@]}" install -r "$root/requirements.txt"
 "${pip[@]}" install -e "$root/trainers/python"
+"${pip[@]}" install --no-deps -r "$root/requirements-no-deps.txt"
 echo "$wanted" >"$stamp"
 echo "setup-python: ready ($venv)" >&2

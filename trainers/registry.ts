@@ -37,6 +37,15 @@ const PYTHON_DESCRIPTIONS: Record<string, string> = {
     "HuggingFace Trainer, gradient_accumulation_steps = K, model takes num_items_in_batch",
   "python:hf-trainer-kwargs":
     "HuggingFace Trainer, gradient_accumulation_steps = K, mean-loss model whose forward takes **kwargs",
+  "python:ignite":
+    "pytorch-ignite: create_supervised_trainer(..., gradient_accumulation_steps = K)",
+  "python:keras": "Keras 3 (torch backend): model.fit with SGD(gradient_accumulation_steps = K)",
+  "python:fastai":
+    "fastai Learner.fit with the GradientAccumulation callback (n_acc = B x K), torch SGD",
+  "python:fastai-native":
+    "fastai Learner.fit with GradientAccumulation (n_acc = B x K) and fastai's own SGD",
+  "python:mmengine": "mmengine Runner, OptimWrapper(accumulative_counts = K)",
+  "python:poutyne": "poutyne Model.fit(batches_per_step = K)",
   "python:ddp-docs-loop":
     "PyTorch DDP over W ranks: DistributedSampler, no_sync but at the step, loss.mean() / K, step when (i+1) % K == 0",
   "python:ddp-tail-step":

@@ -23,6 +23,12 @@ export const PYTHON_TRAINER_NAMES = [
   "python:ddp-reference",
   "python:accelerate-uneven",
   "python:hf-trainer-items-uneven",
+  "python:ignite",
+  "python:keras",
+  "python:fastai",
+  "python:fastai-native",
+  "python:mmengine",
+  "python:poutyne",
 ] as const;
 
 /** Options of {@link createPythonTrainer}. */
