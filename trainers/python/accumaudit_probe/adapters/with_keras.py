@@ -1,0 +1,195 @@
+"""Keras 3 on the torch backend: ``model.fit`` with ``SGD(gradient_accumulation_steps=K)``.
+
+How Keras is used, as a Keras user writes it: the probe module wrapped in
+``keras.layers.TorchModuleWrapper`` (which hands its torch parameters to Keras as Keras variables,
+the same tensors), a small ``keras.Model`` around it, ``compile(optimizer=keras.optimizers.SGD(
+learning_rate=lr, gradient_accumulation_steps=K), loss=...)`` and ``fit`` on the scenario's torch
+``DataLoader`` (batch_size=B, drop_last and the seeded shuffle from ``ctx.make_loader``), with
+``epochs=E``, ``shuffle=False`` (the loader shuffles) and ``verbose=0``. K = 1 passes
+``gradient_accumulation_steps=None``: Keras refuses anything below 2. A callback's
+``on_epoch_begin`` sets the epoch tag. The backend is chosen by ``KERAS_BACKEND=torch``, set here
+before Keras is first imported; a Keras already imported with another backend is an error.
+
+What Keras does (keras 3.15.1; paths under ``keras/src``):
+
+- ``optimizers/base_optimizer.py`` ``_backend_apply_gradients``: ``optimizer.apply`` runs after every
+  micro-batch; with accumulation it steps when ``(self._iterations + 1) % K == 0`` and otherwise adds
+  the micro-batch's gradient to its accumulators; a step applies ``(g + accumulated) / K``. The
+  gradient of a micro-batch is that of its mean loss, so a sample weighs 1 / (K * |its micro-batch|).
+- ``_iterations`` counts every ``apply`` since the optimizer was made: ``fit`` never resets it, nor
+  the accumulators, at an epoch boundary. So windows run across epochs: an epoch whose micro-batch
+  count is not a multiple of K hands its last micro-batches to a step of the next epoch, and after
+  the last epoch they stay in the accumulators, never applied (``fit`` ends with
+  ``finalize_variable_values``, which only swaps in EMA weights).
+- ``backend/torch/trainer.py`` ``train_step``: ``zero_grad``, ``loss.backward()``, then
+  ``optimizer.apply([v.value.grad ...])`` under ``torch.no_grad``; the torch SGD
+  (``backend/torch/optimizers/torch_sgd.py``) updates ``v.value`` (the probe's own parameters, in
+  place) with ``torch._foreach_add_``: no ``torch.optim`` optimizer is involved.
+- ``fit`` takes one batch from the loader to build the model symbolically (``_symbolic_build``, under
+  ``torch.no_grad``: no micro-batch) and starts a fresh iterator every epoch, so with a shuffle seed
+  the epochs' orders are later draws of the loader's generator than a plain loop's; the trace reads
+  the order Keras really used from the forward passes.
+
+Bends, and why (a Keras user auditing their own code does the same):
+
+1. The applied gradient is handed to the recorder from inside Keras' update. Keras' optimizer is not
+   a ``torch.optim`` optimizer, so the recorder's hooks never fire (the run would end with "changed
+   but no torch.optim step was seen"). Keras decides in ``_backend_apply_gradients`` whether a call
+   steps and then calls ``_backend_update_step(grads, variables, lr)`` only when it does, with the
+   gradients it is about to apply (averaged, clipped). The adapter wraps that method on the optimizer
+   instance: it puts those gradients into the parameters' ``.grad`` and runs Keras' update inside
+   ``ctx.record_step()``, which records ``.grad`` on entry; the parameters' previous ``.grad`` (the
+   last micro-batch's) is put back afterwards, and Keras zeroes it before the next backward anyway.
+   This records exactly what Keras applies, with no loss of precision, and leaves the decision of
+   when to step to Keras. ``record_step(learning_rate=lr)`` around the same method (the change over
+   the update divided by lr) would do too, to about 1e-7 x |parameter| / lr.
+2. The loss. The probe computes each sample's loss itself (body loss plus its fingerprint), so the
+   Keras model outputs the per-sample losses (``per_sample_loss(x, y, ids)`` of the wrapped module)
+   and the compiled loss passes them through (``y_pred``); Keras' default reduction
+   (``"sum_over_batch_size"``) takes their mean over the micro-batch, exactly the probe's ``.loss``.
+   The loader's batches become ``(inputs, y)`` (a ``collate_fn``), the shape ``fit`` expects from a
+   DataLoader; the labels are among the inputs too, since the probe's loss needs them.
+3. Precision: Keras' mixed precision on the torch backend only casts Keras variables read inside a
+   Keras layer; it runs no ``torch.autocast`` and cannot reach into a wrapped torch module, so a
+   ``mixed_float16``/``mixed_bfloat16`` policy would leave the probe in fp32 (and add a loss-scale
+   optimizer around a run that needs none). fp16 and bf16 scenarios run in fp32, with a warning, and
+   the trace says so (``ctx.set_effective_precision("fp32")``).
+
+Keras keeps process-wide state (layer-name counters, the dtype policy, the device scope, seed
+generators); the worker runs many scenarios, so every run starts and ends with
+``keras.backend.clear_session(free_memory=False)`` (no ``gc.collect``, which would cost every run
+a walk over Keras' modules).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+from torch.utils.data import default_collate
+
+from ..context import RunContext
+
+logger = logging.getLogger(__name__)
+
+BACKEND = "torch"
+
+
+def import_keras() -> Any:
+    """Imports Keras on the torch backend: KERAS_BACKEND=torch before the first import.
+
+    Raises RuntimeError when Keras was already imported with another backend (the backend is fixed
+    at Keras' first import and cannot change in the same process).
+    """
+    if "keras" not in sys.modules:
+        os.environ["KERAS_BACKEND"] = BACKEND
+    import keras
+
+    backend = keras.backend.backend()
+    if backend != BACKEND:
+        raise RuntimeError(
+            f"keras: expected the {BACKEND} backend, saw {backend!r}: Keras was imported with"
+            f" KERAS_BACKEND={os.environ.get('KERAS_BACKEND', '(unset)')} before this adapter ran;"
+            f" set KERAS_BACKEND={BACKEND} in the environment of the accumaudit command"
+        )
+    return keras
+
+
+keras = import_keras()
+
+
+def keras_batch(samples: Sequence[dict[str, torch.Tensor]]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    """A DataLoader batch as ``fit`` takes it: ``(inputs, targets)``; the inputs carry x, y and ids."""
+    batch = default_collate(samples)
+    return batch, batch["y"]
+
+
+def passthrough_loss(y_true: Any, y_pred: Any) -> Any:
+    """The Keras loss: the model's output is already every sample's loss; Keras averages it."""
+    return y_pred
+
+
+class ProbeKerasModel(keras.Model):
+    """The probe module as a Keras model whose output is the micro-batch's per-sample losses."""
+
+    def __init__(self, probe: torch.nn.Module, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.probe = keras.layers.TorchModuleWrapper(probe)
+
+    def call(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.probe.module.per_sample_loss(inputs["x"], inputs["y"], inputs["ids"])
+
+
+class EpochTag(keras.callbacks.Callback):
+    """Sets the probe's epoch tag at every epoch start."""
+
+    def __init__(self, ctx: RunContext):
+        super().__init__()
+        self.ctx = ctx
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self.ctx.set_epoch(epoch)
+
+
+def record_updates(optimizer: Any, ctx: RunContext) -> None:
+    """Records each update Keras' optimizer applies as one step, with the gradient it applies.
+
+    Keras calls ``_backend_update_step(grads, variables, learning_rate)`` only when it steps (every
+    K-th ``apply`` with accumulation), with the gradients it applies; they are put into the
+    parameters' ``.grad`` for ``ctx.record_step()`` to read, and the previous ``.grad`` restored after.
+    """
+    update: Callable[..., Any] = optimizer._backend_update_step
+
+    def recorded_update(grads: list[Any], variables: list[Any], learning_rate: Any) -> Any:
+        parameters = [variable.value for variable in variables]
+        previous = [parameter.grad for parameter in parameters]
+        for parameter, grad in zip(parameters, grads, strict=True):
+            parameter.grad = None if grad is None else grad.detach().to(parameter.dtype)
+        try:
+            with ctx.record_step():
+                return update(grads, variables, learning_rate)
+        finally:
+            for parameter, grad in zip(parameters, previous, strict=True):
+                parameter.grad = grad
+
+    optimizer._backend_update_step = recorded_update
+
+
+def effective_precision(ctx: RunContext) -> str:
+    """fp32: Keras' mixed precision does not reach a wrapped torch module (see the module docstring)."""
+    if ctx.precision != "fp32":
+        logger.warning(
+            "keras: precision %s runs in fp32 (Keras mixed precision on the torch backend casts Keras"
+            " variables only, not a wrapped torch module)",
+            ctx.precision,
+        )
+    return "fp32"
+
+
+def train(ctx: RunContext) -> None:
+    """``keras``: ``model.fit`` on the scenario's loader with ``SGD(gradient_accumulation_steps=K)``."""
+    ctx.set_framework("keras", keras.__version__)
+    ctx.set_effective_precision(effective_precision(ctx))
+    keras.backend.clear_session(free_memory=False)
+    try:
+        with keras.device(ctx.device):
+            model = ProbeKerasModel(ctx.model)
+            optimizer = keras.optimizers.SGD(
+                learning_rate=ctx.learning_rate,
+                gradient_accumulation_steps=ctx.accumulation if ctx.accumulation > 1 else None,
+            )
+            record_updates(optimizer, ctx)
+            model.compile(optimizer=optimizer, loss=passthrough_loss)
+            model.fit(
+                ctx.make_loader(collate_fn=keras_batch),
+                epochs=ctx.epochs,
+                shuffle=False,
+                verbose=0,
+                callbacks=[EpochTag(ctx)],
+            )
+    finally:
+        keras.backend.clear_session(free_memory=False)
