@@ -4,6 +4,7 @@ import { simulateDataParallelTrace, simulateTrace } from "../test/support/simula
 import { parseScenario } from "../trainers/contract/scenario.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import { adviceFor, mistakesOf } from "./advice.js";
+import { formatAdvice } from "./text.js";
 
 /** A trace whose steps give these (epoch, sample, weight) entries, one step per list, fed in that order. */
 function traceOf(
@@ -190,5 +191,37 @@ describe("advice", () => {
     expect(
       adviceFor(judgeLoop({ datasetSize: 3, batchSize: 1, accumulation: 2 }, "reference")),
     ).toEqual([]);
+  });
+
+  it("names what a framework's own accumulation does, for the frameworks accumaudit has audited", () => {
+    const scenario = { datasetSize: 3, batchSize: 1, accumulation: 2, epochs: 2 };
+    const acrossEpochs = (trainer: Trace["trainer"]) =>
+      judge({ ...simulateTrace(scenario, "docs-loop"), trainer });
+    const ignite = adviceFor(
+      acrossEpochs({
+        name: "python:ignite",
+        framework: "pytorch-ignite",
+        frameworkVersion: "0.5.5",
+      }),
+    );
+    expect(ignite.length).toBeGreaterThan(0);
+    for (const advice of ignite) {
+      expect(advice.framework?.name).toBe("pytorch-ignite 0.5.5");
+      expect(advice.framework?.cause).toMatch(/create_supervised_trainer/);
+    }
+    expect(formatAdvice(ignite).join("\n")).toContain("In pytorch-ignite 0.5.5: ");
+    const plain = adviceFor(acrossEpochs({ name: "python:docs-loop", framework: "pytorch" }));
+    expect(plain.map((a) => a.id)).toEqual(ignite.map((a) => a.id));
+    expect(plain.every((a) => a.framework === null)).toBe(true);
+    expect(formatAdvice(plain).join("\n")).not.toContain("In pytorch");
+    const lightning = adviceFor(
+      judge({
+        ...simulateTrace({ datasetSize: 3, batchSize: 1, accumulation: 2 }, "tail-step"),
+        trainer: { name: "python:lightning", framework: "lightning", frameworkVersion: "2.6.6" },
+      }),
+    );
+    expect(lightning.map((a) => [a.id, a.framework?.cause])).toEqual([
+      ["tail-divided-by-k", expect.stringMatching(/accumulate_grad_batches=K\) divides/)],
+    ]);
   });
 });

@@ -1,4 +1,5 @@
 import type { CheckJudgement } from "../properties/outcome.js";
+import { frameworkCause } from "./framework-causes.js";
 import { findingsOf } from "./sentences/coverage.js";
 import { stepFindings } from "./sentences/weighting.js";
 
@@ -26,6 +27,11 @@ export interface Advice {
   snippet: { language: "python" | "typescript"; code: string };
   /** The correct loop shipped in the package. */
   reference: string;
+  /**
+   * For a trainer built on a framework's own accumulation (Lightning, Keras, fastai, ...): what
+   * that framework does that makes this mistake, and how to work around it; null otherwise.
+   */
+  framework: { name: string; cause: string } | null;
 }
 
 type Language = Advice["snippet"]["language"];
@@ -242,14 +248,20 @@ export function adviceFor(check: CheckJudgement): Advice[] {
   const language = languageOf(check);
   const reference =
     check.scenario.worldSize > 1 ? REFERENCE[language].ranks : REFERENCE[language].single;
+  const info = check.trainerInfo;
   return mistakesOf(check).map((id) => {
     const snippets = SNIPPETS[id];
     const code = snippets[language] ?? snippets.python ?? "";
+    const cause = frameworkCause(info?.framework, id);
     return {
       id,
       ...TEXT[id],
       snippet: { language: snippets[language] ? language : "python", code },
       reference,
+      framework:
+        cause === null
+          ? null
+          : { name: [info?.framework, info?.frameworkVersion].filter(Boolean).join(" "), cause },
     };
   });
 }

@@ -26,7 +26,9 @@ export function formatAdvice(advice: readonly Advice[]): string[] {
   const lines = ["  how to fix it:"];
   const shown = new Set<string>();
   for (const a of advice) {
-    lines.push(`    - ${a.cause}`, `      Change: ${a.change}`);
+    lines.push(`    - ${a.cause}`);
+    if (a.framework) lines.push(`      In ${a.framework.name}: ${a.framework.cause}`);
+    lines.push(`      Change: ${a.change}`);
     if (!shown.has(a.snippet.code)) {
       shown.add(a.snippet.code);
       lines.push(...a.snippet.code.split("\n").map((line) => `        ${line}`));

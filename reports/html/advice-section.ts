@@ -17,7 +17,10 @@ export function renderAdvice(check: CheckOutcome, level: number): string {
       ? ""
       : `<pre><code class="language-${a.snippet.language}">${escapeHtml(a.snippet.code)}</code></pre>`;
     shown.add(a.snippet.code);
-    return `<li><p>${escapeHtml(a.cause)} <strong>Change:</strong> ${escapeHtml(a.change)}</p>${code}</li>`;
+    const framework = a.framework
+      ? ` <strong>In ${escapeHtml(a.framework.name)}:</strong> ${escapeHtml(a.framework.cause)}`
+      : "";
+    return `<li><p>${escapeHtml(a.cause)}${framework} <strong>Change:</strong> ${escapeHtml(a.change)}</p>${code}</li>`;
   });
   const references = [...new Set(advice.map((a) => a.reference))]
     .map((r) => `<code>${escapeHtml(r)}</code>`)
