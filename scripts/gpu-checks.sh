@@ -5,7 +5,8 @@
 #   DEVICE=cuda BACKEND=webgpu OUT=/some/folder bash scripts/gpu-checks.sh
 # DEVICE=cpu BACKEND=cpu gives the same checks on the CPU, for comparison.
 # Writes one line per check to $OUT/checks.tsv (name, exit code, seconds, last output line) and
-# each check's full output to $OUT/<name>.txt.
+# each check's full output to $OUT/<name>.txt. SECTIONS picks what runs (default "tfjs torch
+# ddp"; "frameworks" runs pytorch-ignite, poutyne and Keras, which must be importable there).
 set -u
 DEVICE=${DEVICE:-cuda}
 BACKEND=${BACKEND:-webgpu}
@@ -28,6 +29,9 @@ run() {
 }
 
 SCENARIO=(--dataset-size 110 --batch-size 8 --accumulation 4 --epochs 2 --shuffle 7)
+SECTIONS=${SECTIONS:-tfjs torch ddp}
+has() { [[ " $SECTIONS " == *" $1 "* ]]; }
+PY=(--python "$PYTHON" --device "$DEVICE")
 
 {
   nvidia-smi -L 2>&1 || true
@@ -37,14 +41,16 @@ SCENARIO=(--dataset-size 110 --batch-size 8 --accumulation 4 --epochs 2 --shuffl
 } >"$OUT/environment.txt" 2>&1
 
 # TensorFlow.js on the chosen backend.
+if has tfjs; then
 run tfjs-reference "$NODE" "$CLI" check --trainer reference --backend "$BACKEND" "${SCENARIO[@]}"
 run tfjs-docs-loop "$NODE" "$CLI" check --trainer docs-loop --backend "$BACKEND" "${SCENARIO[@]}"
 run tfjs-reference-mlp "$NODE" "$CLI" check --trainer reference --backend "$BACKEND" "${SCENARIO[@]}" --model mlp
 run tfjs-reference-fp16 "$NODE" "$CLI" check --trainer reference --backend "$BACKEND" "${SCENARIO[@]}" --precision fp16
 run tfjs-audit "$NODE" "$CLI" audit --trainer reference --trainer docs-loop --trainer two-loop --backend "$BACKEND" --runs 25 --seed 5 --json
+fi
 
 # PyTorch trainers on the device.
-PY=(--python "$PYTHON" --device "$DEVICE")
+if has torch; then
 run py-reference "$NODE" "$CLI" check --trainer python:reference "${PY[@]}" "${SCENARIO[@]}"
 run py-reference-fp16 "$NODE" "$CLI" check --trainer python:reference "${PY[@]}" "${SCENARIO[@]}" --precision fp16
 run py-reference-bf16 "$NODE" "$CLI" check --trainer python:reference "${PY[@]}" "${SCENARIO[@]}" --precision bf16
@@ -56,8 +62,20 @@ run py-accelerate "$NODE" "$CLI" check --trainer python:accelerate "${PY[@]}" "$
 run py-hf-trainer "$NODE" "$CLI" check --trainer python:hf-trainer "${PY[@]}" "${SCENARIO[@]}"
 run py-hf-trainer-items "$NODE" "$CLI" check --trainer python:hf-trainer-items "${PY[@]}" "${SCENARIO[@]}"
 LIMIT=200 run py-audit "$NODE" "$CLI" audit --trainer python:reference --trainer python:docs-loop "${PY[@]}" --runs 40 --seed 5 --json
+fi
+
+# Frameworks beyond Lightning, Accelerate and transformers.
+if has frameworks; then
+for name in ignite poutyne keras; do
+  run "fw-$name" "$NODE" "$CLI" check --trainer "python:$name" "${PY[@]}" "${SCENARIO[@]}"
+  run "fw-$name-fp16" "$NODE" "$CLI" check --trainer "python:$name" "${PY[@]}" "${SCENARIO[@]}" --precision fp16
+done
+LIMIT=200 run fw-audit "$NODE" "$CLI" audit --trainer python:ignite --trainer python:poutyne --trainer python:keras "${PY[@]}" --runs 30 --seed 5
+fi
 
 # Data parallel: W=1 runs without a process group; W=2 needs one GPU per rank on NCCL.
+if has ddp; then
 run ddp-reference-w1 "$NODE" "$CLI" check --trainer python:ddp-reference "${PY[@]}" "${SCENARIO[@]}" --world-size 1
 run ddp-reference-w2 "$NODE" "$CLI" check --trainer python:ddp-reference "${PY[@]}" "${SCENARIO[@]}" --world-size 2
+fi
 echo "done" >>"$OUT/checks.tsv"
