@@ -4,6 +4,7 @@ import { createTfjsTrainers } from "../trainers/tfjs/index.js";
 import { BENCH_SCENARIOS, benchCaseRunners } from "./cases.js";
 import { measureWorldSizes } from "./data-parallel.js";
 import { measureCases } from "./measure.js";
+import { growthExponent, measureScaling } from "./scaling.js";
 import { formatBenchTable } from "./table.js";
 import { measureWorkerThroughput } from "./worker-throughput.js";
 
@@ -12,6 +13,8 @@ const { values } = parseArgs({
     backend: { type: "string", default: "cpu" },
     repetitions: { type: "string", default: "15" },
     "python-cases": { type: "string", default: "12" },
+    "scaling-sizes": { type: "string", default: "1000,10000,100000,1000000" },
+    "scaling-skip-after": { type: "string", default: "120" },
   },
 });
 
@@ -76,5 +79,53 @@ if (pythonCases > 0) {
       );
   } catch (error) {
     console.log(`| not measured: ${String(error).split("\n")[0]} | | | |`);
+  }
+}
+
+const scalingSizes = (values["scaling-sizes"] ?? "")
+  .split(",")
+  .filter((part) => part.trim() !== "")
+  .map(Number);
+if (scalingSizes.some((n) => !Number.isInteger(n) || n < 1)) {
+  console.error(
+    `--scaling-sizes: expected whole numbers separated by commas, saw ${values["scaling-sizes"]}`,
+  );
+  process.exit(2);
+}
+if (scalingSizes.length > 0) {
+  const skipAfterSeconds = Number(values["scaling-skip-after"]);
+  console.log(
+    `\nScaling of one check (\`accumaudit check --trainer T --dataset-size N --batch-size 32 --accumulation 4\`, one epoch, a fresh process each; peak = resident memory of the largest process, GNU time; a trainer's larger N are skipped after a check over ${skipAfterSeconds} s).\n`,
+  );
+  console.log("| trainer | N | seconds | peak MB | exit |");
+  console.log("| --- | ---: | ---: | ---: | ---: |");
+  const trainersScaled = ["reference", "two-loop", "python:reference"];
+  const points = measureScaling(
+    {
+      trainers: trainersScaled,
+      sizes: scalingSizes,
+      batchSize: 32,
+      accumulation: 4,
+      skipAfterSeconds,
+    },
+    (point) =>
+      console.log(
+        "skipped" in point
+          ? `| ${point.trainer} | ${point.datasetSize} | skipped | | |`
+          : `| ${point.trainer} | ${point.datasetSize} | ${point.seconds.toFixed(2)} | ${
+              point.peakKb === null ? "-" : (point.peakKb / 1024).toFixed(0)
+            } | ${point.exitCode} |`,
+      ),
+  );
+  console.log("");
+  for (const trainer of trainersScaled) {
+    const exponent = growthExponent(
+      points.filter((p) => p.trainer === trainer),
+      1e4,
+      1e6,
+    );
+    console.log(
+      `- ${trainer}: growth exponent between N = 1e4 and 1e6: ${exponent === null ? "not measured (fewer than two sizes)" : exponent.toFixed(2)}`,
+    );
   }
 }
