@@ -5,6 +5,7 @@ import { BENCH_SCENARIOS, benchCaseRunners } from "./cases.js";
 import { measureWorldSizes } from "./data-parallel.js";
 import { measureCases } from "./measure.js";
 import { growthExponent, measureScaling } from "./scaling.js";
+import { measureSearchJobs } from "./search-jobs.js";
 import { formatBenchTable } from "./table.js";
 import { measureWorkerThroughput } from "./worker-throughput.js";
 
@@ -76,6 +77,23 @@ if (pythonCases > 0) {
     }))
       console.log(
         `| ${f.worldSize} | ${f.casesPerSecond.toFixed(2)} | ${f.medianSeconds.toFixed(2)} | ${f.cases} |`,
+      );
+  } catch (error) {
+    console.log(`| not measured: ${String(error).split("\n")[0]} | | | |`);
+  }
+}
+
+if (pythonCases > 0) {
+  const runs = pythonCases * 5;
+  console.log(
+    `\nProperty search through Python workers: an audit of python:reference (it passes, so all ${runs} generated cases run; default scenario space), --jobs 1 against --jobs J, the workers warmed first.\n`,
+  );
+  console.log("| jobs | cases | seconds | cases/s |");
+  console.log("| ---: | ---: | ---: | ---: |");
+  try {
+    for (const f of await measureSearchJobs({ trainer: "python:reference", runs }))
+      console.log(
+        `| ${f.jobs} | ${f.cases} | ${f.seconds.toFixed(2)} | ${f.casesPerSecond.toFixed(1)} |`,
       );
   } catch (error) {
     console.log(`| not measured: ${String(error).split("\n")[0]} | | | |`);

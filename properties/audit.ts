@@ -38,6 +38,12 @@ export interface AuditOptions {
   onProgress?: (progress: AuditProgress) => void;
   /** Ends the audit early: no further case starts (the outcome is then incomplete). */
   signal?: AbortSignal;
+  /**
+   * Search cases run at once, up to what the trainer runs in parallel ({@link Trainer.concurrency});
+   * default 1. The outcome is the same as with 1: the generated cases are checked ahead in
+   * parallel, then the search reads them in order and shrinks one case at a time.
+   */
+  jobs?: number;
 }
 
 /** A refuted property outranks a trainer that could not be run, which outranks a pass. */
@@ -109,6 +115,42 @@ export function searchVerdict(search: SearchOutcome): Verdict {
   return search.kind === "passed" ? "pass" : search.kind === "refuted" ? "fail" : "error";
 }
 
+/** Cases the search may run at once for this trainer. */
+function jobsFor(trainer: Trainer, options: AuditOptions): number {
+  return Math.max(1, Math.min(options.jobs ?? 1, trainer.concurrency?.() ?? 1));
+}
+
+/**
+ * Checks the search's generated cases, in the order fast-check draws them (`fc.sample` with the
+ * seed), `jobs` at a time, until one does not pass; every case before it is checked. Returns the
+ * outcomes by scenario, for the search to read instead of running those cases again.
+ */
+async function checkAhead(
+  trainer: Trainer,
+  options: AuditOptions,
+  jobs: number,
+  onCase: (scenario: Scenario) => Promise<CheckOutcome>,
+): Promise<Map<string, CheckOutcome>> {
+  const scenarios = fc.sample(scenarioArbitrary(options.space), {
+    numRuns: options.runs,
+    seed: options.seed,
+  });
+  const outcomes = new Map<string, CheckOutcome>();
+  let next = 0;
+  let firstNotPassed = Number.POSITIVE_INFINITY;
+  const lane = async () => {
+    while (next < scenarios.length && next < firstNotPassed && !options.signal?.aborted) {
+      const index = next++;
+      const scenario = scenarios[index] as Scenario;
+      const check = await onCase(scenario);
+      outcomes.set(JSON.stringify(scenario), check);
+      if (check.verdict !== "pass") firstNotPassed = Math.min(firstNotPassed, index);
+    }
+  };
+  await Promise.all(Array.from({ length: jobs }, lane));
+  return outcomes;
+}
+
 /** The property search: a shrunk counterexample, the case the trainer could not run, or none. */
 async function searchCounterexample(
   trainer: Trainer,
@@ -117,10 +159,7 @@ async function searchCounterexample(
   let firstError: CheckError | null = null;
   let lastFailure: CheckJudgement | null = null;
   let cases = 0;
-  const property = fc.asyncProperty(scenarioArbitrary(options.space), async (scenario) => {
-    // A trainer that cannot run is not shrunk: every further case would cost a crash or a timeout.
-    // An interrupted audit runs no further case.
-    if (firstError || options.signal?.aborted) return true;
+  const runCase = async (scenario: Scenario): Promise<CheckOutcome> => {
     cases++;
     const progress = {
       trainer: trainer.name,
@@ -131,6 +170,21 @@ async function searchCounterexample(
     options.onProgress?.({ ...progress, state: "started" });
     const check = await runCheck(trainer, scenario, options.runOptions);
     options.onProgress?.({ ...progress, state: "finished", verdict: check.verdict });
+    return check;
+  };
+  const jobs = jobsFor(trainer, options);
+  const ahead =
+    jobs > 1 && options.path === undefined
+      ? await checkAhead(trainer, options, jobs, runCase)
+      : new Map<string, CheckOutcome>();
+  const property = fc.asyncProperty(scenarioArbitrary(options.space), async (scenario) => {
+    // A trainer that cannot run is not shrunk: every further case would cost a crash or a timeout.
+    // An interrupted audit runs no further case.
+    if (firstError || options.signal?.aborted) return true;
+    const key = JSON.stringify(scenario);
+    const known = ahead.get(key);
+    ahead.delete(key);
+    const check = known ?? (await runCase(scenario));
     if (check.verdict === "pass") return true;
     if (check.verdict === "error") {
       // While shrinking a refuted property, a case the trainer cannot run is no smaller counterexample.
@@ -158,7 +212,7 @@ async function searchCounterexample(
   const [scenario] = details.counterexample;
   let failure = lastFailure as CheckJudgement | null;
   // fast-check reports the last failing case it saw; check it again if it is not the one kept.
-  if (!failure || failure.scenario !== scenario) {
+  if (!failure || JSON.stringify(failure.scenario) !== JSON.stringify(scenario)) {
     const again = await runCheck(trainer, scenario, options.runOptions);
     if (again.verdict === "error") return { kind: "error", casesRun, check: again };
     if (again.verdict === "fail") failure = again;

@@ -1,9 +1,11 @@
 import { DEFAULT_SPACE, missionScenarios } from "../../properties/arbitraries.js";
+import { availableParallelism } from "node:os";
 import { auditTrainer } from "../../properties/audit.js";
 import type { TrainerAuditOutcome } from "../../properties/outcome.js";
 import { MAX_WORLD_SIZE, MODELS, PRECISIONS } from "../../trainers/contract/scenario.js";
 import { scenarioField } from "../../trainers/contract/scenario-fields.js";
 import type { Trainer } from "../../trainers/contract/trainer.js";
+import { setPythonWorkerPoolSize } from "../../trainers/external/python-trainer.js";
 import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
 import { watchInterrupts } from "../interrupt.js";
 import { choiceList, integerFlag, RUN_FLAGS } from "../options.js";
@@ -18,6 +20,7 @@ const AUDIT_FLAGS = {
   trainer: { type: "string", multiple: true },
   runs: { type: "string" },
   seed: { type: "string" },
+  jobs: { type: "string" },
   path: { type: "string" },
   precision: { type: "string", multiple: true },
   model: { type: "string", multiple: true },
@@ -27,13 +30,16 @@ const AUDIT_FLAGS = {
 } as const;
 
 const DEFAULT_RUNS = 100;
+/** Default --jobs: the cores, at most 4 (each Python worker holds its frameworks in memory). */
+const DEFAULT_JOBS = Math.min(availableParallelism(), 4);
 
 export const AUDIT_USAGE = [
-  "accumaudit audit [--trainer NAME]... [--runs N] [--seed S] [--path P]",
+  "accumaudit audit [--trainer NAME]... [--runs N] [--seed S] [--path P] [--jobs J]",
   `  [${scenarioField("precision").flag} ${PRECISIONS.join("|")}]... [${scenarioField("model").flag} ${MODELS.join("|")}]...`,
   `  [--max-dataset-size N] [--max-epochs E] [${scenarioField("worldSize").flag} W]`,
   ...RUN_USAGE,
   `Without --trainer, audits the built-in trainers; --runs defaults to ${DEFAULT_RUNS}.`,
+  `--jobs J: search cases of a python: trainer checked at once, each in its own worker process (default ${DEFAULT_JOBS}: the cores, at most 4); the outcome is the same for every J. The TensorFlow.js trainers run one case at a time.`,
   `Trainers that run data-parallel are searched over 1 to ${DEFAULT_SPACE.maxWorldSize} ranks; --world-size W checks W ranks only, the known counterexamples included.`,
 ].join("\n");
 
@@ -55,6 +61,7 @@ export async function auditCommand(args: string[]): Promise<number> {
     throw new UsageError(
       "--path: replays a search only together with its --seed (a counterexample prints both)",
     );
+  const jobs = integerFlag(values, "jobs", 1, 64) ?? DEFAULT_JOBS;
   const worldSize = integerFlag(values, "world-size", 1, MAX_WORLD_SIZE);
   const space = {
     ...(values.precision ? { precisions: choiceList(values, "precision", PRECISIONS) } : {}),
@@ -70,6 +77,7 @@ export async function auditCommand(args: string[]): Promise<number> {
   const context = runContextFromFlags(values);
   const reporter = await reportersFromFlags(values);
   forwardTrainerOutput();
+  setPythonWorkerPoolSize(jobs);
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
   const regressions = missionScenarios(space.models?.[0], space.precisions?.[0], worldSize);
   const audits: TrainerAuditOutcome[] = [];
@@ -94,6 +102,7 @@ export async function auditCommand(args: string[]): Promise<number> {
         space,
         regressions,
         runOptions: context.runOptions,
+        jobs,
         onProgress: (p) => reporter.onProgress(p),
         signal: interrupt.signal,
       });

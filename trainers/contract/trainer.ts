@@ -33,6 +33,12 @@ export interface Trainer {
    * world sizes up to it; a run above it fails with a one-line error.
    */
   maxWorldSize?(): Promise<number>;
+  /**
+   * How many runs may go on at once and really train in parallel (worker processes); 1 when
+   * absent, as for the in-process TensorFlow.js trainers. An audit with `jobs` runs up to this
+   * many search cases at a time.
+   */
+  concurrency?(): number;
   /** Releases processes or backends the trainer holds. */
   dispose?(): Promise<void>;
 }

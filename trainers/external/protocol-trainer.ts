@@ -18,6 +18,8 @@ export interface ProtocolTrainerOptions {
   client: () => WorkerClient;
   device?: "cpu" | "cuda";
   timeoutMs?: number;
+  /** Runs that may go on at once (the size of the pool `client` picks from); default 1. */
+  concurrency?: () => number;
 }
 
 /**
@@ -64,6 +66,7 @@ export function createProtocolTrainer(options: ProtocolTrainerOptions): Trainer 
       return trace;
     },
     info: () => lastInfo,
+    concurrency: () => options.concurrency?.() ?? 1,
     maxWorldSize: () => {
       worldSizes ??= options
         .client()

@@ -42,8 +42,26 @@ export interface PythonTrainerOptions {
 }
 
 const PREFIX = "python:";
-const workers = new Map<string, WorkerClient>();
+/** The workers of each interpreter: one by default, up to {@link setPythonWorkerPoolSize}. */
+const workers = new Map<string, WorkerClient[]>();
+let poolSize = 1;
 let output: OutputSink | undefined;
+
+/**
+ * How many worker processes each interpreter may run at once (default 1). With more than one, a
+ * run goes to an idle worker, a new one starting while fewer than `size` exist, so that
+ * concurrent runs (an audit's `jobs`) train in parallel.
+ */
+export function setPythonWorkerPoolSize(size: number): void {
+  if (!Number.isInteger(size) || size < 1)
+    throw new RangeError(`pool size: expected a whole number of at least 1, saw ${size}`);
+  poolSize = size;
+}
+
+/** The current pool size of {@link setPythonWorkerPoolSize}. */
+export function pythonWorkerPoolSize(): number {
+  return poolSize;
+}
 
 /**
  * Sends every line a Python trainer prints (stdout and stderr: the worker keeps stdout for the
@@ -51,7 +69,7 @@ let output: OutputSink | undefined;
  */
 export function setTrainerOutput(sink: OutputSink | undefined): void {
   output = sink;
-  for (const client of workers.values()) client.output = sink;
+  for (const pool of workers.values()) for (const client of pool) client.output = sink;
 }
 
 /** The command that starts a Python worker (accumaudit_probe on its PYTHONPATH). */
@@ -70,21 +88,28 @@ export function pythonWorkerCommand(python?: string): WorkerCommand {
   };
 }
 
-/** The long-lived worker of an interpreter, shared by every Python trainer using it. */
+/**
+ * A long-lived worker of an interpreter, shared by every Python trainer using it: the least loaded
+ * of its pool, or a new one while the pool is below its size and every worker is busy.
+ */
 export function pythonWorker(python?: string): WorkerClient {
   const interpreter = locatePython(python);
-  let client = workers.get(interpreter);
-  if (!client) {
-    client = new WorkerClient(pythonWorkerCommand(python));
-    client.output = output;
-    workers.set(interpreter, client);
-  }
+  const pool = workers.get(interpreter) ?? [];
+  workers.set(interpreter, pool);
+  const idlest = pool.reduce<WorkerClient | undefined>(
+    (best, client) => (best === undefined || client.load < best.load ? client : best),
+    undefined,
+  );
+  if (idlest !== undefined && (idlest.load === 0 || pool.length >= poolSize)) return idlest;
+  const client = new WorkerClient(pythonWorkerCommand(python));
+  client.output = output;
+  pool.push(client);
   return client;
 }
 
 /** Shuts down every Python worker; later runs start new ones. */
 export async function disposePythonWorkers(): Promise<void> {
-  const clients = [...workers.values()];
+  const clients = [...workers.values()].flat();
   workers.clear();
   await Promise.all(clients.map((client) => client.dispose()));
 }
@@ -107,6 +132,7 @@ export function createPythonTrainer(name: string, options: PythonTrainerOptions 
       ? `PyTorch trainer ${workerTrainer}`
       : `user's PyTorch training function ${workerTrainer}`,
     client: () => pythonWorker(options.python),
+    concurrency: () => poolSize,
     ...(options.device ? { device: options.device } : {}),
     ...(options.timeoutMs ? { timeoutMs: options.timeoutMs } : {}),
   });

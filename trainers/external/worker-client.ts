@@ -44,6 +44,7 @@ export class WorkerClient {
   private greeting: Hello | undefined;
   private queue: Promise<unknown> = Promise.resolve();
   private nextId = 0;
+  private queued = 0;
   /** Workers started so far (restarts included). */
   starts = 0;
 
@@ -110,8 +111,16 @@ export class WorkerClient {
     });
   }
 
+  /** Requests queued or running on this client. */
+  get load(): number {
+    return this.queued;
+  }
+
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.queue.then(work);
+    this.queued++;
+    const result = this.queue.then(work).finally(() => {
+      this.queued--;
+    });
     this.queue = result.catch(() => undefined);
     return result;
   }
