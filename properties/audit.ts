@@ -126,7 +126,6 @@ function jobsFor(trainer: Trainer, options: AuditOptions): number {
  * outcomes by scenario, for the search to read instead of running those cases again.
  */
 async function checkAhead(
-  trainer: Trainer,
   options: AuditOptions,
   jobs: number,
   onCase: (scenario: Scenario) => Promise<CheckOutcome>,
@@ -175,7 +174,7 @@ async function searchCounterexample(
   const jobs = jobsFor(trainer, options);
   const ahead =
     jobs > 1 && options.path === undefined
-      ? await checkAhead(trainer, options, jobs, runCase)
+      ? await checkAhead(options, jobs, runCase)
       : new Map<string, CheckOutcome>();
   const property = fc.asyncProperty(scenarioArbitrary(options.space), async (scenario) => {
     // A trainer that cannot run is not shrunk: every further case would cost a crash or a timeout.

@@ -1,5 +1,5 @@
-import { DEFAULT_SPACE, missionScenarios } from "../../properties/arbitraries.js";
 import { availableParallelism } from "node:os";
+import { DEFAULT_SPACE, missionScenarios } from "../../properties/arbitraries.js";
 import { auditTrainer } from "../../properties/audit.js";
 import type { TrainerAuditOutcome } from "../../properties/outcome.js";
 import { MAX_WORLD_SIZE, MODELS, PRECISIONS } from "../../trainers/contract/scenario.js";
