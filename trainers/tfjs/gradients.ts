@@ -4,7 +4,17 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs";
 import type { LossScaler } from "./loss-scaler.js";
 import { gradientRounding } from "./precision.js";
+import type { ProbeModel } from "./probe-model.js";
 import type { Precision } from "./types.js";
+
+/**
+ * The accumulated gradient of phi, sparse: the flat indices some backward pass touched, in
+ * ascending order, and the float32 value at each (possibly 0, inf or nan). Every other entry is 0.
+ */
+export interface SparseGradient {
+  indices: Int32Array;
+  values: Float32Array;
+}
 
 /**
  * The accumulated gradients of the model's variables: PyTorch's `.grad`. Each
@@ -13,30 +23,74 @@ import type { Precision } from "./types.js";
  * Precision emulation happens here: in fp16 the gradient of (lossScale x loss) is computed in
  * fp32, rounded to half precision (overflow gives +-Infinity) and accumulated in fp32; in bf16
  * each micro-batch's gradient is rounded to bfloat16, without loss scaling.
+ *
+ * With a model on sparse gradients (see ProbeModel) phi's gradient is kept sparse: a map from
+ * the flat indices touched since the last {@link zero} to their float32 sums, so a backward
+ * pass costs the micro-batch's size, not epochs x N. Every float32 operation is the one the dense
+ * tensors did (each entry rounded with Math.fround), so the values are the same bit for bit.
+ * The body's gradient stays a dense tensor.
  */
 export class GradientBuffer {
   private readonly accumulated = new Map<tf.Variable, tf.Tensor>();
+  /** phi's accumulated gradient by flat index (sparse gradients). */
+  private readonly fingerprint = new Map<number, number>();
   private readonly round: ((x: number) => number) | null;
+  private readonly variables: tf.Variable[];
 
   constructor(
-    private readonly variables: tf.Variable[],
+    private readonly model: ProbeModel,
     precision: Precision,
     private readonly scaler: LossScaler | null,
   ) {
     this.round = gradientRounding(precision);
+    this.variables = model.gradientVariables;
   }
 
   /** `loss.backward()`: adds the gradient of `loss()` (scaled by the loss scale, if any). */
   backward(loss: () => tf.Scalar): void {
     const scale = this.scaler?.scale ?? 1;
-    const { value, grads } = tf.variableGrads(
-      () => (scale === 1 ? loss() : tf.mul(loss(), scale)),
-      this.variables,
-    );
-    value.dispose();
-    for (const variable of this.variables) {
+    // phi's gradient from this loss, summed over its lookups in float32 as the tape would.
+    const pass = new Map<number, number>();
+    const previousSink = this.model.sparseGradients
+      ? this.model.setFingerprintGradientSink((indices, gradient) => {
+          // One lookup: a scatter of its values (duplicates summed in order) added to the rest.
+          const lookup = new Map<number, number>();
+          indices.forEach((index, k) => {
+            const g = gradient[k] as number;
+            const before = lookup.get(index);
+            lookup.set(index, before === undefined ? g : Math.fround(before + g));
+          });
+          for (const [index, g] of lookup) {
+            const before = pass.get(index);
+            pass.set(index, before === undefined ? g : Math.fround(before + g));
+          }
+        })
+      : null;
+    let grads: tf.NamedTensorMap;
+    try {
+      const result = tf.variableGrads(
+        () => (scale === 1 ? loss() : tf.mul(loss(), scale)),
+        this.variables,
+      );
+      result.value.dispose();
+      grads = result.grads;
+    } finally {
+      if (this.model.sparseGradients) this.model.setFingerprintGradientSink(previousSink);
+    }
+    const round = this.round;
+    for (const [index, computed] of pass) {
+      const g = round === null ? computed : round(computed);
+      const before = this.fingerprint.get(index);
+      this.fingerprint.set(index, before === undefined ? g : Math.fround(before + g));
+    }
+    this.variables.forEach((variable, k) => {
       const computed = grads[variable.name];
-      if (computed === undefined) continue;
+      if (computed === undefined) return;
+      // The anchor standing in for phi: its gradient is 0 and phi's went to the sink.
+      if (k === 0 && this.model.sparseGradients) {
+        computed.dispose();
+        return;
+      }
       const gradient = this.round === null ? computed : this.rounded(computed);
       const previous = this.accumulated.get(variable);
       if (previous === undefined) this.accumulated.set(variable, gradient);
@@ -45,7 +99,7 @@ export class GradientBuffer {
         previous.dispose();
         gradient.dispose();
       }
-    }
+    });
   }
 
   private rounded(gradient: tf.Tensor): tf.Tensor {
@@ -58,6 +112,8 @@ export class GradientBuffer {
 
   /** `p.grad /= divisor` for every variable (the reference's division by the window's sample count). */
   divide(divisor: number): void {
+    const d = Math.fround(divisor);
+    for (const [index, g] of this.fingerprint) this.fingerprint.set(index, Math.fround(g / d));
     for (const [variable, gradient] of this.accumulated) {
       this.accumulated.set(
         variable,
@@ -67,15 +123,35 @@ export class GradientBuffer {
     }
   }
 
-  /** The accumulated gradient of a variable; zeros when nothing was accumulated. The caller disposes it. */
+  /**
+   * The accumulated gradient of a variable; zeros when nothing was accumulated. The caller
+   * disposes it. For phi on sparse gradients this builds the dense gradient (length epochs x N):
+   * the optimizer reads {@link readFingerprint} instead.
+   */
   read(variable: tf.Variable): tf.Tensor {
+    if (this.model.sparseGradients && this.model.isFingerprint(variable)) {
+      const { indices, values } = this.readFingerprint();
+      const dense = new Float32Array(variable.size);
+      indices.forEach((index, k) => {
+        dense[index] = values[k] as number;
+      });
+      return tf.tensor(dense, variable.shape, "float32");
+    }
     const gradient = this.accumulated.get(variable);
     return gradient === undefined ? tf.zerosLike(variable) : tf.clone(gradient);
+  }
+
+  /** phi's accumulated gradient, sparse, indices ascending (a copy); empty on dense gradients. */
+  readFingerprint(): SparseGradient {
+    const indices = Int32Array.from(this.fingerprint.keys()).sort();
+    const values = Float32Array.from(indices, (index) => this.fingerprint.get(index) as number);
+    return { indices, values };
   }
 
   /** `optimizer.zero_grad()`. */
   zero(): void {
     for (const gradient of this.accumulated.values()) gradient.dispose();
     this.accumulated.clear();
+    this.fingerprint.clear();
   }
 }

@@ -8,7 +8,7 @@ import { twoLoopTrainer } from "./loops/two-loop.js";
 export * as tf from "@tensorflow/tfjs-core";
 export { activeBackend, selectBackend } from "./backend.js";
 export { defineTfjsTrainer, type TfjsLoop, type TfjsTrainerDefinition } from "./define.js";
-export type { GradientBuffer } from "./gradients.js";
+export type { GradientBuffer, SparseGradient } from "./gradients.js";
 export {
   createLoader,
   type MicroBatchLoader,
@@ -20,7 +20,11 @@ export { referenceLoop } from "./loops/reference.js";
 export { LossScaler } from "./loss-scaler.js";
 export type { SgdOptimizer } from "./optimizer.js";
 export { roundToBfloat16, roundToHalf } from "./precision.js";
-export { ProbeModel } from "./probe-model.js";
+export {
+  type FingerprintGradientSink,
+  ProbeModel,
+  type ProbeModelOptions,
+} from "./probe-model.js";
 export { NoopRecorder, type Recorder, TraceRecorder } from "./recorder.js";
 export { openSession, runSession, type TrainingSession } from "./session.js";
 

@@ -25,6 +25,66 @@ export class SgdOptimizer {
 
   /** `optimizer.step()`; returns false when the step was skipped for inf/nan. */
   step(): boolean {
+    return this.model.sparseGradients ? this.sparseStep() : this.denseStep();
+  }
+
+  /**
+   * The step with phi's gradient sparse: unscaling, the finite check and the update run over the
+   * touched entries only, in float32 as the tensor operations do (an untouched entry's gradient
+   * is 0: finite, and it leaves phi as it is).
+   */
+  private sparseStep(): boolean {
+    const epoch = this.model.epoch;
+    const scale = this.scaler?.scale;
+    const fingerprint = this.gradients.readFingerprint();
+    const body = this.model.body;
+    let bodyGradient = body === null ? null : this.gradients.read(body);
+    try {
+      if (scale !== undefined) {
+        const s = Math.fround(scale);
+        const { values } = fingerprint;
+        for (let k = 0; k < values.length; k++) values[k] = (values[k] as number) / s;
+        if (bodyGradient !== null) {
+          const gradient = bodyGradient;
+          bodyGradient = tf.tidy(() => tf.div(gradient, scale));
+          gradient.dispose();
+        }
+      }
+      if (
+        this.scaler !== null &&
+        !(
+          fingerprint.values.every(Number.isFinite) && allFinite(bodyGradient ? [bodyGradient] : [])
+        )
+      ) {
+        this.recorder.skipped(epoch, scale);
+        this.scaler.update(true);
+        return false;
+      }
+      this.recorder.applied({
+        epoch,
+        fingerprint,
+        body:
+          body === null || bodyGradient === null
+            ? null
+            : { parametersBefore: body, gradient: bodyGradient },
+        ...(scale === undefined ? {} : { lossScale: scale }),
+      });
+      this.model.updateFingerprint(fingerprint.indices, fingerprint.values, this.learningRate);
+      if (body !== null && bodyGradient !== null) {
+        const gradient = bodyGradient;
+        const updated = tf.tidy(() => tf.sub(body, tf.mul(gradient, this.learningRate)));
+        body.assign(updated as tf.Tensor1D);
+        updated.dispose();
+      }
+      this.scaler?.update(false);
+      return true;
+    } finally {
+      bodyGradient?.dispose();
+    }
+  }
+
+  /** The step with phi's gradient dense (backends without synchronous reads). */
+  private denseStep(): boolean {
     const epoch = this.model.epoch;
     const scale = this.scaler?.scale;
     const applied = this.model.variables.map((variable) => {

@@ -11,16 +11,51 @@ import type { Scenario } from "../contract/scenario.js";
 import type { Recorder } from "./recorder.js";
 
 /**
+ * Receives the fingerprint part of a backward pass, sparsely: the flat indices phi was read at
+ * by one lookup (one {@link ProbeModel.perSampleLosses} call) and the gradient flowing to each
+ * read value, in the order of the lookup's samples.
+ */
+export type FingerprintGradientSink = (indices: readonly number[], gradient: Float32Array) => void;
+
+/** How phi is held and differentiated; see {@link ProbeModel}. */
+export interface ProbeModelOptions {
+  /**
+   * true (the default on backends that read tensors synchronously: all but webgpu): phi lives in
+   * a float32 array on the JS side and its gradient is handed to the {@link FingerprintGradientSink}
+   * sparsely (only the looked-up indices), so nothing of length epochs x N is built per
+   * micro-batch or per step. false: phi is differentiated as a dense variable (a gradient of
+   * length epochs x N per micro-batch), as backends without synchronous reads need.
+   */
+  sparseGradients?: boolean;
+}
+
+/**
  * The probe model in TensorFlow.js: the fingerprint parameters phi (one per sample per epoch,
  * flat index epoch x N + sample, initialised 0) and the body's parameters as one flat variable
  * in the order trainers/contract/probe.ts gives. Sample i's loss in epoch e is
  * body_loss_i + c * phi[e][i], e being the epoch tag the trainer sets with {@link setEpoch}.
+ *
+ * With sparse gradients (the default, see {@link ProbeModelOptions}) phi's values live in a JS
+ * float32 array; {@link fingerprint} is a tf.Variable kept in step with it when read, and a value
+ * assigned to that variable is taken up by the next forward pass or update. The loss reaches phi
+ * through a scalar anchor variable, so that `tf.variableGrads` over {@link gradientVariables}
+ * computes the body's gradient densely while phi's goes to the sink sparsely.
  */
 export class ProbeModel {
-  /** phi, length epochs x N. */
-  readonly fingerprint: tf.Variable<tf.Rank.R1>;
   /** Body parameters, flattened; null for the fingerprint model. */
   readonly body: tf.Variable<tf.Rank.R1> | null;
+  /** Whether phi's gradient is sparse (see {@link ProbeModelOptions}). */
+  readonly sparseGradients: boolean;
+  private readonly phiVariable: tf.Variable<tf.Rank.R1>;
+  /** phi on the JS side (sparse gradients only); the truth unless the variable was assigned since. */
+  private readonly phi: Float32Array | null;
+  /** The variable's data when it last matched {@link phi}; a different one means it was assigned. */
+  private syncedData: object;
+  /** Whether the variable holds phi's current values. */
+  private variableCurrent = true;
+  /** Scalar the sparse lookup hangs its gradient on (value 0, gradient 0). */
+  private readonly anchor: tf.Variable<tf.Rank.R0> | null;
+  private sink: FingerprintGradientSink | null = null;
   private readonly features: tf.Tensor2D | null;
   private readonly labels: tf.Tensor1D | null;
   private epochTag = 0;
@@ -29,8 +64,21 @@ export class ProbeModel {
     private readonly scenario: Scenario,
     dataset: Dataset,
     private readonly recorder: Recorder,
+    options: ProbeModelOptions = {},
   ) {
-    this.fingerprint = variableFrom(tf.zeros([scenario.epochs * scenario.datasetSize]));
+    this.sparseGradients = options.sparseGradients ?? tf.getBackend() !== "webgpu";
+    const size = scenario.epochs * scenario.datasetSize;
+    this.phiVariable = variableFrom(tf.zeros([size]));
+    this.syncedData = this.phiVariable.dataId;
+    if (this.sparseGradients) {
+      this.phi = new Float32Array(size);
+      const zero = tf.scalar(0);
+      this.anchor = tf.variable(zero, true) as tf.Variable<tf.Rank.R0>;
+      zero.dispose();
+    } else {
+      this.phi = null;
+      this.anchor = null;
+    }
     if (scenario.model === "fingerprint") {
       this.body = null;
       this.features = null;
@@ -42,9 +90,82 @@ export class ProbeModel {
     }
   }
 
-  /** The variables an optimizer updates: phi, then the body when there is one. */
+  /**
+   * phi, length epochs x N, as a variable. With sparse gradients it is brought up to date when
+   * read (one copy of phi after updates), and a value assigned to it is used from then on; its
+   * gradient does not flow through it but to the sink (see {@link gradientVariables}).
+   */
+  get fingerprint(): tf.Variable<tf.Rank.R1> {
+    const phi = this.currentPhi();
+    if (phi !== null && !this.variableCurrent) {
+      const values = tf.tensor1d(phi);
+      this.phiVariable.assign(values);
+      values.dispose();
+      this.syncedData = this.phiVariable.dataId;
+      this.variableCurrent = true;
+    }
+    return this.phiVariable;
+  }
+
+  /** Whether `variable` is phi's variable (without bringing it up to date). */
+  isFingerprint(variable: tf.Variable): boolean {
+    return variable === this.phiVariable;
+  }
+
+  /** The model's parameters: phi, then the body when there is one. */
   get variables(): tf.Variable[] {
     return this.body === null ? [this.fingerprint] : [this.fingerprint, this.body];
+  }
+
+  /**
+   * The variables to take `tf.variableGrads` over: with dense gradients {@link variables}; with
+   * sparse ones the anchor (whose own gradient is 0 and carries no information) in phi's place.
+   */
+  get gradientVariables(): tf.Variable[] {
+    const first = this.anchor ?? this.fingerprint;
+    return this.body === null ? [first] : [first, this.body];
+  }
+
+  /**
+   * Sets where phi's sparse gradients go during a backward pass (null: dropped); returns the
+   * previous sink. Sparse gradients only.
+   */
+  setFingerprintGradientSink(sink: FingerprintGradientSink | null): FingerprintGradientSink | null {
+    const previous = this.sink;
+    this.sink = sink;
+    return previous;
+  }
+
+  /**
+   * phi[index] -= fp32(gradient x learningRate) at the given flat indices, in float32 (as
+   * `phi - gradient * lr` on tensors); the other entries, whose gradient is 0, stay. Sparse
+   * gradients only.
+   */
+  updateFingerprint(
+    indices: ArrayLike<number>,
+    gradient: ArrayLike<number>,
+    learningRate: number,
+  ): void {
+    const phi = this.currentPhi();
+    if (phi === null) throw new Error("updateFingerprint: expected sparse gradients, saw dense");
+    const lr = Math.fround(learningRate);
+    for (let k = 0; k < indices.length; k++) {
+      const index = indices[k] as number;
+      phi[index] = Math.fround((phi[index] as number) - Math.fround((gradient[k] as number) * lr));
+    }
+    if (indices.length > 0) this.variableCurrent = false;
+  }
+
+  /** The JS-side phi, first taking up a value assigned to the variable; null with dense gradients. */
+  private currentPhi(): Float32Array | null {
+    const phi = this.phi;
+    if (phi === null) return null;
+    if (this.phiVariable.dataId !== this.syncedData) {
+      phi.set(this.phiVariable.dataSync());
+      this.syncedData = this.phiVariable.dataId;
+      this.variableCurrent = true;
+    }
+    return phi;
   }
 
   /** The epoch tag the next forward passes carry (set it at the start of each epoch). */
@@ -69,13 +190,10 @@ export class ProbeModel {
     this.recorder.forward(this.epochTag, samples);
     const n = this.scenario.datasetSize;
     const epoch = this.epochTag;
+    const indices = samples.map((i) => fingerprintIndex(epoch, i, n));
     return tf.tidy(() => {
-      const fingerprintIds = tf.tensor1d(
-        samples.map((i) => fingerprintIndex(epoch, i, n)),
-        "int32",
-      );
       const fingerprintTerm = tf.mul(
-        this.lookupFingerprint(fingerprintIds),
+        this.phi === null ? this.lookupDense(indices) : this.lookupSparse(indices),
         FINGERPRINT_COEFFICIENT,
       );
       if (this.body === null) return fingerprintTerm as tf.Tensor1D;
@@ -84,11 +202,32 @@ export class ProbeModel {
   }
 
   /**
-   * phi[ids], with its gradient written as a scatter (ScatterNd) rather than gather's default
-   * UnsortedSegmentSum, which the wasm backend lacks.
+   * phi[indices] as a tensor built from the JS-side phi, hung on the anchor: its gradient (the
+   * gradient of each read value) goes to the sink, the anchor's is 0.
    */
-  private lookupFingerprint(ids: tf.Tensor1D): tf.Tensor1D {
-    const size = this.fingerprint.size;
+  private lookupSparse(indices: readonly number[]): tf.Tensor1D {
+    const phi = this.currentPhi() as Float32Array;
+    const values = Float32Array.from(indices, (index) => phi[index] as number);
+    const lookup = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+      const anchor = inputs[0] as tf.Tensor;
+      return {
+        value: tf.tensor1d(values),
+        gradFunc: (dy: tf.Tensor) => {
+          this.sink?.(indices, Float32Array.from(dy.dataSync()));
+          return tf.zerosLike(anchor);
+        },
+      };
+    });
+    return lookup(this.anchor as tf.Variable) as tf.Tensor1D;
+  }
+
+  /**
+   * phi[indices] off the variable, with its gradient written as a scatter (ScatterNd) rather
+   * than gather's default UnsortedSegmentSum, which the wasm backend lacks. Dense gradients.
+   */
+  private lookupDense(indices: readonly number[]): tf.Tensor1D {
+    const size = this.phiVariable.size;
+    const ids = tf.tensor1d(indices as number[], "int32");
     const lookup = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const [phi, save] = inputs as [tf.Tensor, tf.GradSaveFunc];
       save([ids]);
@@ -98,7 +237,7 @@ export class ProbeModel {
           tf.scatterND(tf.expandDims(saved[0] as tf.Tensor1D, 1), dy, [size]),
       };
     });
-    return lookup(this.fingerprint) as tf.Tensor1D;
+    return lookup(this.phiVariable) as tf.Tensor1D;
   }
 
   private bodyLosses(samples: readonly number[]): tf.Tensor1D {
@@ -131,7 +270,8 @@ export class ProbeModel {
 
   /** Frees the model's tensors. */
   dispose(): void {
-    this.fingerprint.dispose();
+    this.phiVariable.dispose();
+    this.anchor?.dispose();
     this.body?.dispose();
     this.features?.dispose();
     this.labels?.dispose();

@@ -10,11 +10,20 @@ import {
   type TrainerInfo,
 } from "../contract/trace.js";
 
-/** What the optimizer hands the recorder at an applied step (tensors stay owned by the caller). */
+/**
+ * What the optimizer hands the recorder at an applied step (tensors and arrays stay owned by the
+ * caller). The fingerprint gradient comes sparse ({@link fingerprint}) or dense
+ * ({@link fingerprintGradient}); the sparse one is used when both are given.
+ */
 export interface AppliedStep {
   epoch: number;
-  /** Applied (unscaled) gradient of the flat fingerprint parameters, length epochs x N. */
-  fingerprintGradient: Tensor;
+  /** Applied (unscaled) gradient of the flat fingerprint parameters, dense: length epochs x N. */
+  fingerprintGradient?: Tensor;
+  /**
+   * Applied (unscaled) gradient of the flat fingerprint parameters, sparse: ascending flat
+   * indices and their values; every other entry is 0.
+   */
+  fingerprint?: { indices: ArrayLike<number>; values: ArrayLike<number> };
   /** Body parameters before the update and the applied gradient; null for the fingerprint model. */
   body: { parametersBefore: Tensor; gradient: Tensor } | null;
   lossScale?: number;
@@ -30,6 +39,26 @@ export interface Recorder {
   skipped(epoch: number, lossScale?: number): void;
   /** The trace of the run, validated with parseTrace. */
   finish(trainer: TrainerInfo, scenario: Scenario): Promise<Trace>;
+}
+
+/** The trace's entries for a sparse gradient (indices ascending): its nonzero entries, in order. */
+function fingerprintEntries(
+  indices: ArrayLike<number>,
+  values: ArrayLike<number>,
+  datasetSize: number,
+): Step["fingerprint"] {
+  const epochs: number[] = [];
+  const samples: number[] = [];
+  const weights: number[] = [];
+  for (let k = 0; k < indices.length; k++) {
+    const g = values[k] ?? 0;
+    if (g === 0) continue;
+    const index = indices[k] as number;
+    epochs.push(Math.floor(index / datasetSize));
+    samples.push(index % datasetSize);
+    weights.push(g / FINGERPRINT_COEFFICIENT);
+  }
+  return { epochs, samples, weights };
 }
 
 function sparseFingerprint(values: ArrayLike<number>, datasetSize: number): Step["fingerprint"] {
@@ -49,7 +78,8 @@ function sparseFingerprint(values: ArrayLike<number>, datasetSize: number): Step
 /** An applied step whose tensors are read when the run finishes, with their copies. */
 interface DeferredStep {
   index: number;
-  fingerprintGradient: Tensor;
+  /** null when the step's fingerprint gradient came sparse and was recorded at once. */
+  fingerprintGradient: Tensor | null;
   body: { parametersBefore: Tensor; gradient: Tensor } | null;
 }
 
@@ -85,10 +115,16 @@ export class TraceRecorder implements Recorder {
       skipped: false,
       ...(step.lossScale === undefined ? {} : { lossScale: step.lossScale }),
     };
+    const sparse =
+      step.fingerprint === undefined
+        ? null
+        : fingerprintEntries(step.fingerprint.indices, step.fingerprint.values, this.datasetSize);
+    if (sparse === null && step.fingerprintGradient === undefined)
+      throw new TypeError("applied: expected a fingerprint gradient (sparse or dense), saw none");
     if (!this.readsSynchronously) {
       this.deferred.push({
         index: this.steps.length,
-        fingerprintGradient: step.fingerprintGradient.clone(),
+        fingerprintGradient: sparse === null ? (step.fingerprintGradient?.clone() ?? null) : null,
         body:
           step.body === null
             ? null
@@ -99,14 +135,16 @@ export class TraceRecorder implements Recorder {
       });
       this.steps.push({
         ...base,
-        fingerprint: { epochs: [], samples: [], weights: [] },
+        fingerprint: sparse ?? { epochs: [], samples: [], weights: [] },
         body: null,
       });
       return;
     }
     this.steps.push({
       ...base,
-      fingerprint: sparseFingerprint(step.fingerprintGradient.dataSync(), this.datasetSize),
+      fingerprint:
+        sparse ??
+        sparseFingerprint((step.fingerprintGradient as Tensor).dataSync(), this.datasetSize),
       body:
         step.body === null
           ? null
@@ -143,8 +181,10 @@ export class TraceRecorder implements Recorder {
     try {
       for (const pending of this.deferred) {
         const step = this.steps[pending.index] as Step;
-        const fingerprint = await pending.fingerprintGradient.data();
-        step.fingerprint = sparseFingerprint(fingerprint as Float32Array, this.datasetSize);
+        if (pending.fingerprintGradient !== null) {
+          const fingerprint = await pending.fingerprintGradient.data();
+          step.fingerprint = sparseFingerprint(fingerprint as Float32Array, this.datasetSize);
+        }
         if (pending.body !== null)
           step.body = {
             parametersBefore: Array.from(await pending.body.parametersBefore.data()),
@@ -159,7 +199,7 @@ export class TraceRecorder implements Recorder {
   /** Frees the copies of steps not read yet (a run that failed before finish). */
   dispose(): void {
     for (const pending of this.deferred.splice(0)) {
-      pending.fingerprintGradient.dispose();
+      pending.fingerprintGradient?.dispose();
       pending.body?.parametersBefore.dispose();
       pending.body?.gradient.dispose();
     }

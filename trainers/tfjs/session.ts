@@ -54,7 +54,9 @@ export async function openSession(
     options.record === false ? null : new TraceRecorder(scenario.datasetSize, readsSynchronously);
   const recorder: Recorder = traceRecorder ?? new NoopRecorder();
   const scaler = scenario.precision === "fp16" ? new LossScaler() : null;
-  const model = new ProbeModel(scenario, dataset, recorder);
+  const model = new ProbeModel(scenario, dataset, recorder, {
+    sparseGradients: readsSynchronously,
+  });
   const epochs = createLoader(scenario);
   const loader: MicroBatchLoader = {
     length: epochs.length,
@@ -63,7 +65,7 @@ export async function openSession(
       return epochs.epoch(epoch);
     },
   };
-  const gradients = new GradientBuffer(model.variables, scenario.precision, scaler);
+  const gradients = new GradientBuffer(model, scenario.precision, scaler);
   const optimizer = new SgdOptimizer(model, gradients, scenario.learningRate, scaler, recorder);
   return {
     scenario,
