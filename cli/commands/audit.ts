@@ -79,6 +79,9 @@ export async function auditCommand(args: string[]): Promise<number> {
   forwardTrainerOutput();
   setPythonWorkerPoolSize(jobs);
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
+  // Starts each external trainer's worker now, while the report is set up and earlier trainers
+  // are audited; a worker that cannot start is reported by that trainer's own audit.
+  for (const trainer of trainers) trainer.maxWorldSize?.().catch(() => undefined);
   const regressions = missionScenarios(space.models?.[0], space.precisions?.[0], worldSize);
   const audits: TrainerAuditOutcome[] = [];
   const interrupt = watchInterrupts();
