@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch.utils.data import DataLoader, DistributedSampler, Sampler
 
-from .probe import ProbeDataset, ProbeModel
+from .probe import ProbeDataset, ProbeModel, collate
 from .recorder import checked_learning_rate
 
 if TYPE_CHECKING:
@@ -42,6 +42,14 @@ class ShardSampler(Sampler[int]):
 
     def __len__(self) -> int:
         return len(range(self.rank, self.size, self.world_size))
+
+
+def _batched_collate(options: dict[str, Any]) -> dict[str, Any]:
+    """DataLoader options with :func:`probe.collate` as the collate_fn where the loader would use
+    ``default_collate``: batching on and no collate_fn of the caller's."""
+    if "collate_fn" in options or options.get("batch_size") is None or options.get("batch_sampler") is not None:
+        return options
+    return {**options, "collate_fn": collate}
 
 
 class RunContext:
@@ -137,7 +145,7 @@ class RunContext:
             options["shuffle"] = True
             options["generator"] = torch.Generator().manual_seed(seed)
         options.update(overrides)
-        return DataLoader(self.dataset, **options)
+        return DataLoader(self.dataset, **_batched_collate(options))
 
     def make_distributed_loader(self, pad: bool = True, **overrides: Any) -> DataLoader:
         """DataLoader of this rank's micro-batches of B (drop_last from the scenario) over its shard.
@@ -164,7 +172,7 @@ class RunContext:
         self._samplers.append(sampler)
         options: dict[str, Any] = {"batch_size": self.batch_size, "drop_last": self.drop_last, "sampler": sampler}
         options.update(overrides)
-        return DataLoader(self.dataset, **options)
+        return DataLoader(self.dataset, **_batched_collate(options))
 
     def init_process_group(self) -> None:
         """Joins the run's process group (gloo on cpu, nccl on cuda) from the environment the worker

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import nn
 from torch.nn import functional as F
+from torch.utils.data import default_collate
 
 FEATURES = 3
 HIDDEN = 4
@@ -60,6 +61,56 @@ class ProbeDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return {"x": self.x[index], "y": self.y[index], "ids": self.ids[index]}
+
+    def __getitems__(self, indices: Sequence[int]) -> list[dict[str, torch.Tensor]]:
+        """``[self[i] for i in indices]``, read with one gather per field (torch's DataLoader calls
+        this for a micro-batch, then its ``collate_fn``).
+
+        The result is a real list of items equal to ``self[i]``'s, so any ``collate_fn`` works on it
+        unchanged; it also carries the gathered micro-batch, which :func:`collate` (the loaders of
+        ``RunContext.make_loader``) returns instead of stacking the items again.
+        """
+        batch = None
+        index = _integer_index(indices)
+        if index is not None:
+            try:
+                batch = {"x": self.x[index], "y": self.y[index], "ids": self.ids[index]}
+            except (IndexError, RuntimeError):
+                pass
+        if batch is None:  # not a list of valid integers: item by item, whatever that makes of it
+            return [self[i] for i in indices]
+        items = ProbeItems(
+            {"x": x, "y": y, "ids": ids}
+            for x, y, ids in zip(batch["x"].unbind(0), batch["y"].unbind(0), batch["ids"].unbind(0), strict=True)
+        )
+        items.batch = batch
+        return items
+
+
+_INDEX_DTYPES = (torch.int64, torch.int32, torch.int16, torch.int8)
+
+
+def _integer_index(indices: Sequence[int]) -> torch.Tensor | None:
+    """``indices`` as a 1-D integer tensor, or None when they are not a sequence of integers."""
+    try:
+        index = torch.as_tensor(indices)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+    return index if index.dim() == 1 and index.dtype in _INDEX_DTYPES else None
+
+
+class ProbeItems(list):
+    """A list of :class:`ProbeDataset` items that also holds them gathered as one micro-batch."""
+
+    batch: dict[str, torch.Tensor] | None = None
+
+
+def collate(items: Any) -> Any:
+    """``default_collate``, without stacking again what :meth:`ProbeDataset.__getitems__` gathered:
+    the same dict of ``x`` [B, 3], ``y`` [B] and ``ids`` [B], equal in values, dtypes and shapes."""
+    if type(items) is ProbeItems and items.batch is not None and len(items) == items.batch["ids"].shape[0]:
+        return dict(items.batch)
+    return default_collate(items)
 
 
 #: Called with (epoch tag, sample ids) at every forward pass that builds a graph.

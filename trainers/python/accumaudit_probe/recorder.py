@@ -55,6 +55,13 @@ class Recorder:
         # The outermost hooked step call in progress (its frame), and whether record_step ran inside it.
         self._open_step: FrameType | None = None
         self._recorded_inside = False
+        # Fingerprint entries a read may find non-zero (see _fingerprint_entries): the flat indices
+        # that forward passes gathered since the last read, and the non-zero entries of that read.
+        self._forward_indices: list[tuple[int, list[int]]] = []  # (epoch * N, sample ids) per forward
+        self._last_nonzero: torch.Tensor | None = None
+        self._full_scans_left = 0
+        self.sparse_reads = 0
+        self.full_scans = 0
 
     # -- installation -------------------------------------------------------------------------
 
@@ -121,6 +128,7 @@ class Recorder:
         # A pass over no samples (a rank whose shard ran out joining a window's all-reduce) is no micro-batch.
         if self.record and ids:
             self.micro_batches.append({"epoch": int(epoch), "samples": ids, "stepsBefore": self._step_calls})
+            self._forward_indices.append((int(epoch) * self.model.dataset_size, ids))
 
     def _before_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
         if self._in_recorded_step or not self.tracks(optimizer):
@@ -214,19 +222,48 @@ class Recorder:
         return self._fingerprint_entries(self.model.fingerprint.grad)
 
     def _fingerprint_entries(self, grad: torch.Tensor | None) -> dict[str, list[Any]]:
-        """A fingerprint gradient as the trace's sparse entries: epoch, sample and weight (gradient / c)."""
+        """A fingerprint gradient as the trace's sparse entries: epoch, sample and weight (gradient / c).
+
+        Equal to the full scan ``torch.nonzero(grad != 0)`` (:func:`full_scan_index`), read from the
+        candidate entries only when that is provably the same: see :func:`sparse_nonzero_index`.
+        The candidates are the entries the forward passes since the last read gathered, and the
+        entries that read found non-zero (a gradient a loop does not clear, an L2 term in the loss
+        over entries that earlier steps moved). Every read starts a new candidate set.
+        """
+        candidates = self._take_candidates()
         if grad is None:
+            self._last_nonzero = None
             return {"epochs": [], "samples": [], "weights": []}
         grad = grad.detach().reshape(-1)
-        index = torch.nonzero(grad != 0, as_tuple=True)[0]
+        index = None
+        if self._full_scans_left > 0:
+            self._full_scans_left -= 1
+        else:
+            index = sparse_nonzero_index(grad, candidates)
+            if index is None:  # some entry outside the candidates is non-zero (e.g. other ranks' samples)
+                self._full_scans_left = FULL_SCANS_AFTER_MISS
+        if index is None:
+            self.full_scans += 1
+            index = full_scan_index(grad)
+        else:
+            self.sparse_reads += 1
         weights = (grad[index].double() / self.model.coefficient).cpu()
         index = index.cpu()
+        self._last_nonzero = index
         n = self.model.dataset_size
         return {
             "epochs": (index // n).tolist(),
             "samples": (index % n).tolist(),
             "weights": weights.tolist(),
         }
+
+    def _take_candidates(self) -> torch.Tensor:
+        """The candidate flat indices (unsorted, possibly repeated, possibly out of range), cleared for the next read."""
+        forwards, self._forward_indices = self._forward_indices, []
+        flat = torch.tensor([offset + i for offset, ids in forwards for i in ids], dtype=torch.int64)
+        if self._last_nonzero is None:
+            return flat
+        return torch.cat([flat, self._last_nonzero])
 
     def _body_parameters(self) -> list[float] | None:
         parameters = self.model.body_parameters()
@@ -256,6 +293,57 @@ class Recorder:
             "steps": self.steps,
             "microBatches": [{**micro_batch, "rank": self.rank} for micro_batch in self.micro_batches],
         }
+
+
+#: After a read whose candidates missed a non-zero entry, this many reads scan in full before
+#: candidates are tried again (a data-parallel rank's all-reduced gradient holds other ranks' samples).
+FULL_SCANS_AFTER_MISS = 8
+
+
+def full_scan_index(grad: torch.Tensor) -> torch.Tensor:
+    """Ascending indices of the non-zero entries of a flat tensor (NaN counts as non-zero, -0.0 does not)."""
+    return torch.nonzero(grad != 0, as_tuple=True)[0]
+
+
+def sparse_nonzero_index(grad: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor | None:
+    """:func:`full_scan_index` of the flat tensor ``grad`` read from ``candidates``, or None when
+    the candidates miss an entry that may be non-zero.
+
+    Exact: let Z be the entries whose bit pattern is not all zeros. Every entry the full scan keeps
+    (``!= 0``: any non-zero number, inf, NaN) is in Z, since only +0.0 is all zeros. C, the candidates
+    reduced to distinct valid indices in ascending order, is a set, so when Z's size over all of
+    ``grad`` (one ``count_nonzero`` over the bits, no index built) equals its size over ``grad[C]``,
+    Z lies inside C. Then the full scan's ascending indices are exactly the ascending C filtered by
+    ``grad[C] != 0``, and the values are the same entries. Otherwise (e.g. a -0.0 or a non-zero
+    outside C) the answer is None and the caller scans in full.
+    """
+    size = grad.numel()
+    bits = _bit_pattern(grad)
+    total = int(torch.count_nonzero(bits))
+    if total == 0:
+        return torch.empty(0, dtype=torch.int64, device=grad.device)
+    if candidates.numel() < total:
+        return None
+    candidates = candidates[(candidates >= 0) & (candidates < size)]
+    candidates = torch.unique(candidates, sorted=True).to(grad.device)
+    if int(torch.count_nonzero(bits[candidates])) != total:
+        return None
+    return candidates[grad[candidates] != 0]
+
+
+_INTEGERS_OF_SIZE = {1: torch.int8, 2: torch.int16, 4: torch.int32, 8: torch.int64}
+
+
+def _bit_pattern(values: torch.Tensor) -> torch.Tensor:
+    """The entries' bits as integers of the same size (non-zero exactly where the float is not +0.0;
+    counting these is faster than counting ``!= 0``); the tensor itself when it is not floating point."""
+    integers = _INTEGERS_OF_SIZE.get(values.element_size())
+    if not values.is_floating_point() or integers is None:
+        return values
+    try:
+        return values.view(integers)
+    except (RuntimeError, TypeError):  # a tensor subclass without dtype views: its values (!= 0) serve as well
+        return values
 
 
 def _called_from(frame: FrameType | None, ancestor: FrameType) -> bool:

@@ -1,0 +1,354 @@
+"""The recorder reads a fingerprint gradient from its candidate entries only when that provably equals
+the full scan ``torch.nonzero(grad != 0)``: a property test over seeded random scenarios.
+
+Every read of every run here is checked against the full scan of the same tensor (the recorder's
+former code, kept below as ``full_scan_entries``): loops that never clear ``.grad`` (leftovers), L2
+and L1 penalties over all parameters in the loss, fp16 with GradScaler (skipped steps, inf/nan
+gradients, unscale and clipping), the body models, momentum and Adam, ``record_step`` by ``.grad``
+and by the change / lr, out-of-band edits of ``.grad`` and of the parameter, the built-in loops and
+a data-parallel run.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import struct
+from typing import Any
+
+import pytest
+import torch
+
+from accumaudit_probe import recorder as recorder_module
+from accumaudit_probe.context import RunContext
+from accumaudit_probe.probe import ProbeDataset, ProbeModel
+from accumaudit_probe.recorder import Recorder, full_scan_index, sparse_nonzero_index
+from accumaudit_probe.rank_process import import_before_fork
+from accumaudit_probe.run import run_scenario
+from conftest import parameters_for, scenario_dict
+
+SCENARIOS = 300
+
+
+def full_scan_entries(grad: torch.Tensor | None, coefficient: float, n: int) -> dict[str, list[Any]]:
+    """The recorder's read before candidates: a scan of every entry."""
+    if grad is None:
+        return {"epochs": [], "samples": [], "weights": []}
+    grad = grad.detach().reshape(-1)
+    index = torch.nonzero(grad != 0, as_tuple=True)[0]
+    weights = (grad[index].double() / coefficient).cpu()
+    index = index.cpu()
+    return {"epochs": (index // n).tolist(), "samples": (index % n).tolist(), "weights": weights.tolist()}
+
+
+def bits(values: list[float]) -> list[bytes]:
+    """Floats as their bytes, so that NaN equals NaN and -0.0 differs from 0.0."""
+    return [struct.pack("<d", v) for v in values]
+
+
+def same_entries(a: dict[str, list[Any]], b: dict[str, list[Any]]) -> bool:
+    return a["epochs"] == b["epochs"] and a["samples"] == b["samples"] and bits(a["weights"]) == bits(b["weights"])
+
+
+class Reads:
+    """Counts the recorder's reads and checks each against the full scan of the same tensor."""
+
+    def __init__(self) -> None:
+        self.reads = 0
+        self.sparse = 0
+        self.nonzero = 0
+
+
+@pytest.fixture
+def checked_reads(monkeypatch):
+    reads = Reads()
+    original = Recorder._fingerprint_entries
+
+    def checked(self: Recorder, grad: torch.Tensor | None) -> dict[str, list[Any]]:
+        expected = full_scan_entries(None if grad is None else grad.clone(), self.model.coefficient, self.model.dataset_size)
+        sparse_before = self.sparse_reads
+        got = original(self, grad)
+        assert same_entries(got, expected), f"read {reads.reads}: {got} != full scan {expected}"
+        reads.reads += 1
+        reads.sparse += self.sparse_reads - sparse_before
+        reads.nonzero += len(expected["samples"])
+        return got
+
+    monkeypatch.setattr(Recorder, "_fingerprint_entries", checked)
+    return reads
+
+
+# -- the exactness of one read ------------------------------------------------------------------
+
+
+def random_tensor(rng: random.Random, size: int, dtype: torch.dtype) -> torch.Tensor:
+    t = torch.zeros(size, dtype=torch.float64)
+    for _ in range(rng.randint(0, max(1, size // 3))):
+        t[rng.randrange(size)] = rng.choice(
+            [rng.gauss(0, 1), 1e-40, -1e-45, 5e-324, -0.0, math.inf, -math.inf, math.nan, 1e30, 2.0**-24]
+        )
+    return t.to(dtype)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_sparse_index_equals_the_full_scan_or_declines(seed):
+    rng = random.Random(seed)
+    for _ in range(50):
+        size = rng.randint(1, 60)
+        dtype = rng.choice([torch.float32, torch.float64, torch.float16, torch.bfloat16])
+        grad = random_tensor(rng, size, dtype)
+        full = full_scan_index(grad)
+        support = full.tolist()
+        # the entries that are not +0.0 (the support, and any -0.0): candidates covering them never miss
+        signed = [i for i, v in enumerate(grad.double().tolist()) if not (v == 0 and math.copysign(1.0, v) > 0)]
+        kind = rng.randrange(5)
+        if kind == 0:  # a superset of them, with repeats and invalid indices
+            candidates = signed + [rng.randrange(-size, 2 * size) for _ in range(rng.randint(0, 10))] + signed
+        elif kind == 1:  # the support less one entry
+            candidates = support[:-1] if support else []
+        elif kind == 2:  # anything
+            candidates = [rng.randrange(-size, 2 * size) for _ in range(rng.randint(0, 2 * size))]
+        elif kind == 3:  # exactly the support, shuffled (declines when a -0.0 lies outside it)
+            candidates = support[:]
+            rng.shuffle(candidates)
+        else:
+            candidates = signed[::-1]
+        got = sparse_nonzero_index(grad, torch.tensor(candidates, dtype=torch.int64))
+        if set(signed) <= set(candidates):
+            assert got is not None
+        if not set(support) <= set(candidates):
+            assert got is None
+        if got is not None:
+            assert got.dtype == full.dtype and got.tolist() == support
+
+
+# -- generated training loops ---------------------------------------------------------------------
+
+
+class HandSGD:
+    """Plain SGD outside torch.optim, applying ``.grad`` (recorded with ctx.record_step)."""
+
+    def __init__(self, ctx: RunContext, by_change: bool, clears: bool):
+        self.ctx, self.by_change, self.clears = ctx, by_change, clears
+        self.parameters = list(ctx.model.parameters())
+
+    def step(self) -> None:
+        with self.ctx.record_step(learning_rate=self.ctx.learning_rate if self.by_change else None):
+            with torch.no_grad():
+                for p in self.parameters:
+                    if p.grad is not None:
+                        p -= self.ctx.learning_rate * p.grad
+                        if self.clears:
+                            p.grad = None
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for p in self.parameters:
+            if set_to_none:
+                p.grad = None
+            elif p.grad is not None:
+                p.grad.zero_()
+
+
+def generated_loop(rng: random.Random, ctx: RunContext) -> None:
+    """One random accumulation loop: zeroing, penalties, optimizer, precision and edits drawn from rng."""
+    model = ctx.model
+    zeroing = rng.choice(["every step", "never", "every other step", "epoch start", "zero_ not none"])
+    l2 = rng.choice([0.0, 0.0, 0.01, 0.5])
+    l1 = rng.choice([0.0, 0.0, 0.1])
+    optimizer_kind = rng.choice(["sgd", "momentum", "adam", "hand", "hand-change", "hand-change-keeps"])
+    fp16 = rng.random() < 0.3
+    edit_grad = rng.random() < 0.2
+    edit_parameter = rng.random() < 0.1
+    poison = rng.random() < 0.15  # sometimes an inf loss: GradScaler skips, or a nan gradient is read
+    clip = rng.random() < 0.3
+    if optimizer_kind == "sgd":
+        optimizer: Any = torch.optim.SGD(model.parameters(), lr=ctx.learning_rate)
+    elif optimizer_kind == "momentum":
+        optimizer = torch.optim.SGD(model.parameters(), lr=ctx.learning_rate, momentum=0.9, weight_decay=0.01)
+    elif optimizer_kind == "adam":
+        optimizer = torch.optim.Adam(model.parameters(), lr=ctx.learning_rate)
+    else:
+        optimizer = HandSGD(ctx, by_change=optimizer_kind != "hand", clears=optimizer_kind != "hand-change-keeps")
+    torch_optimizer = isinstance(optimizer, torch.optim.Optimizer)
+    scaler = torch.amp.GradScaler("cpu", enabled=fp16 and torch_optimizer, init_scale=rng.choice([1.0, 2.0**16, 2.0**100]))
+    loader = ctx.make_loader(shuffle_seed=rng.choice([None, rng.randrange(100)]))
+    k = ctx.accumulation
+    steps = 0
+    for epoch in ctx.epochs_iter():
+        if zeroing == "epoch start":
+            optimizer.zero_grad()
+        for i, batch in enumerate(loader):
+            x, y, ids = ctx.to_device(batch)
+            with torch.autocast("cpu", dtype=torch.float16, enabled=fp16):
+                loss = model.per_sample_loss(x, y, ids).mean() / k
+            if l2:
+                loss = loss + l2 * sum((p.float() ** 2).sum() for p in model.parameters())
+            if l1:
+                loss = loss + l1 * model.fingerprint.abs().sum()
+            if poison and rng.random() < 0.1:
+                loss = loss * math.inf
+            scaler.scale(loss).backward()
+            if edit_grad and rng.random() < 0.3 and model.fingerprint.grad is not None:
+                with torch.no_grad():  # a user's out-of-band edit anywhere in .grad
+                    model.fingerprint.grad.data[rng.randrange(model.fingerprint.numel())] += rng.choice([1.0, -0.0, 1e-30])
+            if edit_parameter and rng.random() < 0.3:
+                with torch.no_grad():
+                    model.fingerprint[rng.randrange(model.fingerprint.numel())] = rng.gauss(0, 1)
+            if (i + 1) % k != 0 and rng.random() < 0.9:
+                continue
+            if scaler.is_enabled():
+                if clip:
+                    scaler.unscale_(optimizer)
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                if clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+                optimizer.step()
+            steps += 1
+            if zeroing == "every step" or (zeroing == "every other step" and steps % 2 == 0):
+                optimizer.zero_grad()
+            elif zeroing == "zero_ not none":
+                optimizer.zero_grad(set_to_none=False)
+
+
+def run_generated(seed: int) -> Recorder:
+    rng = random.Random(seed)
+    model_kind = rng.choice(["fingerprint", "logistic", "mlp"])
+    scenario = scenario_dict(
+        datasetSize=rng.randint(1, 40),
+        batchSize=rng.randint(1, 8),
+        accumulation=rng.randint(1, 4),
+        epochs=rng.randint(1, 3),
+        model=model_kind,
+        dropLast=rng.random() < 0.3,
+    )
+    features = [[rng.gauss(0, 1) for _ in range(3)] for _ in range(scenario["datasetSize"])]
+    labels = [float(rng.random() < 0.5) for _ in range(scenario["datasetSize"])]
+    torch.manual_seed(seed)
+    dataset = ProbeDataset(features, labels)
+    model = ProbeModel(scenario, parameters_for(model_kind))
+    recorder = Recorder(model)
+    ctx = RunContext(scenario, dataset, model, "cpu", recorder=recorder)
+    with recorder:
+        generated_loop(rng, ctx)
+    return recorder
+
+
+def test_generated_loops_read_what_the_full_scan_reads(checked_reads, monkeypatch):
+    """300 generated loops; half of them try candidates at every read (no full scans after a miss)."""
+    sparse_reads = full_scans = 0
+    for seed in range(SCENARIOS):
+        monkeypatch.setattr(recorder_module, "FULL_SCANS_AFTER_MISS", 0 if seed % 2 else 8)
+        recorder = run_generated(seed)
+        sparse_reads += recorder.sparse_reads
+        full_scans += recorder.full_scans
+    assert checked_reads.reads == sparse_reads + full_scans
+    # The candidates are the common path; the full scan is the exception (edits, nan, ranks).
+    assert sparse_reads > 3 * full_scans, (sparse_reads, full_scans)
+    assert checked_reads.nonzero > 1000
+    print(f"generated loops: {checked_reads.reads} reads, {sparse_reads} from candidates, {full_scans} full scans,"
+          f" {checked_reads.nonzero} non-zero entries")
+
+
+# -- the built-in loops, record_step, fp16, a data-parallel run -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "trainer, overrides",
+    [
+        ("reference", {}),
+        ("reference", {"model": "mlp", "shuffle": 5, "epochs": 3}),
+        ("reference", {"precision": "fp16", "model": "logistic"}),
+        ("docs-loop", {}),
+        ("docs-loop", {"model": "mlp", "datasetSize": 37, "accumulation": 3}),
+        ("two-loop", {"shuffle": 2}),
+        ("tail-step", {}),
+        ("k-plus-one", {"model": "fingerprint"}),
+    ],
+)
+def test_built_in_loops_read_what_the_full_scan_reads(checked_reads, data, trainer, overrides):
+    scenario = scenario_dict(**overrides)
+    features, labels = data(scenario["datasetSize"])
+    trace = run_scenario(trainer, scenario, features, labels, parameters_for(scenario["model"]))
+    assert checked_reads.reads == sum(1 for step in trace["steps"] if not step["skipped"])
+    assert checked_reads.sparse == checked_reads.reads  # these loops' reads all come from the candidates
+
+
+def test_a_data_parallel_run_reads_what_the_full_scan_reads(checked_reads, data):
+    """Each rank's recorder sees its own forwards only; the all-reduced gradient holds the others'
+    samples too, so candidates miss and the read falls back to the full scan (checked inside every rank)."""
+    import_before_fork()
+    scenario = scenario_dict(worldSize=2, datasetSize=37, batchSize=4, accumulation=2)
+    features, labels = data(37)
+    trace = run_scenario("ddp-reference", scenario, features, labels, parameters_for("logistic"), timeout_s=120)
+    applied = [step for step in trace["steps"] if not step["skipped"]]
+    assert sorted(s for step in applied for s in step["fingerprint"]["samples"]) == sorted(list(range(37)) * 2)
+    for replica in trace["replicas"]:  # every rank holds the same all-reduced gradient
+        assert [step["fingerprint"] for step in replica["steps"]] == [step["fingerprint"] for step in trace["steps"]]
+
+
+@pytest.mark.parametrize(
+    "trainer, framework",
+    [
+        ("lightning", "lightning"),
+        ("accelerate", "accelerate"),
+        ("hf-trainer", "transformers"),
+        ("ignite", "ignite"),
+        ("poutyne", "poutyne"),
+        ("keras", "keras"),
+        ("fastai", "fastai"),
+        ("fastai-native", "fastai"),
+        ("mmengine", "mmengine"),
+    ],
+)
+def test_adapters_read_what_the_full_scan_reads(checked_reads, data, trainer, framework):
+    """The adapters forward through the probe model, so their reads come from the candidates too."""
+    pytest.importorskip(framework)
+    scenario = scenario_dict(datasetSize=21, batchSize=4, accumulation=2, model="mlp")
+    features, labels = data(21)
+    trace = run_scenario(trainer, scenario, features, labels, parameters_for("mlp"))
+    assert checked_reads.reads == sum(1 for step in trace["steps"] if not step["skipped"]) > 0
+    assert checked_reads.sparse == checked_reads.reads
+
+
+# -- batched loading ---------------------------------------------------------------------------------
+
+
+def same_batch(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
+    return list(a) == list(b) and all(
+        a[k].dtype == b[k].dtype and a[k].shape == b[k].shape and torch.equal(a[k], b[k]) for k in a
+    )
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_batched_items_equal_the_items_one_by_one(data, seed):
+    from torch.utils.data import DataLoader, Subset, default_collate
+
+    from accumaudit_probe.probe import collate
+
+    rng = random.Random(seed)
+    features, labels = data(30)
+    dataset = ProbeDataset(features, labels)
+    for _ in range(20):
+        indices = [rng.randrange(-30, 30) for _ in range(rng.randint(1, 12))]
+        one_by_one = [dataset[i] for i in indices]
+        items = dataset.__getitems__(indices)
+        assert type(items) is not list and isinstance(items, list) and len(items) == len(one_by_one)
+        assert all(same_batch(a, b) for a, b in zip(items, one_by_one, strict=True))
+        assert same_batch(collate(items), default_collate(one_by_one))
+        assert same_batch(default_collate(items), default_collate(one_by_one))
+    with pytest.raises(IndexError):
+        dataset.__getitems__([1, 30])
+    with pytest.raises(IndexError):
+        dataset.__getitems__([1.0])  # as dataset[1.0] raises
+    subset = Subset(dataset, [4, 2, 9])
+    assert same_batch(next(iter(DataLoader(subset, batch_size=3, collate_fn=collate))), default_collate([dataset[i] for i in (4, 2, 9)]))
+    ctx = RunContext(scenario_dict(datasetSize=30, batchSize=7, shuffle=3), dataset, ProbeModel(scenario_dict(datasetSize=30), parameters_for("logistic")), "cpu")
+    plain = DataLoader(dataset, batch_size=7, shuffle=True, generator=torch.Generator().manual_seed(3))
+    assert all(same_batch(a, b) for a, b in zip(ctx.make_loader(), plain, strict=True))
+    # a loader with its own collate_fn, or without batching, gets what it got before
+    assert ctx.make_loader(collate_fn=lambda items: items).collate_fn is not collate
+    assert isinstance(next(iter(ctx.make_loader(collate_fn=lambda items: items))), list)
+    assert next(iter(ctx.make_loader(batch_size=None, shuffle_seed=None)))["ids"].dim() == 0
