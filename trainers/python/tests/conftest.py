@@ -1,4 +1,6 @@
+import math
 import random
+from functools import cache
 
 import pytest
 
@@ -40,3 +42,32 @@ def data():
 
 def parameters_for(model):
     return {"fingerprint": [], "logistic": [0.1, -0.2, 0.3, 0.05], "mlp": [0.1 * ((i % 5) - 2) for i in range(21)]}[model]
+
+
+@cache
+def dataset(n):
+    """The adapter tests' dataset of n samples: (features, labels), seeded so every run sees the same."""
+    rng = random.Random(11)
+    features = [[rng.gauss(0, 1) for _ in range(3)] for _ in range(n)]
+    labels = [float(rng.random() < 0.5) for _ in range(n)]
+    return features, labels
+
+
+def weights(step):
+    """(epoch, sample) -> weight of one step's applied fingerprint gradient."""
+    f = step["fingerprint"]
+    return {(e, s): w for e, s, w in zip(f["epochs"], f["samples"], f["weights"], strict=True)}
+
+
+def logistic_body_gradient(step, features, labels):
+    """The body gradient a step of the logistic probe should apply: each sample's BCE-with-logits
+    gradient (sigmoid(w.x_i + b) - y_i) * (x_i, 1), weighted by its fingerprint weight in the step."""
+    before = step["body"]["parametersBefore"]
+    expected = [0.0] * 4
+    for (_, sample), weight in weights(step).items():
+        x = features[sample]
+        z = sum(wj * xj for wj, xj in zip(before[:3], x, strict=True)) + before[3]
+        residual = 1 / (1 + math.exp(-z)) - labels[sample]
+        for j, feature in enumerate([*x, 1.0]):
+            expected[j] += weight * residual * feature
+    return expected

@@ -16,7 +16,6 @@ with ``ctx.record_step`` by a callback) give the same trace.
 
 from __future__ import annotations
 
-import random
 from functools import cache
 from importlib import metadata
 from typing import Any
@@ -25,17 +24,9 @@ import pytest
 
 from accumaudit_probe import registry
 from accumaudit_probe.run import run_scenario
-from conftest import parameters_for, scenario_dict
+from conftest import dataset, parameters_for, scenario_dict, weights
 
 TRAINERS = ("fastai", "fastai-native")
-
-
-@cache
-def dataset(n: int) -> tuple[list[list[float]], list[float]]:
-    rng = random.Random(11)
-    features = [[rng.gauss(0, 1) for _ in range(3)] for _ in range(n)]
-    labels = [float(rng.random() < 0.5) for _ in range(n)]
-    return features, labels
 
 
 @cache
@@ -44,12 +35,6 @@ def cached_run(trainer: str, *overrides: tuple[str, Any]) -> dict[str, Any]:
     s = scenario_dict(**{"model": "fingerprint", **dict(overrides)})
     features, labels = dataset(s["datasetSize"])
     return run_scenario(trainer, s, features, labels, parameters_for(s["model"]))
-
-
-def weights(step: dict[str, Any]) -> dict[tuple[int, int], float]:
-    """(epoch, sample) -> weight of one step's applied fingerprint gradient."""
-    f = step["fingerprint"]
-    return {(e, s): w for e, s, w in zip(f["epochs"], f["samples"], f["weights"], strict=True)}
 
 
 def fastai_steps(n: int, b: int, k: int, epochs: int, drop_last: bool = False) -> list[dict[str, Any]]:

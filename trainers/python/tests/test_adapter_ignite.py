@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 from collections import Counter
 from functools import cache
 from importlib import metadata
@@ -22,20 +21,12 @@ from typing import Any
 import pytest
 
 from accumaudit_probe.run import run_scenario
-from conftest import parameters_for, scenario_dict
+from conftest import dataset, logistic_body_gradient, parameters_for, scenario_dict, weights
 
 TRAINER = "ignite"
 
 # Importing ignite (its metrics) runs torch.jit.script, which torch 2.13 deprecates.
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.(script|interface)` is deprecated:DeprecationWarning")
-
-
-@cache
-def dataset(n: int) -> tuple[list[list[float]], list[float]]:
-    rng = random.Random(11)
-    features = [[rng.gauss(0, 1) for _ in range(3)] for _ in range(n)]
-    labels = [float(rng.random() < 0.5) for _ in range(n)]
-    return features, labels
 
 
 def run(**overrides: Any) -> dict[str, Any]:
@@ -47,11 +38,6 @@ def run(**overrides: Any) -> dict[str, Any]:
 @cache
 def cached_run(*overrides: tuple[str, Any]) -> dict[str, Any]:
     return run(**dict(overrides))
-
-
-def weights(step: dict[str, Any]) -> dict[tuple[int, int], float]:
-    f = step["fingerprint"]
-    return {(e, s): w for e, s, w in zip(f["epochs"], f["samples"], f["weights"], strict=True)}
 
 
 def micro_batches(n: int, b: int, epochs: int, drop_last: bool = False) -> list[tuple[int, list[int]]]:
@@ -161,14 +147,7 @@ def test_body_gradient_is_the_fingerprint_weighted_sum_of_sample_gradients():
     trace = cached_run(("model", "logistic"))
     features, labels = dataset(110)
     for index, step in enumerate(trace["steps"]):
-        before = step["body"]["parametersBefore"]
-        expected = [0.0] * 4
-        for (_, sample), weight in weights(step).items():
-            x = features[sample]
-            z = sum(wj * xj for wj, xj in zip(before[:3], x, strict=True)) + before[3]
-            residual = 1 / (1 + math.exp(-z)) - labels[sample]
-            for j, feature in enumerate([*x, 1.0]):
-                expected[j] += weight * residual * feature
+        expected = logistic_body_gradient(step, features, labels)
         assert step["body"]["gradient"] == pytest.approx(expected, rel=1e-4, abs=1e-6), f"step {index}"
 
 

@@ -10,7 +10,6 @@ micro-batch. The first run imports Keras (most of this module's time).
 
 from __future__ import annotations
 
-import random
 from collections import Counter
 from functools import cache
 from typing import Any
@@ -18,17 +17,9 @@ from typing import Any
 import pytest
 
 from accumaudit_probe.run import run_scenario
-from conftest import parameters_for, scenario_dict
+from conftest import dataset, parameters_for, scenario_dict, weights
 
 keras_adapter = pytest.importorskip("accumaudit_probe.adapters.with_keras")
-
-
-@cache
-def dataset(n: int) -> tuple[list[list[float]], list[float]]:
-    rng = random.Random(11)
-    features = [[rng.gauss(0, 1) for _ in range(3)] for _ in range(n)]
-    labels = [float(rng.random() < 0.5) for _ in range(n)]
-    return features, labels
 
 
 @cache
@@ -37,11 +28,6 @@ def cached_run(*overrides: tuple[str, Any]) -> dict[str, Any]:
     s = scenario_dict(**{"model": "fingerprint", **dict(overrides)})
     features, labels = dataset(s["datasetSize"])
     return run_scenario("keras", s, features, labels, parameters_for(s["model"]))
-
-
-def weights(step: dict[str, Any]) -> dict[tuple[int, int], float]:
-    f = step["fingerprint"]
-    return {(e, s): w for e, s, w in zip(f["epochs"], f["samples"], f["weights"], strict=True)}
 
 
 def keras_steps(n: int, b: int, k: int, epochs: int, drop_last: bool = False) -> list[dict]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import tempfile
 from collections import Counter
 from functools import cache
@@ -28,21 +27,13 @@ from mmengine.device import get_device  # noqa: E402
 
 from accumaudit_probe import registry  # noqa: E402
 from accumaudit_probe.run import run_scenario  # noqa: E402
-from conftest import parameters_for, scenario_dict  # noqa: E402
+from conftest import dataset, logistic_body_gradient, parameters_for, scenario_dict, weights  # noqa: E402
 
 pytestmark = pytest.mark.skipif(get_device() != "cpu", reason="mmengine trains on the GPU it found at import")
 
 
 def scenario(**overrides: Any) -> dict[str, Any]:
     return scenario_dict(**{"model": "fingerprint", **overrides})
-
-
-@cache
-def dataset(n: int) -> tuple[list[list[float]], list[float]]:
-    rng = random.Random(11)
-    features = [[rng.gauss(0, 1) for _ in range(3)] for _ in range(n)]
-    labels = [float(rng.random() < 0.5) for _ in range(n)]
-    return features, labels
 
 
 def run(trainer: str = "mmengine", **overrides: Any) -> dict[str, Any]:
@@ -54,11 +45,6 @@ def run(trainer: str = "mmengine", **overrides: Any) -> dict[str, Any]:
 @cache
 def cached_run(*overrides: tuple[str, Any]) -> dict[str, Any]:
     return run(**dict(overrides))
-
-
-def weights(step: dict[str, Any]) -> dict[tuple[int, int], float]:
-    f = step["fingerprint"]
-    return {(e, s): w for e, s, w in zip(f["epochs"], f["samples"], f["weights"], strict=True)}
 
 
 def micro_batch_sizes(n: int, b: int, drop_last: bool) -> list[int]:
@@ -205,17 +191,8 @@ def test_two_runs_in_the_same_second_share_no_mmengine_instance(monkeypatch, rec
 
 
 def test_body_gradient_is_the_fingerprint_weighted_sum_of_sample_gradients():
-    import math
-
     trace = cached_run(("model", "logistic"))
     features, labels = dataset(110)
     for index, step in enumerate(trace["steps"]):
-        before = step["body"]["parametersBefore"]
-        expected = [0.0] * 4
-        for (_, sample), weight in weights(step).items():
-            x = features[sample]
-            z = sum(wj * xj for wj, xj in zip(before[:3], x, strict=True)) + before[3]
-            residual = 1 / (1 + math.exp(-z)) - labels[sample]
-            for j, feature in enumerate([*x, 1.0]):
-                expected[j] += weight * residual * feature
+        expected = logistic_body_gradient(step, features, labels)
         assert step["body"]["gradient"] == pytest.approx(expected, rel=1e-4, abs=1e-6), f"step {index}"

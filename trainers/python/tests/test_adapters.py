@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import math
-import random
 from collections import Counter
 from functools import cache
 from importlib import metadata
@@ -29,7 +28,7 @@ import pytest
 from accumaudit_probe import registry
 from accumaudit_probe.adapters.framework_state import reset_framework_state
 from accumaudit_probe.run import run_scenario
-from conftest import parameters_for, scenario_dict
+from conftest import dataset, logistic_body_gradient, parameters_for, scenario_dict, weights
 
 ADAPTERS = ("lightning", "accelerate", "hf-trainer", "hf-trainer-items", "hf-trainer-kwargs")
 FRAMEWORKS = {
@@ -45,14 +44,6 @@ def scenario(**overrides: Any) -> dict[str, Any]:
     return scenario_dict(**{"model": "fingerprint", **overrides})
 
 
-@cache
-def dataset(n: int) -> tuple[list[list[float]], list[float]]:
-    rng = random.Random(11)
-    features = [[rng.gauss(0, 1) for _ in range(3)] for _ in range(n)]
-    labels = [float(rng.random() < 0.5) for _ in range(n)]
-    return features, labels
-
-
 def run(trainer: str, **overrides: Any) -> dict[str, Any]:
     s = scenario(**overrides)
     features, labels = dataset(s["datasetSize"])
@@ -63,12 +54,6 @@ def run(trainer: str, **overrides: Any) -> dict[str, Any]:
 def cached_run(trainer: str, *overrides: tuple[str, Any]) -> dict[str, Any]:
     """One run per trainer and scenario for the whole module (the traces are only read)."""
     return run(trainer, **dict(overrides))
-
-
-def weights(step: dict[str, Any]) -> dict[tuple[int, int], float]:
-    """(epoch, sample) -> weight of one step's applied fingerprint gradient."""
-    f = step["fingerprint"]
-    return {(e, s): w for e, s, w in zip(f["epochs"], f["samples"], f["weights"], strict=True)}
 
 
 def micro_batch_sizes(n: int, b: int, drop_last: bool) -> list[int]:
@@ -285,12 +270,5 @@ def test_body_gradient_is_the_fingerprint_weighted_sum_of_sample_gradients(train
     trace = cached_run(trainer, ("model", "logistic"))
     features, labels = dataset(110)
     for index, step in enumerate(trace["steps"]):
-        before = step["body"]["parametersBefore"]
-        expected = [0.0] * 4
-        for (_, sample), weight in weights(step).items():
-            x = features[sample]
-            z = sum(wj * xj for wj, xj in zip(before[:3], x, strict=True)) + before[3]
-            residual = 1 / (1 + math.exp(-z)) - labels[sample]
-            for j, feature in enumerate([*x, 1.0]):
-                expected[j] += weight * residual * feature
+        expected = logistic_body_gradient(step, features, labels)
         assert step["body"]["gradient"] == pytest.approx(expected, rel=1e-4, abs=1e-6), f"step {index}"
