@@ -41,33 +41,22 @@ export interface Recorder {
   finish(trainer: TrainerInfo, scenario: Scenario): Promise<Trace>;
 }
 
-/** The trace's entries for a sparse gradient (indices ascending): its nonzero entries, in order. */
+/**
+ * The trace's entries of a fingerprint gradient: its nonzero values, in order, at `indices`
+ * (ascending) for a sparse gradient, or at their own positions for a dense one (`indices` null).
+ */
 function fingerprintEntries(
-  indices: ArrayLike<number>,
+  indices: ArrayLike<number> | null,
   values: ArrayLike<number>,
   datasetSize: number,
 ): Step["fingerprint"] {
   const epochs: number[] = [];
   const samples: number[] = [];
   const weights: number[] = [];
-  for (let k = 0; k < indices.length; k++) {
+  for (let k = 0; k < values.length; k++) {
     const g = values[k] ?? 0;
     if (g === 0) continue;
-    const index = indices[k] as number;
-    epochs.push(Math.floor(index / datasetSize));
-    samples.push(index % datasetSize);
-    weights.push(g / FINGERPRINT_COEFFICIENT);
-  }
-  return { epochs, samples, weights };
-}
-
-function sparseFingerprint(values: ArrayLike<number>, datasetSize: number): Step["fingerprint"] {
-  const epochs: number[] = [];
-  const samples: number[] = [];
-  const weights: number[] = [];
-  for (let index = 0; index < values.length; index++) {
-    const g = values[index] ?? 0;
-    if (g === 0) continue;
+    const index = indices === null ? k : (indices[k] as number);
     epochs.push(Math.floor(index / datasetSize));
     samples.push(index % datasetSize);
     weights.push(g / FINGERPRINT_COEFFICIENT);
@@ -144,7 +133,7 @@ export class TraceRecorder implements Recorder {
       ...base,
       fingerprint:
         sparse ??
-        sparseFingerprint((step.fingerprintGradient as Tensor).dataSync(), this.datasetSize),
+        fingerprintEntries(null, (step.fingerprintGradient as Tensor).dataSync(), this.datasetSize),
       body:
         step.body === null
           ? null
@@ -183,7 +172,11 @@ export class TraceRecorder implements Recorder {
         const step = this.steps[pending.index] as Step;
         if (pending.fingerprintGradient !== null) {
           const fingerprint = await pending.fingerprintGradient.data();
-          step.fingerprint = sparseFingerprint(fingerprint as Float32Array, this.datasetSize);
+          step.fingerprint = fingerprintEntries(
+            null,
+            fingerprint as Float32Array,
+            this.datasetSize,
+          );
         }
         if (pending.body !== null)
           step.body = {
