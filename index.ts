@@ -80,18 +80,28 @@ export {
 export {
   bodyParameterCount,
   type Dataset,
+  EMBEDDING,
   FEATURES,
   FINGERPRINT_COEFFICIENT,
   fingerprintIndex,
   HIDDEN,
+  IGNORE_INDEX,
   initialBodyParameters,
+  lossTokenCounts,
+  lossUnits,
   makeDataset,
+  makeTokenSequences,
+  type TokenSequences,
+  VOCABULARY,
 } from "./trainers/contract/probe.js";
 export {
+  DEFAULT_LENGTHS,
   describeIssues,
   droppedPerEpoch,
   MAX_FINGERPRINT_PARAMETERS,
+  MAX_LOSS_TOKENS,
   MODELS,
+  MODELS_BY_WEIGHTING,
   microBatchesPerEpoch,
   PRECISIONS,
   parseScenario,
@@ -100,6 +110,7 @@ export {
   type ScenarioInput,
   ScenarioSchema,
   stepsPerEpoch,
+  WEIGHTINGS,
 } from "./trainers/contract/scenario.js";
 export {
   SCENARIO_FIELDS,

@@ -3,7 +3,13 @@ import type { CheckOutcome } from "../properties/outcome.js";
 import { runCheck } from "../properties/run-check.js";
 import { checkErrorMessage } from "../reports/sentences/index.js";
 import { frameworkLabel, scenarioShape } from "../reports/words.js";
-import { PRECISIONS, parseScenario, type Scenario } from "../trainers/contract/scenario.js";
+import {
+  DEFAULT_LENGTHS,
+  PRECISIONS,
+  parseScenario,
+  type Scenario,
+  WEIGHTINGS,
+} from "../trainers/contract/scenario.js";
 import { disposePythonWorkers, PYTHON_TRAINER_NAMES } from "../trainers/external/index.js";
 import { resolveTrainer } from "../trainers/registry.js";
 import { tfjsTrainerNames } from "../trainers/tfjs/index.js";
@@ -15,8 +21,12 @@ const { values } = parseArgs({
     precision: { type: "string", default: "fp32" },
     python: { type: "string" },
     "world-size": { type: "string", default: "1" },
+    weighting: { type: "string", default: "samples" },
   },
 });
+const weighting = WEIGHTINGS.find((w) => w === values.weighting);
+if (!weighting)
+  throw new Error(`--weighting: expected one of ${WEIGHTINGS.join(", ")}, saw ${values.weighting}`);
 const worldSize = Number(values["world-size"]);
 if (!Number.isInteger(worldSize) || worldSize < 1)
   throw new Error(
@@ -47,8 +57,16 @@ const scenarios: Scenario[] = [
     epochs: 2,
     precision,
     worldSize,
+    weighting,
   }),
-  parseScenario({ datasetSize: 1000, batchSize: 128, accumulation: 4, precision, worldSize }),
+  parseScenario({
+    datasetSize: 1000,
+    batchSize: 128,
+    accumulation: 4,
+    precision,
+    worldSize,
+    weighting,
+  }),
 ];
 
 const fmt = (x: number) => (x === 0 ? "0" : x < 1e-3 ? x.toExponential(1) : x.toFixed(3));
@@ -84,5 +102,9 @@ for (const name of names) {
   }
 }
 await disposePythonWorkers();
-console.log(`Fingerprint model, ${precision}, device ${device}, world size ${worldSize}.\n`);
+const lengths =
+  weighting === "tokens" ? `, loss tokens per sample drawn from ${DEFAULT_LENGTHS}` : "";
+console.log(
+  `Fingerprint model, ${precision}, device ${device}, world size ${worldSize}, ${weighting} weighting${lengths}.\n`,
+);
 console.log(rows.join("\n"));

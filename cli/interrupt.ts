@@ -1,4 +1,5 @@
 import { WorkerProcess } from "../trainers/external/worker-process.js";
+import { disposeTfjsThreads } from "../trainers/tfjs/thread-pool.js";
 
 /** What a command learns of Ctrl-C or a termination request. */
 export interface Interruption {
@@ -12,14 +13,15 @@ export interface Interruption {
 
 /**
  * Listens for SIGINT and SIGTERM while a command runs. The first stops every worker and the
- * ranks it started at once and aborts `signal`, so the command can report what it found and
- * exit 130; a second ends the process at once.
+ * ranks it started, and every TensorFlow.js thread, at once and aborts `signal`, so the command
+ * can report what it found and exit 130; a second ends the process at once.
  */
 export function watchInterrupts(): Interruption {
   const controller = new AbortController();
   let received: NodeJS.Signals | undefined;
   const handler = (signal: NodeJS.Signals) => {
     WorkerProcess.killAll();
+    void disposeTfjsThreads();
     if (received) process.exit(130);
     received = signal;
     process.stderr.write(`\naccumaudit: interrupted by ${signal}; every worker stopped\n`);

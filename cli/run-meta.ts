@@ -13,7 +13,14 @@ export const RUN_USAGE = [
 /** The run metadata reports show, from the run's flags. */
 export function runMeta(
   context: RunContext,
-  run: { precision: string; command: readonly string[]; seed?: number; runs?: number },
+  run: {
+    precision: string;
+    /** The weightings checked, e.g. "samples" or "samples, tokens". */
+    weighting: string;
+    command: readonly string[];
+    seed?: number;
+    runs?: number;
+  },
 ): RunMeta {
   return {
     harnessVersion: harnessVersion(),
@@ -21,6 +28,7 @@ export function runMeta(
     backend: context.runOptions.backend ?? "cpu",
     ...(context.runOptions.device ? { device: context.runOptions.device } : {}),
     precision: run.precision,
+    weighting: run.weighting,
     ...(run.seed === undefined ? {} : { seed: run.seed }),
     ...(run.runs === undefined ? {} : { runs: run.runs }),
     command: ["accumaudit", ...run.command].join(" "),

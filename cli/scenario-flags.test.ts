@@ -49,6 +49,22 @@ describe("scenario flags", () => {
     expect(() => scenarioFromFlags(values)).toThrow(message);
   });
 
+  it("read loss-token counts as a list or a range, and write them back", () => {
+    const base = { "dataset-size": "4", "batch-size": "2", accumulation: "2", weighting: "tokens" };
+    const listed = scenarioFromFlags({ ...base, lengths: "3,1,0" });
+    expect(listed.lengths).toEqual([3, 1, 0]);
+    expect(scenarioFlags(listed).join(" ")).toBe(
+      "--dataset-size 4 --batch-size 2 --accumulation 2 --weighting tokens --lengths 3,1,0",
+    );
+    expect(scenarioFromFlags({ ...base, lengths: "2-5" }).lengths).toBe("2-5");
+    expect(() => scenarioFromFlags({ ...base, lengths: "3;1" })).toThrow(
+      '--lengths: expected whole numbers joined by commas (3,1,2) or a range (1-8), saw "3;1"',
+    );
+    expect(() => scenarioFromFlags({ ...base, weighting: "samples", lengths: "3" })).toThrow(
+      "--lengths: loss-token counts apply to token weighting only",
+    );
+  });
+
   it("accepts an exponent for a real number", () => {
     expect(
       scenarioFromFlags({
@@ -62,7 +78,7 @@ describe("scenario flags", () => {
 
   it("make the usage text and help from the schema", () => {
     expect(scenarioUsage().join(" ")).toBe(
-      "--dataset-size N --batch-size B --accumulation K [--world-size W] [--epochs E] [--drop-last] [--shuffle SEED] [--precision fp32|fp16|bf16] [--model fingerprint|logistic|mlp] [--data-seed S] [--learning-rate LR]",
+      "--dataset-size N --batch-size B --accumulation K [--world-size W] [--epochs E] [--drop-last] [--shuffle SEED] [--precision fp32|fp16|bf16] [--model fingerprint|logistic|mlp|causal-lm] [--data-seed S] [--weighting samples|tokens] [--lengths LENGTHS] [--learning-rate LR]",
     );
     expect(scenarioHelp()).toMatch(
       /^ {2}--dataset-size N +number of labelled samples \(required\)$/m,

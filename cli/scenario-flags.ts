@@ -25,6 +25,13 @@ function flagValue(field: ScenarioField, raw: string | boolean): unknown {
   if (field.kind === "switch") return raw === true;
   const text = String(raw);
   if (field.kind === "choice") return text;
+  if (field.kind === "counts") {
+    if (/^\d+-\d+$/.test(text)) return text;
+    if (/^\d+(,\d+)*$/.test(text)) return text.split(",").map(Number);
+    throw new UsageError(
+      `${field.flag}: expected whole numbers joined by commas (3,1,2) or a range (1-8), saw "${text}"`,
+    );
+  }
   if (!(field.kind === "integer" ? INTEGER_TEXT : NUMBER_TEXT).test(text))
     throw new UsageError(
       `${field.flag}: expected ${field.kind === "integer" ? "a whole number" : "a number"}, saw "${text}"`,
@@ -83,7 +90,9 @@ export function scenarioHelp(): string {
     const when = f.optional
       ? f.kind === "switch"
         ? ""
-        : ` (default ${f.default === false ? "off" : String(f.default)})`
+        : f.default === undefined
+          ? ""
+          : ` (default ${f.default === false ? "off" : String(f.default)})`
       : " (required)";
     return [name, `${f.description}${when}`] as const;
   });
@@ -97,6 +106,6 @@ export function scenarioFlags(s: Scenario): string[] {
     const value = s[f.key];
     if (f.optional && value === f.default) return [];
     if (f.kind === "switch") return value === true ? [f.flag] : [];
-    return [f.flag, String(value)];
+    return [f.flag, Array.isArray(value) ? value.join(",") : String(value)];
   });
 }

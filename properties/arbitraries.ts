@@ -1,5 +1,12 @@
 import fc from "fast-check";
-import { MODELS, PRECISIONS, parseScenario, type Scenario } from "../trainers/contract/scenario.js";
+import {
+  MAX_LOSS_TOKENS,
+  MODELS_BY_WEIGHTING,
+  PRECISIONS,
+  parseScenario,
+  type Scenario,
+  WEIGHTINGS,
+} from "../trainers/contract/scenario.js";
 
 /** Bounds of generated scenarios. */
 export interface ScenarioSpace {
@@ -10,7 +17,12 @@ export interface ScenarioSpace {
   /** World sizes (data-parallel ranks) drawn, at least and at most; an audit lowers the most to what the trainer runs. */
   minWorldSize: number;
   maxWorldSize: number;
+  /** Models drawn; each scenario takes those its weighting allows (all of them when none is listed). */
   models: ReadonlyArray<Scenario["model"]>;
+  /** Weightings drawn, the first listed the simplest. */
+  weightings: ReadonlyArray<Scenario["weighting"]>;
+  /** Most loss tokens a generated sample holds (token weighting). */
+  maxLossTokens: number;
   precisions: ReadonlyArray<Scenario["precision"]>;
   /** Generate shuffled scenarios too. */
   shuffle: boolean;
@@ -24,7 +36,9 @@ export const DEFAULT_SPACE: ScenarioSpace = {
   maxEpochs: 3,
   minWorldSize: 1,
   maxWorldSize: 4,
-  models: ["fingerprint", "logistic"],
+  models: ["fingerprint", "logistic", "causal-lm"],
+  weightings: ["samples"],
+  maxLossTokens: 6,
   precisions: ["fp32"],
   shuffle: true,
 };
@@ -36,11 +50,22 @@ export const DEFAULT_SPACE: ScenarioSpace = {
  * tail, remainders taken modulo K, B and W. Every field shrinks towards the simplest value (one
  * rank, no full windows, no drop_last, no shuffle, one epoch, the first model and precision
  * listed), so a failure shrinks to a minimal counterexample.
+ *
+ * Under token weighting each sample's loss-token count comes from a short pattern (1 to 6
+ * counts of at least 1, repeated over the samples), and optionally every z-th sample has none:
+ * both shrink towards one token per sample and no empty samples, so a counterexample keeps only
+ * the unequal counts that matter. The counts are written into the scenario as a list.
  */
 export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitrary<Scenario> {
   const s = { ...DEFAULT_SPACE, ...space };
-  const models = s.models.length > 0 ? s.models : MODELS;
   const precisions = s.precisions.length > 0 ? s.precisions : PRECISIONS;
+  const weightings = s.weightings.length > 0 ? s.weightings : WEIGHTINGS;
+  const modelsFor = (weighting: Scenario["weighting"]): ReadonlyArray<Scenario["model"]> => {
+    const allowed: ReadonlyArray<Scenario["model"]> = MODELS_BY_WEIGHTING[weighting];
+    const listed = s.models.filter((m) => allowed.includes(m));
+    return listed.length > 0 ? listed : allowed;
+  };
+  const maxTokens = Math.max(1, Math.min(s.maxLossTokens, MAX_LOSS_TOKENS));
   return (
     fc
       .record({
@@ -60,15 +85,43 @@ export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitr
           : fc.constant(false as const),
         epochs: fc.integer({ min: 1, max: s.maxEpochs }),
         precision: fc.constantFrom(...precisions),
-        model: fc.constantFrom(...models),
+        weighting: fc.constantFrom(...weightings),
+        model: fc.nat(),
+        lengthPattern: fc.array(fc.integer({ min: 1, max: maxTokens }), {
+          minLength: 1,
+          maxLength: 6,
+        }),
+        emptyEvery: fc.option(fc.integer({ min: 2, max: 6 }), { nil: null }),
         dataSeed: fc.integer({ min: 0, max: 9999 }),
       })
-      .map(({ fullWindows, tailMicroBatches, remainder, rankRemainder, ...rest }) => {
-        const { batchSize: b, accumulation: k, worldSize: w } = rest;
-        const perRank = (fullWindows * k + (tailMicroBatches % k)) * b + (remainder % b);
-        const datasetSize = perRank * w + (rankRemainder % w);
-        return { ...rest, datasetSize };
-      })
+      .map(
+        ({
+          fullWindows,
+          tailMicroBatches,
+          remainder,
+          rankRemainder,
+          model,
+          lengthPattern,
+          emptyEvery,
+          ...rest
+        }) => {
+          const { batchSize: b, accumulation: k, worldSize: w } = rest;
+          const perRank = (fullWindows * k + (tailMicroBatches % k)) * b + (remainder % b);
+          const datasetSize = perRank * w + (rankRemainder % w);
+          const models = modelsFor(rest.weighting);
+          const lengths = Array.from({ length: Math.max(datasetSize, 1) }, (_, i) =>
+            emptyEvery !== null && (i + 1) % emptyEvery === 0
+              ? 0
+              : (lengthPattern[i % lengthPattern.length] ?? 1),
+          );
+          return {
+            ...rest,
+            model: models[model % models.length] as Scenario["model"],
+            ...(rest.weighting === "tokens" ? { lengths } : {}),
+            datasetSize,
+          };
+        },
+      )
       // Out-of-range sizes are rejected rather than clamped: a clamped size would not move when
       // the fields shrink, and shrinking would stall at the clamp.
       .filter(({ datasetSize }) => datasetSize >= 1 && datasetSize <= s.maxDatasetSize)
@@ -91,8 +144,15 @@ export function missionScenarios(
   model: Scenario["model"] = "fingerprint",
   precision: Scenario["precision"] = "fp32",
   worldSize = 1,
+  weighting: Scenario["weighting"] = "samples",
 ): Scenario[] {
-  const common = { model, precision, worldSize };
+  const allowed: ReadonlyArray<Scenario["model"]> = MODELS_BY_WEIGHTING[weighting];
+  const common = {
+    model: allowed.includes(model) ? model : "fingerprint",
+    precision,
+    worldSize,
+    weighting,
+  };
   return [
     parseScenario({ datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2, ...common }),
     parseScenario({ datasetSize: 1000, batchSize: 128, accumulation: 4, ...common }),

@@ -46,6 +46,14 @@ export interface AuditOptions {
   jobs?: number;
 }
 
+/**
+ * A turn of the event loop. An in-process trainer settles its run without one, so an audit
+ * takes one before every case: signal handlers (Ctrl-C) and timers run in between.
+ */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** A refuted property outranks a trainer that could not be run, which outranks a pass. */
 export function worstVerdict(verdicts: readonly Verdict[]): Verdict {
   if (verdicts.includes("fail")) return "fail";
@@ -73,6 +81,7 @@ export async function auditTrainer(
       runs: scenarios.length,
     };
     options.onProgress?.({ ...progress, state: "started" });
+    await nextTurn();
     const check = await runCheck(trainer, scenario, options.runOptions);
     regressions.push(check);
     options.onProgress?.({ ...progress, state: "finished", verdict: check.verdict });
@@ -159,6 +168,7 @@ async function searchCounterexample(
   let lastFailure: CheckJudgement | null = null;
   let cases = 0;
   const runCase = async (scenario: Scenario): Promise<CheckOutcome> => {
+    await nextTurn();
     cases++;
     const progress = {
       trainer: trainer.name,
@@ -176,14 +186,18 @@ async function searchCounterexample(
     jobs > 1 && options.path === undefined
       ? await checkAhead(options, jobs, runCase)
       : new Map<string, CheckOutcome>();
+  const shrunk = new Map<string, CheckOutcome>();
   const property = fc.asyncProperty(scenarioArbitrary(options.space), async (scenario) => {
     // A trainer that cannot run is not shrunk: every further case would cost a crash or a timeout.
     // An interrupted audit runs no further case.
     if (firstError || options.signal?.aborted) return true;
     const key = JSON.stringify(scenario);
-    const known = ahead.get(key);
+    const known = ahead.get(key) ?? shrunk.get(key);
     ahead.delete(key);
     const check = known ?? (await runCase(scenario));
+    // A shrink that changes only fields the scenario does not use (the loss-token pattern under
+    // sample weighting) gives a scenario already checked: it is not run again.
+    if (lastFailure) shrunk.set(key, check);
     if (check.verdict === "pass") return true;
     if (check.verdict === "error") {
       // While shrinking a refuted property, a case the trainer cannot run is no smaller counterexample.

@@ -72,7 +72,8 @@ function ranksSeen(plan: EpochPlan | undefined): Map<number, number[]> {
  * Coverage: in every epoch every sample contributes to exactly one applied optimizer step of
  * that epoch, through one forward pass. Lost, leaked (applied by a later epoch's step),
  * duplicated (applied by several steps or fed through several micro-batches, as a padded shard
- * does) and dropped-by-drop_last occurrences are told apart.
+ * does) and dropped-by-drop_last occurrences are told apart. A sample without loss tokens (token
+ * weighting) is due weight 0: it is covered when a loader produced it.
  */
 export function checkCoverage(
   trace: Trace,
@@ -87,6 +88,7 @@ export function checkCoverage(
   for (let epoch = 0; epoch < epochs; epoch++) {
     const plan = expectation.plans[epoch];
     const dropped = new Set(plan?.dropped ?? []);
+    const unseen = new Set(plan?.unseen ?? []);
     const seen = ranksSeen(plan);
     const row: OccurrenceStatus[] = [];
     const found = new EpochFindings();
@@ -106,6 +108,8 @@ export function checkCoverage(
       if (entries.length === 0 && dropped.has(sample)) {
         s = "dropped";
         found.add("dropped", { kind: "dropped", epoch }, sample);
+      } else if (!first && expectation.units[sample] === 0 && !unseen.has(sample)) {
+        // No loss tokens: nothing of it can reach a step, and it is covered once a loader produced it.
       } else if (!first) {
         s = "lost";
         const step = nextStep.get(`${epoch}:${sample}`);

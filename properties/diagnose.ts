@@ -5,7 +5,7 @@ import { readAppliedWeights } from "./applied-weights.js";
 import { checkCoverage } from "./coverage.js";
 import type { CheckJudgement, StepAnalysis } from "./outcome.js";
 import { checkReplicas } from "./replicas.js";
-import { matchStepsToWindows } from "./step-windows.js";
+import { matchStepsToWindows, windowRef } from "./step-windows.js";
 import { toleranceFor } from "./tolerance.js";
 import { checkWeighting } from "./weighting.js";
 import { checkWindowing } from "./windowing.js";
@@ -56,9 +56,7 @@ export function diagnoseTrace(
       lossScale: step.lossScale ?? null,
       samples: applied.byStep[index]?.length ?? 0,
       microBatches: fed[index] ?? 0,
-      window: window
-        ? { epoch: window.epoch, index: window.index, size: window.samples.length }
-        : null,
+      window: window ? windowRef(window) : null,
       weightRelError: weighting.stepWeightError[index] ?? 0,
       weightSpread: weighting.stepWeightSpread[index] ?? 0,
       bodyRelError: weighting.stepBodyError[index] ?? null,
@@ -76,6 +74,7 @@ export function diagnoseTrace(
       status: coverage.status,
       expected: expectation.expectedWeight,
       rank: expectation.rankOf,
+      ...(scenario.weighting === "tokens" ? { lossTokens: expectation.units } : {}),
     },
   };
 }

@@ -11,6 +11,18 @@ export interface WindowRef {
   epoch: number;
   index: number;
   size: number;
+  /** Its loss units: `size` under sample weighting, its loss tokens (every rank) under token weighting. */
+  units: number;
+}
+
+/** One micro-batch of an expected window: where the loader put it, its samples and loss units. */
+export interface MicroBatchRef {
+  rank: number;
+  /** Position of the micro-batch in its rank's epoch, 0-based. */
+  position: number;
+  samples: number;
+  /** Loss units: its samples, or its loss tokens under token weighting. */
+  units: number;
 }
 
 /** Coverage counts for one epoch. */
@@ -81,13 +93,13 @@ export interface WeightGroup {
   samples: SampleSet;
   /** The weight they got (the group's mean). */
   weight: number;
-  /** 1/|W| of their window; 0 where no weight was due. */
+  /** units_i / units(W) of their window (1/|W| under sample weighting); 0 where no weight was due. */
   expected: number;
-  /** Largest |w - 1/|W|| * |W| in the group. */
+  /** Largest |w - expected| / expected in the group. */
   relError: number;
 }
 
-/** The sample whose weight is furthest from 1/|W|. */
+/** The sample whose weight is furthest from the expected units_i / units(W). */
 export interface WorstWeight {
   epoch: number;
   sample: number;
@@ -95,7 +107,12 @@ export interface WorstWeight {
   stepEpoch: number;
   weight: number;
   expectedWeight: number;
+  /** Distinct samples of the window holding the occurrence; 0 without one. */
   windowSize: number;
+  /** What the sample counts for: 1 under sample weighting, its loss tokens under token weighting. */
+  units: number;
+  /** The window's loss units (its samples, or its loss tokens over every rank); 0 without one. */
+  windowUnits: number;
   relError: number;
 }
 
@@ -114,14 +131,18 @@ export type WeightingFinding =
       relError: number;
       spread: number;
       groups: WeightGroup[];
+      /** The matched window's micro-batches (empty without one). */
+      microBatches: MicroBatchRef[];
       /** The common loss scaling that gives every weight of the step, when one does. */
       explainedBy: LossScaling | null;
     }
   | { kind: "body-gradient"; step: number; epoch: number; relError: number };
 
 /**
- * Loss scalings that common loops use, each a weight per sample (B_i: the size of the sample's
- * micro-batch, m: the micro-batches of its rank in the window, W: ranks, averaged by DDP):
+ * Loss scalings that common loops use, each a weight per sample (B_i: the loss units of the
+ * sample's micro-batch, its samples or, under token weighting, its loss tokens; m: the
+ * micro-batches of its rank in the window; W: ranks, averaged by DDP), times the sample's own
+ * units (1, or its loss tokens):
  * "divided-by-k" 1/(W K B_i) (a micro-batch mean / K, the tail window included);
  * "micro-batch-mean" 1/(W m B_i) (a micro-batch mean / the window's micro-batches);
  * "not-divided" 1/(W B_i) (micro-batch means summed, never divided).
@@ -131,7 +152,7 @@ export type LossScaling = "divided-by-k" | "micro-batch-mean" | "not-divided";
 /** Applied gradient against the sample-count-weighted full-batch gradient. */
 export interface WeightingResult {
   ok: boolean;
-  /** Largest |w - 1/|W|| * |W| over every sample occurrence in an applied step. */
+  /** Largest |w - e| / e (e = units_i / units(W)) over every sample occurrence in an applied step. */
   maxRelError: number;
   /** Tolerance on maxRelError for the precision that ran. */
   tolerance: number;
@@ -261,10 +282,15 @@ export interface AppliedEntry {
 export interface OccurrenceWeights {
   byStep: AppliedEntry[][];
   status: OccurrenceStatus[][];
-  /** 1/|W| of the window holding the occurrence; 0 when it is in none (dropped by configuration). */
+  /**
+   * units_i / units(W) of the window holding the occurrence (1/|W| under sample weighting); 0
+   * when it is in none (dropped by configuration) or the sample has no loss tokens.
+   */
   expected: number[][];
   /** The rank whose loader produced the occurrence (the first, when several did); -1 for none. */
   rank: number[][];
+  /** Token weighting: each sample's loss tokens (absent under sample weighting). */
+  lossTokens?: number[];
 }
 
 /** Why a check could not judge the trainer. */

@@ -47,7 +47,7 @@ export async function runCheck(
   }
   const durationMs = performance.now() - started;
   const differing = (Object.keys(scenario) as Array<keyof Scenario>).find(
-    (k) => trace.scenario[k] !== scenario[k],
+    (k) => JSON.stringify(trace.scenario[k]) !== JSON.stringify(scenario[k]),
   );
   if (differing)
     return failed({

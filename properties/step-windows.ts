@@ -1,6 +1,17 @@
 import type { ExpectedWindow } from "../reference/epoch-plan.js";
 import type { Expectation } from "../reference/expectation.js";
 import type { AppliedWeights } from "./applied-weights.js";
+import type { WindowRef } from "./outcome.js";
+
+/** An expected window as findings name it. */
+export function windowRef(window: ExpectedWindow): WindowRef {
+  return {
+    epoch: window.epoch,
+    index: window.index,
+    size: window.samples.length,
+    units: window.units,
+  };
+}
 
 /** The expected window an applied step matches best. */
 export interface StepWindow {

@@ -1,4 +1,5 @@
 import { distance, windowBodyGradient } from "../reference/body-gradient.js";
+import type { ExpectedWindow } from "../reference/epoch-plan.js";
 import { type Expectation, windowHolding } from "../reference/expectation.js";
 import type { Dataset } from "../trainers/contract/probe.js";
 import type { Trace } from "../trainers/contract/trace.js";
@@ -6,13 +7,14 @@ import type { AppliedWeights } from "./applied-weights.js";
 import type {
   AppliedEntry,
   LossScaling,
+  MicroBatchRef,
   WeightGroup,
   WeightingFinding,
   WeightingResult,
   WorstWeight,
 } from "./outcome.js";
 import { sampleSet } from "./sample-set.js";
-import type { StepWindow } from "./step-windows.js";
+import { type StepWindow, windowRef } from "./step-windows.js";
 import type { Tolerance } from "./tolerance.js";
 
 /** Weighting with per-step figures, for reports. */
@@ -26,11 +28,39 @@ export interface WeightingCheck {
   stepBodyError: Array<number | null>;
 }
 
-/** |w - 1/|W|| * |W|: the weight's error relative to the expected one; infinite where none was due. */
-function relativeWeightError(weight: number, expected: number, windowSize: number): number {
+/** What an occurrence is due from a step's point of view: its window, units and expected weight. */
+interface Due {
+  window: ExpectedWindow | null;
+  /** The sample's loss units (1, or its loss tokens). */
+  units: number;
+  /** The window's loss units; 0 without a window. */
+  windowUnits: number;
+  /** units / windowUnits; 0 without a window or without units. */
+  expected: number;
+}
+
+/**
+ * |w - e| / e with e = units / units(W), computed as |w - e| * units(W) / units (so that it is
+ * |w - 1/|W|| * |W| exactly under sample weighting); infinite where no weight was due (no
+ * window, or a sample without loss tokens).
+ */
+function relativeWeightError(weight: number, due: Due): number {
   if (!Number.isFinite(weight)) return Number.POSITIVE_INFINITY;
-  if (windowSize === 0) return Math.abs(weight) > 0 ? Number.POSITIVE_INFINITY : 0;
-  return Math.abs(weight - expected) * windowSize;
+  if (due.expected === 0) return Math.abs(weight) > 0 ? Number.POSITIVE_INFINITY : 0;
+  return (Math.abs(weight - due.expected) * due.windowUnits) / due.units;
+}
+
+/** What occurrence (epoch, sample) is due, in the window `preferred` when it holds the sample. */
+function dueFor(
+  expectation: Expectation,
+  epoch: number,
+  sample: number,
+  preferred: StepWindow["window"] | undefined,
+): Due {
+  const window = windowHolding(expectation, epoch, sample, preferred);
+  const units = expectation.units[sample] ?? 0;
+  const windowUnits = window?.units ?? 0;
+  return { window, units, windowUnits, expected: windowUnits > 0 ? units / windowUnits : 0 };
 }
 
 /** How much larger the largest weight is than the smallest (0 when equal; infinite when one is not positive). */
@@ -47,7 +77,12 @@ function weightSpread(entries: readonly AppliedEntry[]): number {
   return min > 0 ? max / min - 1 : Number.POSITIVE_INFINITY;
 }
 
-function bodyErrors(trace: Trace, dataset: Dataset, matches: StepWindow[]): Array<number | null> {
+function bodyErrors(
+  trace: Trace,
+  dataset: Dataset,
+  matches: StepWindow[],
+  units: readonly number[],
+): Array<number | null> {
   const model = trace.scenario.model;
   if (model === "fingerprint") return trace.steps.map(() => null);
   return trace.steps.map((step, index) => {
@@ -56,13 +91,7 @@ function bodyErrors(trace: Trace, dataset: Dataset, matches: StepWindow[]): Arra
     const params = step.body.parametersBefore;
     const applied = step.body.gradient;
     if (![...params, ...applied].every(Number.isFinite)) return Number.POSITIVE_INFINITY;
-    const expected = windowBodyGradient(
-      model,
-      params,
-      dataset.features,
-      dataset.labels,
-      window.samples,
-    );
+    const expected = windowBodyGradient(model, params, dataset, window.samples, units);
     const scale = expected.meanSampleNorm > 0 ? expected.meanSampleNorm : 1;
     return distance(applied, expected.gradient) / scale;
   });
@@ -88,10 +117,11 @@ function lossScaling(
   if (entries.length === 0) return null;
   for (const [name, weight] of SCALINGS) {
     const fits = entries.every((e) => {
-      const b = expectation.microBatchSize[e.epoch]?.[e.sample] ?? 0;
+      const b = expectation.microBatchUnits[e.epoch]?.[e.sample] ?? 0;
       const m = expectation.windowMicroBatches[e.epoch]?.[e.sample] ?? 0;
+      const units = expectation.units[e.sample] ?? 0;
       if (b === 0 || m === 0) return false;
-      const predicted = weight(scenario.accumulation, scenario.worldSize, b, m);
+      const predicted = units * weight(scenario.accumulation, scenario.worldSize, b, m);
       return Math.abs(e.weight - predicted) <= tolerance * predicted;
     });
     if (fits) return name;
@@ -109,14 +139,12 @@ function weightGroups(
   matched: StepWindow["window"] | undefined,
   tolerance: number,
 ): WeightGroup[] {
-  const buckets = new Map<string, Array<{ entry: AppliedEntry; expected: number; size: number }>>();
+  const buckets = new Map<string, Array<{ entry: AppliedEntry; expected: number; due: Due }>>();
   for (const entry of entries) {
-    const size =
-      windowHolding(expectation, entry.epoch, entry.sample, matched)?.samples.length ?? 0;
-    const expected = size > 0 ? 1 / size : 0;
-    const key = `${entry.epoch}|${expected}`;
+    const due = dueFor(expectation, entry.epoch, entry.sample, matched);
+    const key = `${entry.epoch}|${due.expected}`;
     const bucket = buckets.get(key) ?? [];
-    bucket.push({ entry, expected, size });
+    bucket.push({ entry, expected: due.expected, due });
     buckets.set(key, bucket);
   }
   const groups: WeightGroup[] = [];
@@ -132,9 +160,7 @@ function weightGroups(
         samples: sampleSet(run.map((r) => r.entry.sample)),
         weight: run.reduce((sum, r) => sum + r.entry.weight, 0) / run.length,
         expected: first.expected,
-        relError: Math.max(
-          ...run.map((r) => relativeWeightError(r.entry.weight, r.expected, r.size)),
-        ),
+        relError: Math.max(...run.map((r) => relativeWeightError(r.entry.weight, r.due))),
       });
       run = [];
     };
@@ -162,9 +188,23 @@ function weightGroups(
   );
 }
 
+/** The micro-batches of an expected window on every rank, with their samples and loss units. */
+function windowMicroBatches(expectation: Expectation, window: ExpectedWindow): MicroBatchRef[] {
+  const [first, last] = window.microBatches;
+  const refs: MicroBatchRef[] = [];
+  expectation.plans[window.epoch]?.byRank.forEach((mbs, rank) => {
+    mbs.slice(first, last + 1).forEach((mb, offset) => {
+      const units = mb.reduce((total, s) => total + (expectation.units[s] ?? 0), 0);
+      refs.push({ rank, position: first + offset, samples: mb.length, units });
+    });
+  });
+  return refs;
+}
+
 /**
- * Weighting: each applied step must equal the sample-count-weighted full-batch gradient of its
- * window. Every occurrence's fingerprint weight is compared with 1/|W|; the body gradient is
+ * Weighting: each applied step must equal the full-batch gradient of its window, weighted by
+ * sample count or by loss-token count as the scenario says. Every occurrence's fingerprint weight
+ * is compared with units_i / units(W) (1/|W| under sample weighting); the body gradient is
  * compared with the float64 oracle at the parameters before the step.
  */
 export function checkWeighting(
@@ -179,10 +219,10 @@ export function checkWeighting(
   const stepWeightError = applied.byStep.map((entries, step) => {
     let stepMax = 0;
     for (const e of entries) {
-      const window = windowHolding(expectation, e.epoch, e.sample, matches[step]?.window);
+      const due = dueFor(expectation, e.epoch, e.sample, matches[step]?.window);
+      const { window, expected: expectedWeight } = due;
       const windowSize = window?.samples.length ?? 0;
-      const expectedWeight = windowSize > 0 ? 1 / windowSize : 0;
-      const relError = relativeWeightError(e.weight, expectedWeight, windowSize);
+      const relError = relativeWeightError(e.weight, due);
       stepMax = Math.max(stepMax, relError);
       if (!worst || relError > worst.relError || Number.isNaN(e.weight))
         worst = {
@@ -193,13 +233,15 @@ export function checkWeighting(
           weight: e.weight,
           expectedWeight,
           windowSize,
+          units: due.units,
+          windowUnits: due.windowUnits,
           relError,
         };
     }
     return stepMax;
   });
   const stepWeightSpread = applied.byStep.map(weightSpread);
-  const stepBodyError = bodyErrors(trace, dataset, matches);
+  const stepBodyError = bodyErrors(trace, dataset, matches, expectation.units);
   const findings: WeightingFinding[] = [];
   trace.steps.forEach((step, index) => {
     const relError = stepWeightError[index] ?? 0;
@@ -209,9 +251,8 @@ export function checkWeighting(
         kind: "step-weights",
         step: index,
         epoch: step.epoch,
-        window: window
-          ? { epoch: window.epoch, index: window.index, size: window.samples.length }
-          : null,
+        window: window ? windowRef(window) : null,
+        microBatches: window ? windowMicroBatches(expectation, window) : [],
         relError,
         spread: stepWeightSpread[index] ?? 0,
         groups: weightGroups(

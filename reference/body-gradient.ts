@@ -1,5 +1,12 @@
 import { add, dot, multiply, subtract } from "mathjs";
-import { FEATURES, HIDDEN } from "../trainers/contract/probe.js";
+import {
+  type Dataset,
+  EMBEDDING,
+  FEATURES,
+  HIDDEN,
+  IGNORE_INDEX,
+  VOCABULARY,
+} from "../trainers/contract/probe.js";
 import type { Scenario } from "../trainers/contract/scenario.js";
 
 /** A body model that has parameters (the fingerprint-only model has none). */
@@ -35,43 +42,98 @@ function mlpGradient(params: number[], x: number[], y: number): number[] {
 }
 
 /**
- * Gradient of one sample's body loss (binary cross-entropy with logits) with respect to the body
- * parameters, in float64, from the analytic formulas. Parameters are flattened as the probe
- * specifies (see trainers/contract/probe.ts).
+ * Sum over a token sequence's loss tokens of the gradient of the next-token cross-entropy, for
+ * the causal-lm body (embedding V x D, head D x V, bias V, flattened in that order): position
+ * t - 1 (token x) predicts label y at t; softmax(logits) - onehot(y) is the logits' gradient.
+ */
+function causalLmGradient(params: number[], inputIds: number[], labels: number[]): number[] {
+  const headStart = VOCABULARY * EMBEDDING;
+  const biasStart = 2 * VOCABULARY * EMBEDDING;
+  const gradient = params.map(() => 0);
+  for (let t = 1; t < labels.length; t++) {
+    const y = labels[t] ?? IGNORE_INDEX;
+    if (y === IGNORE_INDEX) continue;
+    const x = inputIds[t - 1] ?? 0;
+    const embedding = params.slice(x * EMBEDDING, (x + 1) * EMBEDDING);
+    const logits = Array.from(
+      { length: VOCABULARY },
+      (_, v) =>
+        (params[biasStart + v] ?? 0) +
+        embedding.reduce((acc, e, d) => acc + e * (params[headStart + d * VOCABULARY + v] ?? 0), 0),
+    );
+    const top = Math.max(...logits);
+    const exps = logits.map((l) => Math.exp(l - top));
+    const total = exps.reduce((a, b) => a + b, 0);
+    const delta = exps.map((e, v) => e / total - (v === y ? 1 : 0));
+    for (let v = 0; v < VOCABULARY; v++) {
+      const dv = delta[v] ?? 0;
+      gradient[biasStart + v] = (gradient[biasStart + v] ?? 0) + dv;
+      for (let d = 0; d < EMBEDDING; d++) {
+        const h = headStart + d * VOCABULARY + v;
+        gradient[h] = (gradient[h] ?? 0) + (embedding[d] ?? 0) * dv;
+        const e = x * EMBEDDING + d;
+        gradient[e] = (gradient[e] ?? 0) + (params[h] ?? 0) * dv;
+      }
+    }
+  }
+  return gradient;
+}
+
+/**
+ * Gradient of one sample's body loss with respect to the body parameters, in float64, from the
+ * analytic formulas: binary cross-entropy with logits for logistic and mlp, the mean over its
+ * loss tokens of the next-token cross-entropy for causal-lm (zero without loss tokens).
+ * Parameters are flattened as the probe specifies (see trainers/contract/probe.ts).
  */
 export function sampleBodyGradient(
   model: BodyModel,
   params: number[],
-  x: number[],
-  y: number,
+  dataset: Dataset,
+  sample: number,
 ): number[] {
+  if (model === "causal-lm") {
+    const labels = dataset.tokens?.labels[sample] ?? [];
+    const sum = causalLmGradient(params, dataset.tokens?.inputIds[sample] ?? [], labels);
+    const n = labels.filter((y, t) => t > 0 && y !== IGNORE_INDEX).length;
+    return n > 0 ? sum.map((g) => g / n) : sum;
+  }
+  const x = dataset.features[sample] ?? [];
+  const y = dataset.labels[sample] ?? 0;
   return model === "logistic" ? logisticGradient(params, x, y) : mlpGradient(params, x, y);
 }
 
 /** The full-batch gradient of a window and the mean norm of its per-sample gradients. */
 export interface WindowGradient {
-  /** (1/|W|) * sum over i in W of grad l_i. */
+  /** sum over i in W of (units_i / units(W)) grad l_i: (1/|W|) sum grad l_i under sample weighting. */
   gradient: number[];
-  /** (1/|W|) * sum over i in W of |grad l_i|: the scale that relative errors are measured against. */
+  /** The same weighted mean of |grad l_i|: the scale that relative errors are measured against. */
   meanSampleNorm: number;
 }
 
-/** The sample-count-weighted full-batch body gradient of a window at the given parameters. */
+/**
+ * The full-batch body gradient of a window at the given parameters: each sample's gradient
+ * weighted by its loss units over the window's (1 each under sample weighting, its loss tokens
+ * under token weighting, so every loss token counts the same).
+ */
 export function windowBodyGradient(
   model: BodyModel,
   params: number[],
-  features: number[][],
-  labels: number[],
+  dataset: Dataset,
   samples: readonly number[],
+  units: readonly number[],
 ): WindowGradient {
   let sum: number[] = params.map(() => 0);
   let normSum = 0;
+  let total = 0;
   for (const i of samples) {
-    const g = sampleBodyGradient(model, params, features[i] ?? [], labels[i] ?? 0);
-    sum = add(sum, g) as number[];
-    normSum += Math.hypot(...g);
+    const u = units[i] ?? 0;
+    if (u === 0) continue;
+    const g = sampleBodyGradient(model, params, dataset, i);
+    sum = add(sum, multiply(g, u) as number[]) as number[];
+    normSum += u * Math.hypot(...g);
+    total += u;
   }
-  const n = Math.max(samples.length, 1);
+  const n = total > 0 ? total : 1;
   return { gradient: multiply(sum, 1 / n) as number[], meanSampleNorm: normSum / n };
 }
 

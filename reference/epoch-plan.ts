@@ -1,3 +1,4 @@
+import { lossUnits } from "../trainers/contract/probe.js";
 import type { Scenario } from "../trainers/contract/scenario.js";
 import type { Trace } from "../trainers/contract/trace.js";
 
@@ -16,6 +17,11 @@ export interface ExpectedWindow {
   samples: number[];
   /** Sample ids that more than one of the window's micro-batches hold (a padded shard). */
   repeated: number[];
+  /**
+   * The window's loss units: its distinct samples under sample weighting, their loss tokens under
+   * token weighting (counted over every rank: the global token count).
+   */
+  units: number;
 }
 
 /** Where an epoch's sample order came from. */
@@ -34,7 +40,12 @@ export interface EpochPlan {
   unseen: number[];
 }
 
-function groupIntoWindows(epoch: number, byRank: number[][][], k: number): ExpectedWindow[] {
+function groupIntoWindows(
+  epoch: number,
+  byRank: number[][][],
+  k: number,
+  units: readonly number[],
+): ExpectedWindow[] {
   const longest = Math.max(0, ...byRank.map((mbs) => mbs.length));
   const windows: ExpectedWindow[] = [];
   for (let first = 0; first < longest; first += k) {
@@ -51,6 +62,7 @@ function groupIntoWindows(epoch: number, byRank: number[][][], k: number): Expec
       microBatches: [first, last],
       samples: distinct,
       repeated,
+      units: distinct.reduce((total, s) => total + (units[s] ?? 0), 0),
     });
   }
   return windows;
@@ -103,7 +115,12 @@ function droppedOnPurpose(scenario: Scenario, missing: number): boolean {
   return worldSize === 1 ? missing === n % b : missing > 0 && missing <= worldSize * (b - 1);
 }
 
-function planEpoch(scenario: Scenario, trace: Trace, epoch: number): EpochPlan {
+function planEpoch(
+  scenario: Scenario,
+  trace: Trace,
+  epoch: number,
+  units: readonly number[],
+): EpochPlan {
   const { datasetSize: n, batchSize: b, accumulation: k, dropLast } = scenario;
   const observed = observedMicroBatches(trace, epoch);
   let source: OrderSource;
@@ -130,7 +147,7 @@ function planEpoch(scenario: Scenario, trace: Trace, epoch: number): EpochPlan {
     epoch,
     source,
     byRank,
-    windows: groupIntoWindows(epoch, byRank, k),
+    windows: groupIntoWindows(epoch, byRank, k, units),
     dropped: onPurpose ? missing : [],
     unseen: onPurpose ? [] : missing,
   };
@@ -142,5 +159,8 @@ function planEpoch(scenario: Scenario, trace: Trace, epoch: number): EpochPlan {
  * at a time into windows that span every rank, the epoch's last window holding what is left.
  */
 export function planEpochs(scenario: Scenario, trace: Trace): EpochPlan[] {
-  return Array.from({ length: scenario.epochs }, (_, epoch) => planEpoch(scenario, trace, epoch));
+  const units = lossUnits(scenario);
+  return Array.from({ length: scenario.epochs }, (_, epoch) =>
+    planEpoch(scenario, trace, epoch, units),
+  );
 }

@@ -2,6 +2,12 @@ import type { CheckJudgement } from "../properties/outcome.js";
 import { frameworkCause } from "./framework-causes.js";
 import { findingsOf } from "./sentences/coverage.js";
 import { stepFindings } from "./sentences/weighting.js";
+import {
+  TOKEN_MISTAKE_TITLES,
+  TOKEN_PYTHON_REFERENCE,
+  TOKEN_SNIPPETS,
+  TOKEN_TEXT,
+} from "./token-advice.js";
 
 /** The mistakes accumaudit recognises in a failing loop. */
 export type MistakeId =
@@ -114,7 +120,7 @@ optimizer = torch.optim.SGD(model.parameters(), lr=lr)`,
   },
 };
 
-/** Each mistake in a few words, for the lead sentence of an explanation. */
+/** Each mistake in a few words, for the lead sentence of an explanation (sample weighting). */
 export const MISTAKE_TITLES: Record<MistakeId, string> = {
   "no-step": "no optimizer step was taken",
   "tail-never-stepped": "the epoch's last window never stepped",
@@ -129,6 +135,14 @@ export const MISTAKE_TITLES: Record<MistakeId, string> = {
   "replicas-drift": "the replicas drifted apart",
   "body-off": "the body gradient is off",
 };
+
+/** A mistake in a few words, as the weighting checked reads it. */
+export function mistakeTitle(
+  id: MistakeId,
+  weighting: CheckJudgement["scenario"]["weighting"],
+): string {
+  return (weighting === "tokens" ? TOKEN_MISTAKE_TITLES[id] : undefined) ?? MISTAKE_TITLES[id];
+}
 
 const TEXT: Record<MistakeId, { cause: string; change: string }> = {
   "no-step": {
@@ -241,21 +255,27 @@ function languageOf(check: CheckJudgement): Language {
 /**
  * How to fix a failing check: for each mistake its findings show, the cause in one sentence, the
  * change to make, a short snippet in the trainer's language and the reference loop to copy.
+ * Under token weighting the fix divides by the window's loss tokens instead of its samples.
  * Empty for a check that passed.
  */
 export function adviceFor(check: CheckJudgement): Advice[] {
   if (check.verdict === "pass") return [];
   const language = languageOf(check);
+  const tokens = check.scenario.weighting === "tokens";
   const reference =
-    check.scenario.worldSize > 1 ? REFERENCE[language].ranks : REFERENCE[language].single;
+    check.scenario.worldSize > 1
+      ? REFERENCE[language].ranks
+      : tokens && language === "python"
+        ? TOKEN_PYTHON_REFERENCE
+        : REFERENCE[language].single;
   const info = check.trainerInfo;
   return mistakesOf(check).map((id) => {
-    const snippets = SNIPPETS[id];
+    const snippets = (tokens ? TOKEN_SNIPPETS[id] : undefined) ?? SNIPPETS[id];
     const code = snippets[language] ?? snippets.python ?? "";
-    const cause = frameworkCause(info?.framework, id);
+    const cause = frameworkCause(info?.framework, id, check.scenario.weighting);
     return {
       id,
-      ...TEXT[id],
+      ...((tokens ? TOKEN_TEXT[id] : undefined) ?? TEXT[id]),
       snippet: { language: snippets[language] ? language : "python", code },
       reference,
       framework:

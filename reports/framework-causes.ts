@@ -83,8 +83,35 @@ const FRAMEWORK_CAUSES: Record<string, CauseTable> = {
   ]),
 };
 
+/** Where a framework's cause reads otherwise under token weighting (a loss is a mean over loss tokens). */
+const TOKEN_FRAMEWORK_CAUSES: Record<string, CauseTable> = {
+  transformers: causes([
+    [
+      WEIGHTS_PER_MICRO_BATCH,
+      "with a model that returns a mean loss (over each micro-batch's own loss tokens) the Trainer divides it by the micro-batches in the window; let the model take num_items_in_batch, the window's loss tokens counted over every rank, and return its summed token loss divided by it (as python:hf-trainer-items does).",
+    ],
+  ]),
+  lightning: causes([
+    [
+      WEIGHTS_PER_MICRO_BATCH,
+      "Trainer(accumulate_grad_batches=K) divides every micro-batch's loss, a mean over its own loss tokens, by K; return the summed token loss divided by the window's loss tokens instead.",
+    ],
+  ]),
+  accelerate: causes([
+    [
+      WEIGHTS_PER_MICRO_BATCH,
+      "accelerator.backward divides every micro-batch's loss, a mean over its own loss tokens, by gradient_accumulation_steps; sum the token losses and divide by the window's loss tokens, gathered over every process.",
+    ],
+  ]),
+};
+
 /** What the framework itself does that produces `mistake`, when accumaudit knows it. */
-export function frameworkCause(framework: string | undefined, mistake: MistakeId): string | null {
+export function frameworkCause(
+  framework: string | undefined,
+  mistake: MistakeId,
+  weighting: "samples" | "tokens" = "samples",
+): string | null {
   if (framework === undefined) return null;
-  return FRAMEWORK_CAUSES[framework]?.[mistake] ?? null;
+  const tokens = weighting === "tokens" ? TOKEN_FRAMEWORK_CAUSES[framework]?.[mistake] : undefined;
+  return tokens ?? FRAMEWORK_CAUSES[framework]?.[mistake] ?? null;
 }

@@ -24,6 +24,13 @@ export {
   formatCheck,
   formatTrainerAudit,
   TextReporter,
+  weightingLine,
 } from "./text.js";
-export { formatNumber, scenarioLabel, scenarioShape, trainerLabel } from "./words.js";
+export {
+  formatNumber,
+  scenarioLabel,
+  scenarioShape,
+  trainerLabel,
+  WEIGHTING_WORDS,
+} from "./words.js";
 export { writeReport } from "./write-report.js";

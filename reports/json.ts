@@ -9,8 +9,9 @@ import { sampleIds } from "../properties/sample-set.js";
 import { adviceFor } from "./advice.js";
 import type { Reporter, RunEnd, RunStart } from "./reporter.js";
 import { findingsOf } from "./sentences/coverage.js";
-import { checkErrorMessage, propertyMessage } from "./sentences/index.js";
+import { checkErrorMessage, propertyMessage, tokenWeightingOf } from "./sentences/index.js";
 import { windowingFindings } from "./sentences/windowing.js";
+import { runWeightings } from "./words.js";
 
 /** Version of the `audit --json` document; raised when a field changes meaning or goes away. */
 export const AUDIT_JSON_SCHEMA_VERSION = 1;
@@ -65,15 +66,20 @@ function windowingJson(result: WindowingResult) {
 }
 
 /**
- * A check as `accumaudit check --json` prints it: `properties` holds each property's verdict,
- * its message and its findings (null when the check could not run, with `error` saying why).
+ * A check as `accumaudit check --json` prints it: `weighting` names what the weights were held
+ * to (`samples` or `tokens`; under tokens `lossTokens` gives each sample's loss tokens, the
+ * first {@link LIST_CAP}); `properties` holds each property's verdict, its message and its
+ * findings (null when the check could not run, with `error` saying why).
  */
 export function checkJson(check: CheckOutcome) {
+  const tokens = tokenWeightingOf(check);
   const head = {
     trainer: check.trainer,
     ...(check.trainerInfo ? { trainerInfo: check.trainerInfo } : {}),
     scenario: check.scenario,
     verdict: check.verdict,
+    weighting: check.scenario.weighting,
+    ...(tokens ? { lossTokens: tokens.lossTokens.slice(0, LIST_CAP) } : {}),
   };
   const tail = check.durationMs === undefined ? {} : { durationMs: check.durationMs };
   if (check.verdict === "error") {
@@ -170,6 +176,7 @@ export class JsonReporter implements Reporter {
       seed: run.meta.seed,
       runs: run.meta.runs,
       backend: run.meta.backend,
+      weighting: runWeightings(run.meta, end.audits).join(", "),
       trainers: this.trainers,
       ...(end.interrupted ? { interrupted: end.interrupted } : {}),
     };

@@ -8,7 +8,7 @@ import {
 import { type FileContents, FileReporter } from "./file-reporter.js";
 import type { RunStart } from "./reporter.js";
 import { checkErrorMessage, propertyMessage } from "./sentences/index.js";
-import { frameworkLabel, plural, scenarioLabel } from "./words.js";
+import { frameworkLabel, plural, runWeightings, scenarioLabel, weightingsText } from "./words.js";
 
 // The package is CommonJS whose module.exports is a builder; its types declare an ES default export.
 const junitReportBuilder = createRequire(import.meta.url)("junit-report-builder") as Builder;
@@ -54,6 +54,7 @@ function addAuditSuite(builder: Builder, audit: TrainerAuditOutcome, run: RunSta
   const suite = builder.testSuite().name(audit.trainer);
   suite.property("framework", frameworkLabel(audit.trainerInfo));
   suite.property("verdict", audit.verdict);
+  suite.property("weighting", weightingsText(runWeightings(run.meta, [audit])));
   const { search } = audit;
   const className = `${audit.trainer}.search`;
   if (search.kind === "passed")
@@ -89,9 +90,9 @@ function addAuditSuite(builder: Builder, audit: TrainerAuditOutcome, run: RunSta
 
 /**
  * The JUnit XML of a check or an audit, so that a CI system shows it as tests: a testsuite per
- * trainer, a testcase per property per scenario (the shrunk counterexample and each regression
- * scenario), a failure per refuted property with its message and the replay command, an error
- * per check that could not run.
+ * trainer (its properties name the framework and the weighting checked), a testcase per property
+ * per scenario (the shrunk counterexample and each regression scenario), a failure per refuted
+ * property with its message and the replay command, an error per check that could not run.
  */
 export function renderJunit({ run, audits, check, interrupted }: FileContents): string {
   const builder = junitReportBuilder.newBuilder().name(`accumaudit ${run.kind}`);
@@ -107,6 +108,7 @@ export function renderJunit({ run, audits, check, interrupted }: FileContents): 
   if (check) {
     const suite = builder.testSuite().name(check.trainer);
     suite.property("framework", frameworkLabel(check.trainerInfo));
+    suite.property("weighting", weightingsText([check.scenario.weighting]));
     addCheckCases(suite, check, {
       className: `${check.trainer}.check`,
       on: scenarioLabel(check.scenario),

@@ -14,6 +14,8 @@ export interface RunMeta {
   device?: string;
   /** Numeric precision(s) of the run, e.g. fp32 or "fp32, fp16". */
   precision: string;
+  /** What the weighting checks held equal: "samples", "tokens" or "samples, tokens". */
+  weighting?: string;
   /** fast-check seed of an audit. */
   seed?: number;
   /** Scenarios generated per trainer in an audit. */

@@ -13,9 +13,20 @@ import {
   checkErrorMessage,
   interruptedSentence,
   propertyMessage,
+  tokenWeightingOf,
   tracebackLines,
 } from "./sentences/index.js";
-import { formatNumber, plural, scenarioLabel, scenarioShape, trainerLabel } from "./words.js";
+import {
+  formatCounts,
+  formatNumber,
+  plural,
+  runWeightings,
+  scenarioLabel,
+  scenarioShape,
+  trainerLabel,
+  WEIGHTING_WORDS,
+  weightingsText,
+} from "./words.js";
 
 const MARK: Record<Verdict, string> = { pass: "PASS", fail: "FAIL", error: "ERROR" };
 const tick = (ok: boolean) => (ok ? "✓" : "✗");
@@ -39,12 +50,23 @@ export function formatAdvice(advice: readonly Advice[]): string[] {
   return lines;
 }
 
+/**
+ * The weighting a check was held to, and under token weighting each sample's loss tokens:
+ * "weighting: loss tokens (each loss token counts the same); loss tokens per sample: 1, 2".
+ */
+export function weightingLine(check: CheckJudgement): string {
+  const tokens = tokenWeightingOf(check);
+  const counts = tokens ? `; loss tokens per sample: ${formatCounts(tokens.lossTokens)}` : "";
+  return `weighting: ${WEIGHTING_WORDS[check.scenario.weighting]}${counts}`;
+}
+
 /** Plain-text result of one check, as `accumaudit check` prints it. */
 export function formatCheck(check: CheckOutcome): string {
   const head = `${MARK[check.verdict]}  ${trainerLabel(check.trainer, check.trainerInfo)}  ${scenarioLabel(check.scenario)}`;
   if (check.verdict === "error") return [head, ...errorLines(check.error)].join("\n");
   return [
     head,
+    `  ${weightingLine(check)}`,
     ...propertiesFor(check.scenario.worldSize).map(
       (name) => `  ${mark(check, name)} ${name.padEnd(10)} ${propertyMessage(check, name)}`,
     ),
@@ -139,16 +161,25 @@ export function formatTrainerAudit(
 
 /** The first line of an audit's text output. */
 export function formatAuditHeader(meta: RunMeta, trainers: number): string {
-  return `accumaudit ${meta.harnessVersion}: ${plural(trainers, "trainer")}, up to ${plural(meta.runs ?? 0, "scenario")} each, seed ${meta.seed}, backend ${meta.backend}`;
+  const weighting = meta.weighting ? `, weighting ${meta.weighting}` : "";
+  return `accumaudit ${meta.harnessVersion}: ${plural(trainers, "trainer")}, up to ${plural(meta.runs ?? 0, "scenario")} each, seed ${meta.seed}, backend ${meta.backend}${weighting}`;
 }
 
-/** The last line of an audit's text output. */
-export function formatAuditSummary(audits: readonly TrainerAuditOutcome[]): string {
+/**
+ * The last line of an audit's text output; given the run's metadata, it ends with the weighting
+ * the trainers were held to: "; weighting: samples (each sample counts the same)".
+ */
+export function formatAuditSummary(
+  audits: readonly TrainerAuditOutcome[],
+  meta?: Pick<RunMeta, "weighting">,
+): string {
   const count = (verdict: Verdict) => audits.filter((a) => a.verdict === verdict).length;
   const errors = count("error");
   const unchecked = errors > 0 ? `, ${errors} could not be checked` : "";
   const verb = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
-  return `${plural(audits.length, "trainer")}: ${verb(count("pass"), "holds", "hold")} every property, ${verb(count("fail"), "fails", "fail")}${unchecked}`;
+  const weightings = meta ? runWeightings(meta, audits) : [];
+  const weighting = weightings.length > 0 ? `; weighting: ${weightingsText(weightings)}` : "";
+  return `${plural(audits.length, "trainer")}: ${verb(count("pass"), "holds", "hold")} every property, ${verb(count("fail"), "fails", "fail")}${unchecked}${weighting}`;
 }
 
 /** Writes the plain-text output of a check or an audit to a stream as the outcomes come. */
@@ -175,6 +206,7 @@ export class TextReporter implements Reporter {
 
   onRunEnd(end: RunEnd): void {
     if (end.interrupted) this.out.write(`${interruptedSentence(end.interrupted)}\n`);
-    if (this.run?.kind === "audit") this.out.write(`${formatAuditSummary(this.audits)}\n`);
+    if (this.run?.kind === "audit")
+      this.out.write(`${formatAuditSummary(this.audits, this.run.meta)}\n`);
   }
 }

@@ -1,14 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { sampleSet } from "../properties/sample-set.js";
+import { parseScenario } from "../trainers/contract/scenario.js";
 import { escapeHtml } from "./html/escape.js";
 import {
   formatChange,
+  formatCounts,
+  formatList,
   formatNumber,
   formatSampleSet,
+  formatShare,
   formatWeight,
   plural,
   positionRange,
+  runWeightings,
+  scenarioLabel,
+  scenarioShape,
   wasWere,
+  weightingsText,
 } from "./words.js";
 
 describe("words", () => {
@@ -54,5 +62,43 @@ describe("words", () => {
   it("names one position alone and several as a range numbered from 1", () => {
     expect(positionRange(0, 0, "micro-batch", "micro-batches")).toBe("micro-batch 1");
     expect(positionRange(12, 13, "micro-batch", "micro-batches")).toBe("micro-batches 13–14");
+  });
+
+  it("writes a token share as n/T and cuts long lists of counts", () => {
+    expect(formatShare(2, 2 / 3)).toBe("2/3");
+    expect(formatShare(3, 3 / 58)).toBe("3/58");
+    expect(formatShare(1, 1 / 3)).toBe("1/3");
+    expect(formatShare(0, 0)).toBe("0");
+    expect(formatCounts([3, 1, 2])).toBe("3, 1, 2");
+    expect(formatCounts([1, 2, 3, 4, 5], 2, ",")).toBe("1,2 and 3 more");
+    expect(formatList(["1/3"])).toBe("1/3");
+    expect(formatList(["1/3", "2/3"])).toBe("1/3 and 2/3");
+    expect(formatList(["a", "b", "c", "d", "e"], 3)).toBe("a, b, c and 2 more");
+  });
+
+  it("labels a token-weighted scenario with its weighting and loss tokens, a sample-weighted one as before", () => {
+    const tokens = parseScenario({
+      datasetSize: 2,
+      batchSize: 1,
+      accumulation: 2,
+      weighting: "tokens",
+      lengths: [1, 2],
+    });
+    expect(scenarioLabel(tokens)).toBe(
+      "N 2 · B 1 · K 2 · 1 epoch · weighting tokens · loss tokens 1,2",
+    );
+    expect(scenarioShape(tokens)).toBe("2/1/2 x1 tokens 1,2");
+    const drawn = parseScenario({ ...tokens, lengths: undefined });
+    expect(scenarioLabel(drawn)).toContain("· loss tokens 1-8");
+    const samples = parseScenario({ datasetSize: 110, batchSize: 8, accumulation: 4 });
+    expect(scenarioLabel(samples)).toBe("N 110 · B 8 · K 4 · 1 epoch");
+    expect(scenarioShape(samples)).toBe("110/8/4 x1");
+  });
+
+  it("names the weightings of a run from its metadata, else from its checks", () => {
+    expect(runWeightings({ weighting: "tokens, samples" }, [])).toEqual(["samples", "tokens"]);
+    expect(runWeightings({}, [])).toEqual([]);
+    expect(weightingsText(["samples"])).toBe("samples (each sample counts the same)");
+    expect(weightingsText(["samples", "tokens"])).toBe("samples and loss tokens");
   });
 });

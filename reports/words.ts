@@ -1,7 +1,9 @@
+import type { TrainerAuditOutcome } from "../properties/outcome.js";
 import type { SampleSet } from "../properties/sample-set.js";
-import type { Scenario } from "../trainers/contract/scenario.js";
+import { DEFAULT_LENGTHS, type Scenario, WEIGHTINGS } from "../trainers/contract/scenario.js";
 import { scenarioField } from "../trainers/contract/scenario-fields.js";
 import type { TrainerInfo } from "../trainers/contract/trace.js";
+import type { RunMeta } from "./reporter.js";
 
 /** A number for people: 4 significant digits, exponent form when tiny or huge. */
 export function formatNumber(value: number): string {
@@ -21,6 +23,18 @@ export function formatWeight(weight: number): string {
     if (whole >= 1 && Math.abs(n - whole) <= 1e-6 * n) return `1/${whole}`;
   }
   return formatNumber(weight);
+}
+
+/**
+ * A weight due to `units` of a window's loss units as "n/T" ("2/3", "3/58") when it is one, T
+ * a whole number; else as {@link formatWeight} writes it.
+ */
+export function formatShare(units: number, weight: number): string {
+  if (units > 0 && weight > 0 && Number.isFinite(weight)) {
+    const total = Math.round(units / weight);
+    if (total >= 1 && Math.abs(units / total - weight) <= 1e-9 * weight) return `${units}/${total}`;
+  }
+  return formatWeight(weight);
 }
 
 /** How much larger or smaller `actual` is than `expected`, e.g. "17.3% bigger". */
@@ -80,9 +94,70 @@ export function stepName(step: number, epoch: number): string {
   return `step ${nth(step)} (epoch ${nth(epoch)})`;
 }
 
+/** What each weighting counts the same, as every output names the weighting checked. */
+export const WEIGHTING_WORDS: Record<Scenario["weighting"], string> = {
+  samples: "samples (each sample counts the same)",
+  tokens: "loss tokens (each loss token counts the same)",
+};
+
+/**
+ * The weightings an audit checked: those its metadata names, else those of the scenarios its
+ * outcomes hold, in the order {@link WEIGHTINGS} lists them.
+ */
+export function runWeightings(
+  meta: Pick<RunMeta, "weighting">,
+  audits: readonly TrainerAuditOutcome[],
+): Array<Scenario["weighting"]> {
+  const scenarios = audits.flatMap((a) => [
+    ...a.regressions.map((r) => r.scenario),
+    ...(a.search.kind === "refuted" ? [a.search.counterexample.check.scenario] : []),
+    ...(a.search.kind === "error" ? [a.search.check.scenario] : []),
+  ]);
+  const named = new Set(meta.weighting?.split(/,\s*/) ?? scenarios.map((s) => s.weighting));
+  return WEIGHTINGS.filter((w) => named.has(w));
+}
+
+/** The weightings a run checked, in words: "samples (each sample counts the same)", "samples and loss tokens". */
+export function weightingsText(weightings: ReadonlyArray<Scenario["weighting"]>): string {
+  const [only] = weightings;
+  if (weightings.length === 1 && only) return WEIGHTING_WORDS[only];
+  return formatList(weightings.map((w) => WEIGHTING_WORDS[w].replace(/ \(.*\)$/, "")));
+}
+
+/**
+ * Whole numbers as a short list: "3, 1, 2"; after `limit` of them the rest is counted:
+ * "3, 1, 2, 5 and 96 more". `separator` joins them (", " for prose, "," as a flag writes them).
+ */
+export function formatCounts(counts: readonly number[], limit = 8, separator = ", "): string {
+  const shown = counts.slice(0, limit).join(separator);
+  const more = counts.length - Math.min(limit, counts.length);
+  return more > 0 ? `${shown} and ${more.toLocaleString("en-US")} more` : shown;
+}
+
+/** Words joined as prose: "a", "a and b", "a, b and c"; after `limit` of them the rest is counted. */
+export function formatList(items: readonly string[], limit = Number.POSITIVE_INFINITY): string {
+  const shown = items.slice(0, limit);
+  const more = items.length - shown.length;
+  if (more > 0) return `${shown.join(", ")} and ${more.toLocaleString("en-US")} more`;
+  return shown.length <= 1
+    ? (shown[0] ?? "")
+    : `${shown.slice(0, -1).join(", ")} and ${shown[shown.length - 1]}`;
+}
+
+/**
+ * A token-weighted scenario's loss-token setting as its flag takes it, long lists cut: "1,2",
+ * "1-8" (a range drawn from the data seed; the default when none was given) or
+ * "3,1,2,5,1,2,3,1 and 92 more".
+ */
+export function lengthsText(s: Scenario): string {
+  const lengths = s.lengths ?? DEFAULT_LENGTHS;
+  return typeof lengths === "string" ? lengths : formatCounts(lengths, 8, ",");
+}
+
 /**
  * The scenario's shape as `N/B/K xE`, e.g. `110/8/4 x2`, then what differs from the defaults
- * among shuffle, drop_last, precision and body: `1000/16/4 x3 shuffled`.
+ * among shuffle, drop_last, precision, body and weighting: `1000/16/4 x3 shuffled`,
+ * `2/1/2 x1 tokens 1,2`.
  */
 export function scenarioShape(s: Scenario): string {
   const extras = [
@@ -90,6 +165,7 @@ export function scenarioShape(s: Scenario): string {
     s.dropLast ? scenarioField("dropLast").label : null,
     s.precision === scenarioField("precision").default ? null : s.precision,
     s.model === scenarioField("model").default ? null : s.model,
+    s.weighting === "tokens" ? `tokens ${lengthsText(s)}` : null,
   ].filter((x) => x !== null);
   const ranks = s.worldSize > 1 ? [`on ${s.worldSize} ranks`] : [];
   return [
@@ -102,7 +178,7 @@ export function scenarioShape(s: Scenario): string {
 /**
  * A scenario in a few words: "N 110 · B 8 · K 4 · 2 epochs" ("· W 2" before the epochs for
  * several ranks), then each other field that differs from its default ("drop_last", "shuffle 3",
- * "fp16", "mlp body").
+ * "fp16", "mlp body", "weighting tokens · loss tokens 1,2").
  */
 export function scenarioLabel(s: Scenario): string {
   const symbol = (key: "datasetSize" | "batchSize" | "accumulation") =>
@@ -116,6 +192,9 @@ export function scenarioLabel(s: Scenario): string {
     extras.push(`${scenarioField("dataSeed").label} ${s.dataSeed}`);
   if (s.learningRate !== scenarioField("learningRate").default)
     extras.push(`${scenarioField("learningRate").label} ${s.learningRate}`);
+  if (s.weighting !== scenarioField("weighting").default)
+    extras.push(`${scenarioField("weighting").label} ${s.weighting}`);
+  if (s.weighting === "tokens") extras.push(`${scenarioField("lengths").label} ${lengthsText(s)}`);
   return [
     symbol("datasetSize"),
     symbol("batchSize"),

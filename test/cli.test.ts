@@ -8,7 +8,11 @@ import type { checkJson, trainerAuditJson } from "../reports/json.js";
 import { alive, childrenOf, killAlive, waitFor, waitUntilGone } from "./support/processes.js";
 
 type CheckResult = ReturnType<typeof checkJson>;
-type AuditResult = { schemaVersion: number; trainers: Array<ReturnType<typeof trainerAuditJson>> };
+type AuditResult = {
+  schemaVersion: number;
+  weighting: string;
+  trainers: Array<ReturnType<typeof trainerAuditJson>>;
+};
 
 const root = join(import.meta.dirname, "..");
 const bin = join(root, "dist", "cli", "main.js");
@@ -292,6 +296,8 @@ describe("accumaudit CLI", () => {
       ["docs-loop", "fail"],
       ["reference", "pass"],
     ]);
+    expect(audit.weighting).toBe("samples");
+    expect(audit.trainers[0]?.counterexample?.result.weighting).toBe("samples");
     const replay = audit.trainers[0]?.counterexample?.replay ?? "";
     expect(replay).toMatch(/^accumaudit check --trainer docs-loop /);
     const again = cli(...replay.split(" ").slice(1), "--json");
@@ -387,6 +393,55 @@ describe("accumaudit CLI", () => {
     expect(cases?.[0]?.error?.[0]?.message).toMatch(/cannot start \/nonexistent\/python/);
   });
 
+  it("check --weighting tokens: text, JSON, JUnit and HTML name the weighting and each sample's loss tokens; the replay carries them", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "accumaudit-cli-"));
+    const scenario = [
+      "--trainer",
+      "docs-loop",
+      "--dataset-size",
+      "2",
+      "--batch-size",
+      "1",
+      "--accumulation",
+      "2",
+      "--weighting",
+      "tokens",
+      "--lengths",
+      "1,2",
+    ];
+    const text = cli("check", ...scenario, "--junit", join(folder, "c.xml"));
+    expect(text.stdout).toMatch(/^FAIL {2}docs-loop .*· weighting tokens · loss tokens 1,2\n/);
+    expect(text.stdout.split("\n")[1]).toBe(
+      "  weighting: loss tokens (each loss token counts the same); loss tokens per sample: 1, 2",
+    );
+    expect(text.stdout).toContain("token weighting gives it 1/3 (1 of its window's 3 loss tokens)");
+    expect(text.stdout).toContain(
+      "micro-batch 1 holds 1 sample with 1 loss token, micro-batch 2 holds 1 sample with 2 loss tokens",
+    );
+    const json = cli("check", ...scenario, "--json", "--report", join(folder, "c.html"));
+    const result = JSON.parse(json.stdout) as CheckResult;
+    expect(result).toMatchObject({
+      weighting: "tokens",
+      lossTokens: [1, 2],
+      scenario: { weighting: "tokens", lengths: [1, 2] },
+    });
+    const html = readFileSync(join(folder, "c.html"), "utf8");
+    expect(html).toContain("Loss tokens per sample, from sample 0: 1, 2 (3 loss tokens in all).");
+    expect(html).toContain(
+      "<dt>Weighting</dt><dd>loss tokens (each loss token counts the same)</dd>",
+    );
+    const parsed = await parseJunit(readFileSync(join(folder, "c.xml"), "utf8"));
+    const suite = parsed && "testsuite" in parsed ? parsed.testsuite?.[0] : undefined;
+    expect(suite?.properties).toContainEqual({
+      name: "weighting",
+      value: "loss tokens (each loss token counts the same)",
+    });
+    const failure = suite?.testcase?.flatMap((c) => c.failure ?? [])[0];
+    expect(failure?.inner).toContain(
+      "replay: accumaudit check --trainer docs-loop --dataset-size 2 --batch-size 1 --accumulation 2 --weighting tokens --lengths 1,2",
+    );
+  });
+
   it("stops quietly when its reader closes the pipe early (accumaudit audit | head -1)", async () => {
     const child = spawn(
       process.execPath,
@@ -415,6 +470,47 @@ describe("accumaudit CLI", () => {
     const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
     expect(stderr).not.toMatch(/EPIPE|Unhandled/);
     expect(code).not.toBeNull();
+  });
+
+  it("SIGINT stops an audit of a built-in trainer run in the main thread (--jobs 1) between two cases", async () => {
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        "audit",
+        "--trainer",
+        "reference",
+        "--runs",
+        "3000",
+        "--seed",
+        "1",
+        "--jobs",
+        "1",
+        "--json",
+      ],
+      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => {
+      stdout += String(chunk);
+    });
+    child.stderr.on("data", (chunk) => {
+      stderr += String(chunk);
+    });
+    const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+    try {
+      // Well into the search (3000 cases of the reference take minutes): no progress line shows
+      // off a terminal, so the test waits.
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+      child.kill("SIGINT");
+      expect(await closed, stderr).toBe(130);
+      const audit = JSON.parse(stdout) as { interrupted?: { signal: string; completed: number } };
+      expect(audit.interrupted).toMatchObject({ signal: "SIGINT", completed: 0 });
+    } catch (error) {
+      killAlive([child.pid ?? -1]);
+      throw error;
+    }
   });
 
   it.each(["SIGINT", "SIGTERM"] as const)(

@@ -8,10 +8,19 @@ import {
   pythonWorkerPoolSize,
   setPythonWorkerPoolSize,
 } from "../trainers/external/python-trainer.js";
-import { createTfjsTrainers } from "../trainers/tfjs/index.js";
+import {
+  createTfjsTrainers,
+  disposeTfjsThreads,
+  liveTfjsThreads,
+  setTfjsThreadPoolSize,
+} from "../trainers/tfjs/index.js";
 import { childrenOf } from "./support/processes.js";
 
-afterEach(() => setPythonWorkerPoolSize(1));
+afterEach(async () => {
+  setPythonWorkerPoolSize(1);
+  setTfjsThreadPoolSize(1);
+  await disposeTfjsThreads();
+});
 
 /** This process's Python workers. */
 function pythonWorkers(): number[] {
@@ -71,6 +80,34 @@ describe("a search with several jobs", () => {
     const audit = await auditTrainer(trainer, { ...options(2), runs: 12 });
     expect(audit.search).toEqual({ kind: "passed", casesRun: 12 });
   }, 240_000);
+
+  it.each(["docs-loop", "reference"])(
+    "finds for %s on two TensorFlow.js threads what one job in the main thread finds",
+    async (name) => {
+      const trainer = createTfjsTrainers().find((t) => t.name === name);
+      if (!trainer) throw new Error(`expected the ${name} trainer`);
+      const one = await auditTrainer(trainer, options(1));
+      expect(liveTfjsThreads()).toBe(0);
+      setTfjsThreadPoolSize(2);
+      expect(trainer.concurrency?.()).toBe(2);
+      let running = 0;
+      let most = 0;
+      const two = await auditTrainer(trainer, {
+        ...options(2),
+        onProgress: (p) => {
+          if (p.phase !== "search") return;
+          running += p.state === "started" ? 1 : -1;
+          most = Math.max(most, running);
+        },
+      });
+      expect(one.search.kind).toBe(name === "reference" ? "passed" : "refuted");
+      expect(found(two)).toEqual(found(one));
+      expect(most).toBe(2);
+      expect(liveTfjsThreads()).toBe(2);
+      await trainer.dispose?.();
+      expect(liveTfjsThreads()).toBe(0);
+    },
+  );
 
   it("runs an in-process trainer one case at a time, with the one-job outcome", async () => {
     const trainer = createTfjsTrainers().find((t) => t.name === "two-loop");

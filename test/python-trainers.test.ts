@@ -1,6 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { auditTrainer } from "../properties/audit.js";
-import type { PropertyName } from "../properties/outcome.js";
+import type { CheckJudgement, PropertyName } from "../properties/outcome.js";
+import { runCheck } from "../properties/run-check.js";
+import { checkErrorMessage } from "../reports/sentences/index.js";
+import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
 import { createPythonTrainer, disposePythonWorkers } from "../trainers/external/index.js";
 
 afterAll(async () => {
@@ -74,4 +77,64 @@ describe("property search against the PyTorch trainers", () => {
     expect(audit.search, JSON.stringify(audit.search)).toEqual({ kind: "passed", casesRun: 40 });
     expect(audit.verdict).toBe("pass");
   });
+});
+
+const trainer = (name: string) => createPythonTrainer(name, { timeoutMs: 120_000 });
+
+async function judge(name: string, scenario: ScenarioInput): Promise<CheckJudgement> {
+  const check = await runCheck(trainer(name), parseScenario(scenario));
+  if (check.verdict === "error") throw new Error(`${name}: ${checkErrorMessage(check.error)}`);
+  return check;
+}
+
+/** The properties a check refutes. */
+const refuted = (check: CheckJudgement): PropertyName[] =>
+  (Object.keys(check.properties) as PropertyName[]).filter((p) => !check.properties[p].ok);
+
+const tokens = (s: ScenarioInput): ScenarioInput => ({ weighting: "tokens", ...s });
+
+describe("token weighting: the PyTorch trainers on causal-LM token sequences", () => {
+  it.each(["python:token-reference", "python:hf-trainer-items"])(
+    "%s weights every loss token of a window the same",
+    async (name) => {
+      const scenarios: ScenarioInput[] = [
+        { datasetSize: 2, batchSize: 1, accumulation: 2, lengths: [1, 2] },
+        { datasetSize: 23, batchSize: 3, accumulation: 2, epochs: 2, lengths: [3, 1, 0, 5, 2] },
+        { datasetSize: 30, batchSize: 4, accumulation: 3, shuffle: 5, model: "causal-lm" },
+        { datasetSize: 17, batchSize: 5, accumulation: 2, lengths: "0-6", model: "causal-lm" },
+      ];
+      for (const scenario of scenarios) {
+        const check = await judge(name, tokens(scenario));
+        expect(check.verdict, `${JSON.stringify(scenario)}: ${refuted(check)}`).toBe("pass");
+      }
+      const audit = await auditTrainer(trainer(name), {
+        runs: 15,
+        seed: 3,
+        space: {
+          weightings: ["tokens"],
+          models: ["fingerprint", "causal-lm"],
+          maxDatasetSize: 40,
+          maxWorldSize: 1,
+        },
+      });
+      expect(audit.search, JSON.stringify(audit.search)).toEqual({ kind: "passed", casesRun: 15 });
+    },
+  );
+
+  it.each(["python:hf-trainer", "python:docs-loop"])(
+    "%s weights each micro-batch's token mean alike: loss tokens of unequal micro-batches are misweighted",
+    async (name) => {
+      const check = await judge(
+        name,
+        tokens({ datasetSize: 2, batchSize: 1, accumulation: 2, lengths: [1, 2] }),
+      );
+      expect(check.verdict).toBe("fail");
+      expect(refuted(check)).toEqual(["weighting"]);
+      // 1/2 each, where the full batch gives the one-token sample 1/3 and the two-token one 2/3.
+      const worst = check.properties.weighting.worst;
+      expect(worst).toMatchObject({ sample: 0, units: 1, windowUnits: 3 });
+      expect(worst?.weight).toBeCloseTo(1 / 2, 6);
+      expect(worst?.expectedWeight).toBeCloseTo(1 / 3, 12);
+    },
+  );
 });

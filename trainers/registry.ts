@@ -27,7 +27,10 @@ const PYTHON_DESCRIPTIONS: Record<string, string> = {
   "python:two-loop":
     "PyTorch: windows of min(K, left) micro-batches, loss / micro-batches in the window",
   "python:k-plus-one": "PyTorch: documentation loop with K + 1",
-  "python:reference": "PyTorch: accumaudit's reference loop (sample-count weighting, tail flushed)",
+  "python:reference":
+    "PyTorch: accumaudit's reference loop (sum of loss terms / the window's samples or loss tokens, tail flushed)",
+  "python:token-reference":
+    "PyTorch: the reference loop for LM fine-tuning (token losses / the window's (labels != -100) count, tail flushed)",
   "python:lightning": "PyTorch Lightning Trainer with accumulate_grad_batches = K",
   "python:accelerate":
     "HuggingFace Accelerate: Accelerator(gradient_accumulation_steps = K) with accumulate()",
@@ -51,7 +54,7 @@ const PYTHON_DESCRIPTIONS: Record<string, string> = {
   "python:ddp-tail-step":
     "PyTorch DDP: the DDP documentation loop plus a step after each rank's last micro-batch",
   "python:ddp-reference":
-    "PyTorch DDP: accumaudit's reference loop over W ranks (unpadded shards, global sample count, no hang)",
+    "PyTorch DDP: accumaudit's reference loop over W ranks (unpadded shards, global sample or token count, no hang)",
   "python:accelerate-uneven":
     "HuggingFace Accelerate as python:accelerate, with even_batches=False",
   "python:hf-trainer-items-uneven":

@@ -2,11 +2,19 @@ import { availableParallelism } from "node:os";
 import { DEFAULT_SPACE, missionScenarios } from "../../properties/arbitraries.js";
 import { auditTrainer } from "../../properties/audit.js";
 import type { TrainerAuditOutcome } from "../../properties/outcome.js";
-import { MAX_WORLD_SIZE, MODELS, PRECISIONS } from "../../trainers/contract/scenario.js";
+import {
+  MAX_WORLD_SIZE,
+  MODELS,
+  MODELS_BY_WEIGHTING,
+  PRECISIONS,
+  type Scenario,
+  WEIGHTINGS,
+} from "../../trainers/contract/scenario.js";
 import { scenarioField } from "../../trainers/contract/scenario-fields.js";
 import type { Trainer } from "../../trainers/contract/trainer.js";
 import { setPythonWorkerPoolSize } from "../../trainers/external/python-trainer.js";
 import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
+import { setTfjsThreadPoolSize, THREADED_BACKENDS } from "../../trainers/tfjs/thread-pool.js";
 import { watchInterrupts } from "../interrupt.js";
 import { choiceList, integerFlag, RUN_FLAGS } from "../options.js";
 import { forwardTrainerOutput, reportersFromFlags } from "../outputs.js";
@@ -24,6 +32,7 @@ const AUDIT_FLAGS = {
   path: { type: "string" },
   precision: { type: "string", multiple: true },
   model: { type: "string", multiple: true },
+  weighting: { type: "string", multiple: true },
   "max-dataset-size": { type: "string" },
   "max-epochs": { type: "string" },
   "world-size": { type: "string" },
@@ -36,12 +45,33 @@ const DEFAULT_JOBS = Math.min(availableParallelism(), 4);
 export const AUDIT_USAGE = [
   "accumaudit audit [--trainer NAME]... [--runs N] [--seed S] [--path P] [--jobs J]",
   `  [${scenarioField("precision").flag} ${PRECISIONS.join("|")}]... [${scenarioField("model").flag} ${MODELS.join("|")}]...`,
-  `  [--max-dataset-size N] [--max-epochs E] [${scenarioField("worldSize").flag} W]`,
+  `  [${scenarioField("weighting").flag} ${WEIGHTINGS.join("|")}]... [--max-dataset-size N] [--max-epochs E] [${scenarioField("worldSize").flag} W]`,
   ...RUN_USAGE,
   `Without --trainer, audits the built-in trainers; --runs defaults to ${DEFAULT_RUNS}.`,
-  `--jobs J: search cases of a python: trainer checked at once, each in its own worker process (default ${DEFAULT_JOBS}: the cores, at most 4); the outcome is the same for every J. The TensorFlow.js trainers run one case at a time.`,
+  `--jobs J: search cases checked at once, each in its own worker process for a python: trainer, in its own thread for a built-in trainer on --backend ${THREADED_BACKENDS.join(" or ")} (default ${DEFAULT_JOBS}: the cores, at most 4); the outcome is the same for every J. On webgpu and tensorflow the built-in trainers run one case at a time.`,
+  `--weighting: the full-batch reference to hold the trainers to (default samples); tokens draws loss-token counts per sample and the models ${MODELS.filter((m) => m === "fingerprint" || m === "causal-lm").join(" and ")}.`,
   `Trainers that run data-parallel are searched over 1 to ${DEFAULT_SPACE.maxWorldSize} ranks; --world-size W checks W ranks only, the known counterexamples included.`,
 ].join("\n");
+
+/** A listed model that no listed weighting trains (causal-lm under sample weighting) is a usage error. */
+function assertModelsFitWeightings(
+  models: ReadonlyArray<Scenario["model"]> | undefined,
+  weightings: ReadonlyArray<Scenario["weighting"]> = DEFAULT_SPACE.weightings,
+): void {
+  for (const model of models ?? []) {
+    const fits = weightings.filter((w) =>
+      (MODELS_BY_WEIGHTING[w] as ReadonlyArray<Scenario["model"]>).includes(model),
+    );
+    if (fits.length === 0) {
+      const needs = WEIGHTINGS.filter((w) =>
+        (MODELS_BY_WEIGHTING[w] as ReadonlyArray<Scenario["model"]>).includes(model),
+      );
+      throw new UsageError(
+        `--model ${model}: expected a model that ${weightings.join(" or ")} weighting trains (${weightings.flatMap((w) => MODELS_BY_WEIGHTING[w]).join(", ")}); add --weighting ${needs.join(" or ")}`,
+      );
+    }
+  }
+}
 
 /** `accumaudit audit`: a property search per trainer. Returns the exit code. */
 export async function auditCommand(args: string[]): Promise<number> {
@@ -66,11 +96,13 @@ export async function auditCommand(args: string[]): Promise<number> {
   const space = {
     ...(values.precision ? { precisions: choiceList(values, "precision", PRECISIONS) } : {}),
     ...(values.model ? { models: choiceList(values, "model", MODELS) } : {}),
+    ...(values.weighting ? { weightings: choiceList(values, "weighting", WEIGHTINGS) } : {}),
     maxDatasetSize:
       integerFlag(values, "max-dataset-size", 1, 1_000_000) ?? DEFAULT_SPACE.maxDatasetSize,
     maxEpochs: integerFlag(values, "max-epochs", 1, 1000) ?? DEFAULT_SPACE.maxEpochs,
     ...(worldSize === undefined ? {} : { minWorldSize: worldSize, maxWorldSize: worldSize }),
   };
+  assertModelsFitWeightings(space.models, space.weightings);
   const names =
     values.trainer && values.trainer.length > 0 ? values.trainer : builtInTrainerNames();
   assertRunFlagsApply(values, names);
@@ -78,11 +110,18 @@ export async function auditCommand(args: string[]): Promise<number> {
   const reporter = await reportersFromFlags(values);
   forwardTrainerOutput();
   setPythonWorkerPoolSize(jobs);
+  // webgpu and tensorflow stay in the main thread (see THREADED_BACKENDS): one case at a time.
+  setTfjsThreadPoolSize(THREADED_BACKENDS.includes(context.runOptions.backend ?? "cpu") ? jobs : 1);
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
   // Starts each external trainer's worker now, while the report is set up and earlier trainers
   // are audited; a worker that cannot start is reported by that trainer's own audit.
   for (const trainer of trainers) trainer.maxWorldSize?.().catch(() => undefined);
-  const regressions = missionScenarios(space.models?.[0], space.precisions?.[0], worldSize);
+  const regressions = missionScenarios(
+    space.models?.[0],
+    space.precisions?.[0],
+    worldSize,
+    space.weightings?.[0],
+  );
   const audits: TrainerAuditOutcome[] = [];
   const interrupt = watchInterrupts();
   try {
@@ -90,6 +129,7 @@ export async function auditCommand(args: string[]): Promise<number> {
       kind: "audit",
       meta: runMeta(context, {
         precision: (space.precisions ?? DEFAULT_SPACE.precisions).join(", "),
+        weighting: (space.weightings ?? DEFAULT_SPACE.weightings).join(", "),
         command: ["audit", ...args],
         seed,
         runs,

@@ -44,7 +44,11 @@ export async function checkCommand(args: string[]): Promise<number> {
   try {
     await reporter.onRunStart({
       kind: "check",
-      meta: runMeta(context, { precision: scenario.precision, command: ["check", ...args] }),
+      meta: runMeta(context, {
+        precision: scenario.precision,
+        weighting: scenario.weighting,
+        command: ["check", ...args],
+      }),
       trainers: [trainer.name],
       replay: context.replay,
     });

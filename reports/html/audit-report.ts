@@ -1,7 +1,7 @@
 import type { TrainerAuditOutcome } from "../../properties/outcome.js";
 import type { Interrupted, RunStart } from "../reporter.js";
 import { checkErrorMessage, interruptedSentence } from "../sentences/index.js";
-import { plural, scenarioLabel, trainerLabel } from "../words.js";
+import { plural, runWeightings, scenarioLabel, trainerLabel, weightingsText } from "../words.js";
 import { errorDetails, renderCheckBody } from "./diagnosis-section.js";
 import { escapeHtml } from "./escape.js";
 import { heading, slug } from "./markup.js";
@@ -104,7 +104,7 @@ export async function renderAuditReport(input: {
     ? `<p class="interrupted"><strong>${escapeHtml(interruptedSentence(interrupted))}</strong></p>`
     : "";
   const header = `${heading(1, "accumaudit audit report")}${stopped}<p class="lead">${escapeHtml(summary)} ${escapeHtml(
-    `Seed ${meta.seed}, ${plural(meta.runs ?? 0, "run")} per trainer, ${meta.date}.`,
+    `Seed ${meta.seed}, ${plural(meta.runs ?? 0, "run")} per trainer, ${meta.date}. Weighting: ${weightingsText(runWeightings(meta, audits))}.`,
   )}</p><p class="lead">${escapeHtml(NUMBERING_NOTE)}</p>`;
   const main = [
     `<section aria-labelledby="verdicts">${heading(2, "Verdicts", "verdicts")}${renderVerdictTable(audits, anchors)}</section>`,

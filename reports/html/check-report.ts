@@ -1,6 +1,6 @@
 import type { CheckOutcome } from "../../properties/outcome.js";
 import type { RunStart } from "../reporter.js";
-import { trainerLabel } from "../words.js";
+import { trainerLabel, WEIGHTING_WORDS } from "../words.js";
 import { renderCheckBody } from "./diagnosis-section.js";
 import { escapeHtml } from "./escape.js";
 import { heading, verdictBadge } from "./markup.js";
@@ -20,7 +20,7 @@ export async function renderCheckReport(input: {
     check.durationMs === undefined
       ? ""
       : escapeHtml(` · trainer ran ${Math.round(check.durationMs)} ms`)
-  } · ${escapeHtml(run.meta.date)}</p><p class="lead">${escapeHtml(NUMBERING_NOTE)}</p>`;
+  } · weighting: ${escapeHtml(WEIGHTING_WORDS[check.scenario.weighting])} · ${escapeHtml(run.meta.date)}</p><p class="lead">${escapeHtml(NUMBERING_NOTE)}</p>`;
   const body = await renderCheckBody(check, { level: 2, id: "check" });
   return renderPage({
     title: `accumaudit check: ${check.trainer} ${check.verdict}`,

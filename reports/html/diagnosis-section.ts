@@ -7,12 +7,6 @@ import {
   type Verdict,
   type WindowingResult,
 } from "../../properties/outcome.js";
-import {
-  microBatchesPerEpoch,
-  type Scenario,
-  stepsPerEpoch,
-} from "../../trainers/contract/scenario.js";
-import { SCENARIO_FIELDS } from "../../trainers/contract/scenario-fields.js";
 import { totalOf } from "../sentences/coverage.js";
 import {
   checkErrorMessage,
@@ -29,35 +23,12 @@ import { escapeHtml } from "./escape.js";
 import { renderFigure } from "./figure.js";
 import { weightHeatmap } from "./heatmap.js";
 import { heading, table, verdictBadge } from "./markup.js";
+import { lossTokensLine, microBatchTable, scenarioTable } from "./scenario-panel.js";
 import { binSteps, largestBin } from "./step-bins.js";
 import { fitsWeightsTable, weightsTable } from "./weights-table.js";
 
 const MAX_EPOCH_ROWS = 40;
 const MAX_STEP_ROWS = 60;
-
-/** A scenario field's value as the scenario table shows it. */
-function fieldValue(s: Scenario, key: keyof Scenario): string {
-  const value = s[key];
-  if (key === "shuffle") return value === false ? "no" : `seed ${value}`;
-  if (typeof value === "boolean") return value ? "yes" : "no";
-  return String(value);
-}
-
-function scenarioTable(s: Scenario, caption: string): string {
-  const fields: Array<[string, string | number]> = [
-    ...SCENARIO_FIELDS.map((f): [string, string] => [
-      f.symbol && f.symbol.length === 1 ? `${f.label} ${f.symbol}` : f.label,
-      fieldValue(s, f.key),
-    ]),
-    ["micro-batches per epoch", microBatchesPerEpoch(s)],
-    ["windows per epoch", stepsPerEpoch(s)],
-  ];
-  return table({
-    caption,
-    columns: ["setting", "value"],
-    rows: fields.map(([k, v]) => ({ header: escapeHtml(k), cells: [escapeHtml(String(v))] })),
-  });
-}
 
 function okVerdict(ok: boolean): Verdict {
   return ok ? "pass" : "fail";
@@ -144,9 +115,11 @@ function stepsTable(d: CheckJudgement): string {
   const binned = largestBin(bins) > 1;
   const rows = bins.map((b) => {
     const analysis = d.steps.find((s) => s.step === b.first);
+    const tokens =
+      d.scenario.weighting === "tokens" && analysis?.window ? `, ${analysis.window.units}` : "";
     const window =
       !binned && analysis?.window
-        ? `epoch ${nth(analysis.window.epoch)}, window ${nth(analysis.window.index)} (${analysis.window.size})`
+        ? `epoch ${nth(analysis.window.epoch)}, window ${nth(analysis.window.index)} (${analysis.window.size}${tokens})`
         : "";
     return {
       header: b.first === b.last ? String(nth(b.first)) : `${nth(b.first)}–${nth(b.last)}`,
@@ -177,7 +150,9 @@ function stepsTable(d: CheckJudgement): string {
         "step",
         "epoch",
         "samples",
-        "matched window (size)",
+        d.scenario.weighting === "tokens"
+          ? "matched window (samples, loss tokens)"
+          : "matched window (size)",
         "skipped",
         "weight error",
         "weight spread",
@@ -301,7 +276,9 @@ export async function renderCheckBody(
       d.scenario,
       counterexample ? "The smallest failing scenario found" : "The scenario checked",
     ),
+    lossTokensLine(d),
     judged ? propertiesTable(judged) : "",
+    judged ? microBatchTable(judged) : "",
     judged ? coverageTable(judged) : "",
     judged && figures.trim() ? `${heading(level, "Charts")}${figures}${stepsTable(judged)}` : "",
     d.verdict === "error" ? errorSection(d.error) : "",

@@ -52,7 +52,7 @@ function distanceFromOne(ratio: number): number {
 
 /**
  * Per-step by per-sample weight heatmap: steps across, samples down, colour = weight divided by
- * the expected weight 1/|W| (log scale, centred on 1). Occurrences that leaked into a later
+ * the expected weight 1/|W| (n_i/T_W under token weighting; log scale, centred on 1). Occurrences that leaked into a later
  * epoch or were applied twice carry a marker; lost and dropped occurrences are drawn in a
  * "not applied" panel per epoch. Steps, samples and epochs are binned to the given limits; a
  * binned cell shows the ratio furthest from 1 among its occurrences. Null without any step.
@@ -308,7 +308,7 @@ export function weightHeatmap(
     `Heatmap of the weight ${S === 1 ? "the one step" : `each of ${plural(S, "step")}`} (across) gave ` +
     `${N === 1 ? "the one sample" : `each of ${plural(N, "sample")}`} ` +
     `(down) over ${plural(E, "epoch")}${binning.length > 0 ? `, ${binning.join(", ")}` : ""}. ` +
-    `Colour is weight divided by the expected weight 1/|W| on a log scale from ${formatNumber(low)} ` +
+    `Colour is weight divided by the expected weight ${d.scenario.weighting === "tokens" ? "n_i/T_W (the sample's loss tokens over its window's)" : "1/|W|"} on a log scale from ${formatNumber(low)} ` +
     `(blue, too little) through 1 (grey, correct) to ${formatNumber(spread)} (orange, too much); ` +
     `white means no occurrence; the ratio furthest from 1 is ${formatNumber(furthest)}. ` +
     markerSentence(counts, unexpected) +

@@ -1,8 +1,9 @@
 import type { RunMeta } from "../reporter.js";
+import { runWeightings, weightingsText } from "../words.js";
 import { escapeHtml } from "./escape.js";
 import { definitionList, heading } from "./markup.js";
 
-/** The run metadata section: harness version, backend or device, precision, seed, runs, date. */
+/** The run metadata section: harness version, backend or device, precision, weighting, seed, runs, date. */
 export function renderMetadata(meta: RunMeta, level: number): string {
   const list = definitionList([
     ["Harness version", `accumaudit ${meta.harnessVersion}`],
@@ -10,6 +11,7 @@ export function renderMetadata(meta: RunMeta, level: number): string {
     ["Backend", meta.backend],
     ["Device", meta.device],
     ["Precision", meta.precision],
+    ["Weighting", meta.weighting ? weightingsText(runWeightings(meta, [])) : undefined],
     ["Seed", meta.seed],
     ["Runs per trainer", meta.runs],
   ]);

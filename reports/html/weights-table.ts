@@ -1,5 +1,5 @@
 import type { CheckJudgement } from "../../properties/outcome.js";
-import { formatWeight, nth } from "../words.js";
+import { formatShare, formatWeight, nth } from "../words.js";
 import { escapeHtml } from "./escape.js";
 import { table } from "./markup.js";
 
@@ -16,7 +16,8 @@ export function fitsWeightsTable(d: CheckJudgement): boolean {
 
 /**
  * Every weight of a small check as a table: a row per step, a column per occurrence (epoch,
- * sample), each cell the weight the step gave it and, where it differs, the weight expected.
+ * sample), each cell the weight the step gave it and, where it differs, the weight expected;
+ * under token weighting a first row gives each sample's loss tokens.
  */
 export function weightsTable(d: CheckJudgement): string {
   const { epochs, datasetSize } = d.scenario;
@@ -24,6 +25,7 @@ export function weightsTable(d: CheckJudgement): string {
     epoch: Math.floor(k / datasetSize),
     sample: k % datasetSize,
   }));
+  const lossTokens = d.scenario.weighting === "tokens" ? d.weights.lossTokens : undefined;
   const rows = d.steps.map((step) => {
     const entries = d.weights.byStep[step.step] ?? [];
     return {
@@ -35,23 +37,33 @@ export function weightsTable(d: CheckJudgement): string {
         const off =
           Math.abs(entry.weight - expected) >
           d.properties.weighting.tolerance * Math.max(expected, 1e-12);
+        const due = lossTokens
+          ? formatShare(lossTokens[sample] ?? 0, expected)
+          : formatWeight(expected);
         return escapeHtml(
-          off
-            ? `${formatWeight(entry.weight)} (expected ${formatWeight(expected)})`
-            : formatWeight(entry.weight),
+          off ? `${formatWeight(entry.weight)} (expected ${due})` : formatWeight(entry.weight),
         );
       }),
     };
   });
+  const tokensRow = lossTokens
+    ? [
+        {
+          header: "loss tokens n_i",
+          cells: occurrences.map(({ sample }) => String(lossTokens[sample] ?? 0)),
+        },
+      ]
+    : [];
   return table({
-    caption:
-      "Weight each step gave each sample's occurrence (— none); where it is not 1/|W|, the expected weight follows",
+    caption: lossTokens
+      ? "Weight each step gave each sample's occurrence (— none); where it is not n_i/T_W (the sample's loss tokens over its window's), the expected weight follows"
+      : "Weight each step gave each sample's occurrence (— none); where it is not 1/|W|, the expected weight follows",
     columns: [
       "step",
       ...occurrences.map(
         ({ epoch, sample }) => `sample ${sample}${epochs > 1 ? `, epoch ${nth(epoch)}` : ""}`,
       ),
     ],
-    rows,
+    rows: [...tokensRow, ...rows],
   });
 }

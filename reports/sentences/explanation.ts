@@ -1,15 +1,9 @@
+import { type CheckJudgement, type CheckOutcome, propertiesFor } from "../../properties/outcome.js";
+import { mistakesOf, mistakeTitle } from "../advice.js";
 import {
-  type CheckJudgement,
-  type CheckOutcome,
-  propertiesFor,
-  type WeightGroup,
-} from "../../properties/outcome.js";
-import { MISTAKE_TITLES, mistakesOf } from "../advice.js";
-import {
-  formatChange,
+  formatCounts,
   formatNumber,
   formatSampleSet,
-  formatWeight,
   nth,
   plural,
   positionRange,
@@ -18,16 +12,19 @@ import {
 } from "../words.js";
 import { checkErrorMessage } from "./check-error.js";
 import { findingsOf, ranksWord, samplesOf, totalOf } from "./coverage.js";
+import { tokenWeightingOf } from "./loss-tokens.js";
 import { replicasMessage } from "./replicas.js";
-import { stepFindings } from "./weighting.js";
+import { bodySentences, weightingSentences } from "./weight-explanation.js";
 import { windowingFindings } from "./windowing.js";
 
 function scenarioSentence(c: CheckOutcome): string {
   const s = c.scenario;
+  const tokens = tokenWeightingOf(c);
   const options = [
     s.dropLast ? "drop_last on" : "",
     s.shuffle !== false ? `shuffled with seed ${s.shuffle}` : "",
     s.precision !== "fp32" ? s.precision : "",
+    tokens ? `weighted by loss tokens, per sample ${formatCounts(tokens.lossTokens)}` : "",
   ].filter(Boolean);
   const ranks = s.worldSize > 1 ? ` on ${plural(s.worldSize, "rank")}` : "";
   const perRank = s.worldSize > 1 ? " per rank" : "";
@@ -36,89 +33,6 @@ function scenarioSentence(c: CheckOutcome): string {
     `${plural(s.accumulation, "micro-batch", "micro-batches")}${perRank} per window over ${plural(s.epochs, "epoch")}` +
     `${options.length > 0 ? ` (${options.join(", ")})` : ""}, ${c.trainer}`
   );
-}
-
-/** "8 samples of epoch 1 (96–103) got weight 1/32 where sample-count weighting gives 1/14, so ..." */
-function groupClause(g: WeightGroup, stepEpoch: number): string {
-  const tag = g.epoch !== stepEpoch ? ` of epoch ${nth(g.epoch)}` : "";
-  const update = g.samples.count === 1 ? "its update" : "their update";
-  const consequence =
-    g.expected === 0
-      ? `${update} was applied where none was due`
-      : g.weight === 0
-        ? `${update} was left out`
-        : `${update} was ${formatChange(g.weight, g.expected)} than it should have been`;
-  return (
-    `${plural(g.samples.count, "sample")}${tag} (${formatSampleSet(g.samples)}) got weight ` +
-    `${formatWeight(g.weight)} where sample-count weighting gives ${formatWeight(g.expected)}, ` +
-    `so ${consequence}`
-  );
-}
-
-/**
- * Whether a step weighted its samples unequally, or equally but wrongly: equal weights that mix
- * two epochs, or that are not what their window gives each sample.
- */
-function stepCharacter(groups: readonly WeightGroup[], spread: number, tolerance: number): string {
-  const weights = groups.map((g) => g.weight);
-  if (spread > tolerance)
-    return `The step weighted its samples unequally: its largest weight is ${formatChange(Math.max(...weights), Math.min(...weights))} than its smallest.`;
-  const each = `${formatWeight(weights[0] ?? 0)} each`;
-  const epochs = [...new Set(groups.map((g) => nth(g.epoch)))];
-  if (epochs.length > 1)
-    return `Its weights are equal (${each}), but it mixed samples of epochs ${epochs.join(" and ")} in one step.`;
-  const expected = groups[0]?.expected ?? 0;
-  return expected > 0
-    ? `Its weights are equal (${each}), but its samples' ${Math.round(1 / expected)}-sample window gives each ${formatWeight(expected)}.`
-    : `Its weights are equal (${each}), but no weight was due.`;
-}
-
-function weightingSentences(c: CheckJudgement): string[] {
-  const weighting = c.properties.weighting;
-  const steps = stepFindings(weighting);
-  const worst = steps.reduce<(typeof steps)[number] | undefined>(
-    (w, f) => (!w || f.relError > w.relError ? f : w),
-    undefined,
-  );
-  if (!worst) return [];
-  const where = worst.window
-    ? `, which the oracle matched to window ${nth(worst.window.index)} of epoch ${nth(worst.window.epoch)} (${plural(worst.window.size, "sample")})`
-    : "";
-  const wrong = worst.groups
-    .filter((g) => g.relError > weighting.tolerance)
-    .sort((a, b) => b.relError - a.relError);
-  const right = worst.groups
-    .filter((g) => !wrong.includes(g))
-    .reduce((n, g) => n + g.samples.count, 0);
-  const sentences = [
-    `In ${stepName(worst.step, worst.epoch)}${where}, ${wrong
-      .slice(0, 4)
-      .map((g) => groupClause(g, worst.epoch))
-      .join("; ")}` +
-      `${right === 1 ? "; the step's other sample got its expected weight" : ""}` +
-      `${right > 1 ? `; the step's other ${plural(right, "sample")} got their expected weight` : ""}.`,
-    stepCharacter(worst.groups, worst.spread, weighting.tolerance),
-  ];
-  const which =
-    steps.length === c.steps.length
-      ? `All ${c.steps.length.toLocaleString("en-US")} steps`
-      : `${steps.length} of ${plural(c.steps.length, "step")}`;
-  if (c.steps.length > 1)
-    sentences.push(
-      `${which} gave some sample a wrong weight ` +
-        `(largest relative error ${formatNumber(weighting.maxRelError)}, tolerance ${formatNumber(weighting.tolerance)}).`,
-    );
-  return sentences;
-}
-
-function bodySentences(c: CheckJudgement): string[] {
-  const w = c.properties.weighting;
-  if (w.bodyMaxRelError === null || w.bodyMaxRelError <= w.bodyTolerance) return [];
-  const at = w.bodyWorstStep === null ? "" : ` (worst at step ${nth(w.bodyWorstStep)})`;
-  return [
-    `The body gradient differed from the float64 oracle by up to ${formatNumber(w.bodyMaxRelError)} ` +
-      `relative${at}, against a tolerance of ${formatNumber(w.bodyTolerance)}.`,
-  ];
 }
 
 function droppedSentences(c: CheckJudgement): string[] {
@@ -218,7 +132,7 @@ export function leadSentence(c: CheckOutcome): string {
     failing.length === 1
       ? failing[0]
       : `${failing.slice(0, -1).join(", ")} and ${failing[failing.length - 1]}`;
-  const mistakes = mistakesOf(c).map((id) => MISTAKE_TITLES[id]);
+  const mistakes = mistakesOf(c).map((id) => mistakeTitle(id, c.scenario.weighting));
   return `${c.trainer} fails ${list}${mistakes.length > 0 ? `: ${mistakes.join("; ")}` : ""}.`;
 }
 
@@ -239,7 +153,7 @@ export function explainCheck(c: CheckOutcome): string {
         : ` The body gradient matched the float64 oracle within ${formatNumber(w.bodyMaxRelError)} relative (tolerance ${formatNumber(w.bodyTolerance)}).`;
     return (
       `${scenarioSentence(c)} applied every sample exactly once per epoch, in one step per window, ` +
-      `with weights within ${formatNumber(w.maxRelError)} relative of 1/|W| (tolerance ${formatNumber(w.tolerance)}; ` +
+      `with weights within ${formatNumber(w.maxRelError)} relative of ${tokenWeightingOf(c) ? "n_i/T_W, each sample's share of its window's loss tokens" : "1/|W|"} (tolerance ${formatNumber(w.tolerance)}; ` +
       `the smallest weighting error it detects is ${formatNumber(w.detectableRelError)}).${body}`
     );
   }

@@ -1,6 +1,7 @@
 /** Every sentence accumaudit says about a check, made from its findings: one place for all outputs. */
 import type { CheckJudgement, PropertyName } from "../../properties/outcome.js";
 import { coverageMessage } from "./coverage.js";
+import { tokenWeightingOf } from "./loss-tokens.js";
 import { replicasMessage } from "./replicas.js";
 import { weightingMessage } from "./weighting.js";
 import { windowingMessage } from "./windowing.js";
@@ -9,6 +10,7 @@ export { checkErrorMessage, tracebackLines } from "./check-error.js";
 export { coverageMessage } from "./coverage.js";
 export { explainCheck, leadSentence } from "./explanation.js";
 export { interruptedSentence } from "./interrupted.js";
+export { type TokenWeighting, tokenWeightingOf } from "./loss-tokens.js";
 export { replicasMessage } from "./replicas.js";
 export { weightingMessage } from "./weighting.js";
 export { windowingMessage } from "./windowing.js";
@@ -20,7 +22,7 @@ export function propertyMessage(check: CheckJudgement, property: PropertyName): 
     case "coverage":
       return coverageMessage(properties.coverage, scenario);
     case "weighting":
-      return weightingMessage(properties.weighting);
+      return weightingMessage(properties.weighting, tokenWeightingOf(check));
     case "windowing":
       return windowingMessage(properties.windowing, scenario);
     case "replicas":

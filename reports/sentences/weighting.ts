@@ -1,6 +1,12 @@
 import type { WeightGroup, WeightingFinding, WeightingResult } from "../../properties/outcome.js";
 import { largestWindowWithDetectableOffByOne } from "../../properties/tolerance.js";
 import { formatNumber, formatSampleSet, formatWeight, nth, plural, stepName } from "../words.js";
+import {
+  groupTokensText,
+  microBatchesClause,
+  type TokenWeighting,
+  tokenShareText,
+} from "./loss-tokens.js";
 
 type StepWeights = Extract<WeightingFinding, { kind: "step-weights" }>;
 
@@ -17,40 +23,60 @@ export function worstGroup(finding: StepWeights): WeightGroup | undefined {
   );
 }
 
-/** "sample 96 of epoch 1" or "14 samples of epoch 1 (96–109)". */
-export function groupSamples(group: WeightGroup): string {
+/**
+ * "sample 96 of epoch 1" or "14 samples of epoch 1 (96–109)"; `note` joins the parenthesis:
+ * "sample 0 of epoch 1 (1 loss token)", "2 samples of epoch 1 (0–1; 2 loss tokens each)".
+ */
+export function groupSamples(group: WeightGroup, note?: string): string {
   if (group.samples.count === 1)
-    return `sample ${group.samples.ranges[0]?.[0]} of epoch ${nth(group.epoch)}`;
-  return `${plural(group.samples.count, "sample")} of epoch ${nth(group.epoch)} (${formatSampleSet(group.samples, 4)})`;
-}
-
-/** What the weights of a group should have been: "their 14-sample window should give 1/14". */
-function expectedPart(group: WeightGroup): string {
-  const whose = group.samples.count === 1 ? "its" : "their";
-  if (group.expected === 0)
-    return `${group.samples.count === 1 ? "it belongs" : "they belong"} to no window`;
-  const size = Math.round(1 / group.expected);
-  return `${whose} ${size}-sample window should give ${formatWeight(group.expected)}`;
-}
-
-/** The smallest weighting error a tolerance detects, in words. */
-export function detectionNote(tolerance: number): string {
-  return `detects weight errors above ${formatNumber(tolerance)} (an off-by-one sample count in windows of up to ${largestWindowWithDetectableOffByOne(tolerance).toLocaleString("en-US")} samples)`;
+    return `sample ${group.samples.ranges[0]?.[0]} of epoch ${nth(group.epoch)}${note ? ` (${note})` : ""}`;
+  return `${plural(group.samples.count, "sample")} of epoch ${nth(group.epoch)} (${formatSampleSet(group.samples, 4)}${note ? `; ${note}` : ""})`;
 }
 
 /**
- * Weighting in one line: how close every applied weight came to 1/|W| and what the tolerance
- * detects, or the step and samples furthest off with their weight against the expected one,
- * and the body gradient's error when it is beyond its tolerance.
+ * What the weights of a group should have been: "their 14-sample window should give 1/14";
+ * under token weighting "token weighting gives it 1/3 (1 of its window's 3 loss tokens)".
  */
-export function weightingMessage(result: WeightingResult): string {
+function expectedPart(group: WeightGroup, tokens: TokenWeighting | null): string {
+  const one = group.samples.count === 1;
+  const share = tokens ? tokenShareText(group, tokens) : null;
+  if (group.expected === 0 && share === null)
+    return `${one ? "it belongs" : "they belong"} to no window`;
+  if (share !== null) return `token weighting gives ${one ? "it" : "each"} ${share}`;
+  const size = Math.round(1 / group.expected);
+  return `${one ? "its" : "their"} ${size}-sample window should give ${formatWeight(group.expected)}`;
+}
+
+/** What a weight is held to: 1/|W|, or n_i/T_W under token weighting. */
+export function expectedWeightName(tokens: TokenWeighting | null): string {
+  return tokens ? "n_i/T_W (a sample's loss tokens over its window's)" : "1/|W|";
+}
+
+/** The smallest weighting error a tolerance detects, in words. */
+export function detectionNote(tolerance: number, tokens: TokenWeighting | null = null): string {
+  const unit = tokens ? "loss-token" : "sample";
+  const units = tokens ? "loss tokens" : "samples";
+  return `detects weight errors above ${formatNumber(tolerance)} (an off-by-one ${unit} count in windows of up to ${largestWindowWithDetectableOffByOne(tolerance).toLocaleString("en-US")} ${units})`;
+}
+
+/**
+ * Weighting in one line: how close every applied weight came to 1/|W| (n_i/T_W under token
+ * weighting) and what the tolerance detects, or the step and samples furthest off with their
+ * weight against the expected one (under token weighting with the loss tokens of the samples
+ * and of the window's micro-batches), and the body gradient's error when it is beyond its
+ * tolerance.
+ */
+export function weightingMessage(
+  result: WeightingResult,
+  tokens: TokenWeighting | null = null,
+): string {
   if (result.ok) {
     const body =
       result.bodyMaxRelError === null
         ? ""
         : `, body within ${formatNumber(result.bodyMaxRelError)} of the oracle`;
     if (result.weightedSteps === 0) return "not applicable: no step applied any weight";
-    return `every applied weight within ${formatNumber(result.maxRelError)} of 1/|W|${body}; ${detectionNote(result.tolerance)}`;
+    return `every applied weight within ${formatNumber(result.maxRelError)} of ${expectedWeightName(tokens)}${body}; ${detectionNote(result.tolerance, tokens)}`;
   }
   const parts: string[] = [];
   const steps = stepFindings(result);
@@ -61,9 +87,12 @@ export function weightingMessage(result: WeightingResult): string {
   const group = worst && worstGroup(worst);
   if (worst && group) {
     const others = steps.length > 1 ? ` (${steps.length} steps off)` : "";
+    const samples = groupSamples(group, tokens ? groupTokensText(group, tokens) : undefined);
     parts.push(
-      `${stepName(worst.step, worst.epoch)} gave ${groupSamples(group)} weight ${formatWeight(group.weight)}; ${expectedPart(group)}: relative error ${formatNumber(group.relError)} > tolerance ${formatNumber(result.tolerance)}${others}`,
+      `${stepName(worst.step, worst.epoch)} gave ${samples} weight ${formatWeight(group.weight)}; ${expectedPart(group, tokens)}: relative error ${formatNumber(group.relError)} > tolerance ${formatNumber(result.tolerance)}${others}`,
     );
+    const microBatches = tokens ? microBatchesClause(worst, tokens) : "";
+    if (microBatches) parts.push(microBatches);
   }
   if (result.bodyMaxRelError !== null && result.bodyWorstStep !== null)
     if (!(result.bodyMaxRelError <= result.bodyTolerance))

@@ -1,5 +1,5 @@
 import { sampleBodyGradient } from "../../reference/body-gradient.js";
-import { initialBodyParameters, makeDataset } from "../../trainers/contract/probe.js";
+import { initialBodyParameters, lossUnits, makeDataset } from "../../trainers/contract/probe.js";
 import {
   microBatchesPerEpoch,
   parseScenario,
@@ -46,26 +46,32 @@ function epochMicroBatches(s: Scenario, epoch: number): number[][] {
   );
 }
 
-/** The weight a loop gives each sample of a micro-batch, and whether it steps after it. */
+/**
+ * The weight a loop gives each loss unit (a sample, or a loss token under token weighting) of a
+ * micro-batch, and whether it steps after it; a micro-batch mean is over its loss units.
+ */
 function loopRule(
   loop: SimulatedLoop,
   batches: number[][],
   position: number,
   k: number,
+  units: readonly number[],
 ): { scale: number; step: boolean } {
-  const batch = batches[position] ?? [];
+  const unitsOf = (batch: readonly number[]) => batch.reduce((n, i) => n + (units[i] ?? 0), 0);
+  const batch = unitsOf(batches[position] ?? []);
   const windowStart = position - (position % k);
   const window = batches.slice(windowStart, windowStart + k);
   const windowEnd = (position + 1) % k === 0 || position === batches.length - 1;
+  const per = (n: number) => (n > 0 ? 1 / n : 0);
   switch (loop) {
     case "reference":
-      return { scale: 1 / window.reduce((n, b) => n + b.length, 0), step: windowEnd };
+      return { scale: per(window.reduce((n, b) => n + unitsOf(b), 0)), step: windowEnd };
     case "docs-loop":
-      return { scale: 1 / (batch.length * k), step: (position + 1) % k === 0 };
+      return { scale: per(batch * k), step: (position + 1) % k === 0 };
     case "tail-step":
-      return { scale: 1 / (batch.length * k), step: windowEnd };
+      return { scale: per(batch * k), step: windowEnd };
     case "two-loop":
-      return { scale: 1 / (batch.length * window.length), step: windowEnd };
+      return { scale: per(batch * window.length), step: windowEnd };
   }
 }
 
@@ -84,11 +90,11 @@ function sgdSteps(s: Scenario): {
   let weights = new Map<number, number>();
   let body = params.map(() => 0);
   const add = (epoch: number, sample: number, scale: number) => {
+    if (scale === 0) return;
     const key = epoch * s.datasetSize + sample;
     weights.set(key, (weights.get(key) ?? 0) + scale);
     if (s.model === "fingerprint") return;
-    const features = data.features[sample] ?? [];
-    const g = sampleBodyGradient(s.model, params, features, data.labels[sample] ?? 0);
+    const g = sampleBodyGradient(s.model, params, data, sample);
     body = body.map((v, j) => v + scale * (g[j] ?? 0));
   };
   const step = (epoch: number) => {
@@ -125,13 +131,15 @@ export function simulateTrace(
   if (s.worldSize > 1)
     throw new Error(`simulateTrace: world size ${s.worldSize}: use simulateDataParallelTrace`);
   const { steps, add, step } = sgdSteps(s);
+  const units = lossUnits(s);
   const microBatches: MicroBatch[] = [];
   for (let epoch = 0; epoch < s.epochs; epoch++) {
     const batches = epochMicroBatches(s, epoch);
     batches.forEach((batch, position) => {
       microBatches.push({ epoch, samples: batch, stepsBefore: steps.length });
-      const { scale, step: stepsAfter } = loopRule(loop, batches, position, s.accumulation);
-      for (const i of batch) add(epoch, i, scale);
+      const rule = loopRule(loop, batches, position, s.accumulation, units);
+      const { scale, step: stepsAfter } = rule;
+      for (const i of batch) add(epoch, i, scale * (units[i] ?? 0));
       if (stepsAfter) step(epoch);
     });
   }
@@ -189,6 +197,8 @@ export function simulateDataParallelTrace(
   const s = parseScenario(input);
   const w = s.worldSize;
   const { steps, add, step } = sgdSteps(s);
+  const units = lossUnits(s);
+  const unitsOf = (batch: readonly number[]) => batch.reduce((n, i) => n + (units[i] ?? 0), 0);
   const passes: MicroBatch[][] = Array.from({ length: w }, () => []);
   const k = s.accumulation;
   for (let epoch = 0; epoch < s.epochs; epoch++) {
@@ -199,20 +209,19 @@ export function simulateDataParallelTrace(
     const longest = Math.max(...byRank.map((mbs) => mbs.length));
     for (let position = 0; position < longest; position++) {
       const windowStart = position - (position % k);
-      const windowSamples = byRank.reduce(
-        (n, mbs) => n + mbs.slice(windowStart, windowStart + k).flat().length,
+      const windowUnits = byRank.reduce(
+        (n, mbs) => n + unitsOf(mbs.slice(windowStart, windowStart + k).flat()),
         0,
       );
       byRank.forEach((mbs, rank) => {
         const batch = mbs[position];
         if (!batch) return;
         passes[rank]?.push({ epoch, samples: batch, stepsBefore: steps.length, rank });
-        for (const sample of batch)
-          add(
-            epoch,
-            sample,
-            loop === "ddp-reference" ? 1 / windowSamples : 1 / (w * batch.length * k),
-          );
+        const perUnit = loop === "ddp-reference" ? 1 / windowUnits : 1 / (w * unitsOf(batch) * k);
+        for (const sample of batch) {
+          const u = units[sample] ?? 0;
+          if (u > 0) add(epoch, sample, perUnit * u);
+        }
       });
       const windowEnd = (position + 1) % k === 0 || position === longest - 1;
       if (loop === "ddp-docs-loop" ? (position + 1) % k === 0 : windowEnd) step(epoch);

@@ -1,6 +1,6 @@
 import { uniformFloat64 } from "pure-rand/distribution/uniformFloat64";
 import { xoroshiro128plus } from "pure-rand/generator/xoroshiro128plus";
-import type { Scenario } from "./scenario.js";
+import { DEFAULT_LENGTHS, type Scenario } from "./scenario.js";
 
 /** Input features per sample. */
 export const FEATURES = 3;
@@ -11,6 +11,29 @@ export const HIDDEN = 4;
  * is the weight the step gave sample i's epoch-e occurrence.
  */
 export const FINGERPRINT_COEFFICIENT = 1;
+/** Token ids of the causal-lm body run from 0 to VOCABULARY - 1. */
+export const VOCABULARY = 6;
+/** Width of the causal-lm body's token embedding. */
+export const EMBEDDING = 3;
+/** The label of a position that is not a loss token (PyTorch's cross-entropy `ignore_index`). */
+export const IGNORE_INDEX = -100;
+/** Most masked prompt positions a token sequence starts with (beside position 0). */
+export const MAX_PROMPT_TOKENS = 2;
+
+/**
+ * The token sequences of a token-weighted scenario, causal-LM style: position t's logits predict
+ * the label at t + 1, and a label of {@link IGNORE_INDEX} is no loss token. Sample i holds
+ * 1 + p_i + n_i tokens: its label at position 0 and at its p_i prompt positions is IGNORE_INDEX,
+ * the other n_i labels are the next tokens (labels equal the input ids there). n_i is the
+ * sample's loss-token count ({@link lossTokenCounts}); counting labels other than IGNORE_INDEX
+ * gives n_i whether or not a trainer shifts the labels first.
+ */
+export interface TokenSequences {
+  /** inputIds[i][t]: token ids from 0 to VOCABULARY - 1. */
+  inputIds: number[][];
+  /** labels[i][t]: the token at t, or IGNORE_INDEX where t is no loss token. */
+  labels: number[][];
+}
 
 /** The synthetic labelled dataset every trainer of a scenario trains on. */
 export interface Dataset {
@@ -18,12 +41,17 @@ export interface Dataset {
   features: number[][];
   /** labels[i] is 0 or 1. */
   labels: number[];
+  /** Token weighting: each sample's token sequence (the features and labels are then unused). */
+  tokens?: TokenSequences;
 }
 
 /**
  * Body parameters, flattened in this order (the trace and the protocol use it):
  * - logistic: w[0..2], b
  * - mlp: W1 row-major (HIDDEN x FEATURES), b1 (HIDDEN), w2 (HIDDEN), b2
+ * - causal-lm: embedding row-major (VOCABULARY x EMBEDDING), head row-major (EMBEDDING x
+ *   VOCABULARY), head bias (VOCABULARY); the logits of a position holding token x are
+ *   embedding[x] @ head + bias, and its loss is the cross-entropy of the next label
  * - fingerprint: none
  */
 export function bodyParameterCount(model: Scenario["model"]): number {
@@ -34,6 +62,8 @@ export function bodyParameterCount(model: Scenario["model"]): number {
       return FEATURES + 1;
     case "mlp":
       return HIDDEN * FEATURES + HIDDEN + HIDDEN + 1;
+    case "causal-lm":
+      return 2 * VOCABULARY * EMBEDDING + VOCABULARY;
   }
 }
 
@@ -48,8 +78,55 @@ function generator(seed: number, stream: number): () => number {
   return () => uniformFloat64(rng);
 }
 
-/** The scenario's dataset: Gaussian features, labels from a fixed logistic teacher with noise. */
-export function makeDataset(s: Pick<Scenario, "datasetSize" | "dataSeed">): Dataset {
+/** The scenario fields that decide its dataset. */
+export type DatasetFields = Pick<Scenario, "datasetSize" | "dataSeed"> &
+  Partial<Pick<Scenario, "weighting" | "lengths">>;
+
+/**
+ * Loss tokens of every sample (token weighting): the scenario's list repeated over the samples,
+ * or drawn uniformly from its range A-B (default 1-8) with the data seed.
+ */
+export function lossTokenCounts(s: DatasetFields): number[] {
+  const lengths = s.lengths ?? DEFAULT_LENGTHS;
+  if (Array.isArray(lengths))
+    return Array.from({ length: s.datasetSize }, (_, i) => lengths[i % lengths.length] ?? 0);
+  const [low, high] = lengths.split("-").map(Number) as [number, number];
+  const next = generator(s.dataSeed, 3);
+  return Array.from({ length: s.datasetSize }, () =>
+    Math.min(high, low + Math.floor(next() * (high - low + 1))),
+  );
+}
+
+/**
+ * What each sample counts for in a window's full-batch mean: 1 under sample weighting, its loss
+ * tokens under token weighting. A sample's expected weight in window W is units_i / (sum of
+ * units_j over j in W).
+ */
+export function lossUnits(s: DatasetFields): number[] {
+  return s.weighting === "tokens" ? lossTokenCounts(s) : new Array<number>(s.datasetSize).fill(1);
+}
+
+/** The token sequences of a token-weighted scenario (see {@link TokenSequences}). */
+export function makeTokenSequences(s: DatasetFields): TokenSequences {
+  const counts = lossTokenCounts(s);
+  const next = generator(s.dataSeed, 4);
+  const draw = (below: number) => Math.min(below - 1, Math.floor(next() * below));
+  const inputIds: number[][] = [];
+  const labels: number[][] = [];
+  for (const n of counts) {
+    const prompt = draw(MAX_PROMPT_TOKENS + 1);
+    const ids = Array.from({ length: 1 + prompt + n }, () => draw(VOCABULARY));
+    inputIds.push(ids);
+    labels.push(ids.map((id, t) => (t <= prompt ? IGNORE_INDEX : id)));
+  }
+  return { inputIds, labels };
+}
+
+/**
+ * The scenario's dataset: Gaussian features, labels from a fixed logistic teacher with noise;
+ * under token weighting also the token sequences.
+ */
+export function makeDataset(s: DatasetFields): Dataset {
   const next = generator(s.dataSeed, 1);
   const teacher = [1.5, -2, 0.75];
   const features: number[][] = [];
@@ -61,7 +138,9 @@ export function makeDataset(s: Pick<Scenario, "datasetSize" | "dataSeed">): Data
     features.push(x);
     labels.push(next() < p ? 1 : 0);
   }
-  return { features, labels };
+  return s.weighting === "tokens"
+    ? { features, labels, tokens: makeTokenSequences(s) }
+    : { features, labels };
 }
 
 /** The body's initial parameters (small Gaussian values), flattened as {@link bodyParameterCount} says. */

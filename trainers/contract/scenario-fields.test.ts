@@ -15,6 +15,8 @@ describe("scenario fields", () => {
       "precision",
       "model",
       "dataSeed",
+      "weighting",
+      "lengths",
       "learningRate",
     ]);
     expect(scenarioField("datasetSize")).toMatchObject({
@@ -31,6 +33,9 @@ describe("scenario fields", () => {
       default: "fp32",
     });
     expect(scenarioField("learningRate")).toMatchObject({ kind: "number", default: 0.1 });
+    expect(scenarioField("weighting")).toMatchObject({ kind: "choice", default: "samples" });
+    expect(scenarioField("lengths")).toMatchObject({ kind: "counts", optional: true });
+    expect(scenarioField("lengths").default).toBeUndefined();
   });
 
   it("the Python worker's JSON Schema is the one the schema exports (run `npm run schema` when not)", () => {
@@ -41,7 +46,10 @@ describe("scenario fields", () => {
       ),
     );
     expect(shipped).toEqual(scenarioJsonSchema());
-    expect(shipped.required).toHaveLength(SCENARIO_FIELDS.length);
+    // Every field but the loss-token counts, which a scenario without token weighting leaves out.
+    expect(shipped.required).toEqual(
+      SCENARIO_FIELDS.filter((f) => f.key !== "lengths").map((f) => f.key),
+    );
     expect(shipped.additionalProperties).toBe(false);
   });
 });

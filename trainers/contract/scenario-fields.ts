@@ -4,8 +4,11 @@ import { type Scenario, ScenarioSchema } from "./scenario.js";
 /** A scenario field's name. */
 export type ScenarioKey = keyof Scenario;
 
-/** How a field's value is written: a switch (present or not), a whole number, a number, or a word. */
-export type ScenarioFieldKind = "switch" | "integer" | "number" | "choice";
+/**
+ * How a field's value is written: a switch (present or not), a whole number, a number, a word,
+ * or whole numbers joined by commas or a range A-B (`counts`).
+ */
+export type ScenarioFieldKind = "switch" | "integer" | "number" | "choice" | "counts";
 
 /** What {@link ScenarioSchema} says about one field, read off its schema and metadata. */
 export interface ScenarioField {
@@ -22,7 +25,7 @@ export interface ScenarioField {
   choices?: readonly string[];
   /** True when the field may be left out. */
   optional: boolean;
-  /** The value a left-out field takes. */
+  /** The value a left-out field takes (absent for a field that stays unset). */
   default?: Scenario[ScenarioKey];
 }
 
@@ -32,6 +35,8 @@ function kindOf(schema: z.ZodType): Pick<ScenarioField, "kind" | "choices"> {
   if (schema instanceof z.ZodEnum) return { kind: "choice", choices: schema.options as string[] };
   // A union such as `false | seed`: written as its numeric member; left out, it is its default.
   if (schema instanceof z.ZodUnion) {
+    if ((schema.options as z.ZodType[]).some((o) => o instanceof z.ZodArray))
+      return { kind: "counts" };
     const number = (schema.options as z.ZodType[]).find((o) => o instanceof z.ZodNumber);
     if (number) return kindOf(number);
   }
@@ -42,7 +47,10 @@ function describeField(key: ScenarioKey, outer: z.ZodType): ScenarioField {
   const meta = outer.meta() ?? {};
   if (!meta.flag || !meta.label || !meta.description)
     throw new Error(`scenario schema: field ${key} needs a flag, a label and a description`);
-  const inner = outer instanceof z.ZodDefault ? (outer.unwrap() as z.ZodType) : outer;
+  const inner =
+    outer instanceof z.ZodDefault || outer instanceof z.ZodOptional
+      ? (outer.unwrap() as z.ZodType)
+      : outer;
   return {
     key,
     flag: meta.flag,
@@ -50,7 +58,7 @@ function describeField(key: ScenarioKey, outer: z.ZodType): ScenarioField {
     label: meta.label,
     description: meta.description,
     ...kindOf(inner),
-    optional: outer instanceof z.ZodDefault,
+    optional: outer instanceof z.ZodDefault || outer instanceof z.ZodOptional,
     ...(outer instanceof z.ZodDefault
       ? { default: (outer as z.ZodDefault<z.ZodType>).def.defaultValue as Scenario[ScenarioKey] }
       : {}),

@@ -14,8 +14,21 @@ describe("parseScenario", () => {
       precision: "fp32",
       model: "fingerprint",
       dataSeed: 0,
+      weighting: "samples",
       learningRate: 0.1,
     });
+  });
+
+  it("takes loss-token counts under token weighting only, as a list or a range", () => {
+    const base = { datasetSize: 4, batchSize: 2, accumulation: 2 };
+    expect(parseScenario({ ...base, weighting: "tokens", lengths: [3, 0] }).lengths).toEqual([
+      3, 0,
+    ]);
+    expect(parseScenario({ ...base, weighting: "tokens", lengths: "1-8" }).lengths).toBe("1-8");
+    expect(parseScenario({ ...base, weighting: "tokens" }).lengths).toBeUndefined();
+    expect(parseScenario({ ...base, weighting: "tokens", model: "causal-lm" }).model).toBe(
+      "causal-lm",
+    );
   });
 
   it.each([
@@ -34,6 +47,30 @@ describe("parseScenario", () => {
       'precision: expected one of fp32, fp16, bf16, saw "fp8"',
     ],
     [{ datasetSize: 10, batchSize: 2, accumulation: 1, colour: 1 }, "unknown field(s) colour"],
+    [
+      { datasetSize: 10, batchSize: 2, accumulation: 1, lengths: [1, 2] },
+      "lengths: loss-token counts apply to token weighting only (set weighting to tokens)",
+    ],
+    [
+      { datasetSize: 10, batchSize: 2, accumulation: 1, model: "causal-lm" },
+      "model: expected one of fingerprint, logistic, mlp under samples weighting, saw causal-lm",
+    ],
+    [
+      { datasetSize: 10, batchSize: 2, accumulation: 1, weighting: "tokens", model: "mlp" },
+      "model: expected one of fingerprint, causal-lm under tokens weighting, saw mlp",
+    ],
+    [
+      { datasetSize: 10, batchSize: 2, accumulation: 1, weighting: "tokens", lengths: "5-2" },
+      "lengths: expected a range A-B with A <= B <= 64, saw 5-2",
+    ],
+    [
+      { datasetSize: 10, batchSize: 2, accumulation: 1, weighting: "tokens", lengths: [1, 65] },
+      "lengths.1: expected at most 64, saw 65",
+    ],
+    [
+      { datasetSize: 10, batchSize: 2, accumulation: 1, weighting: "words" },
+      'weighting: expected one of samples, tokens, saw "words"',
+    ],
     [
       { datasetSize: 100_000, batchSize: 2, accumulation: 1, epochs: 100 },
       "datasetSize: expected datasetSize x epochs at most 2000000",

@@ -2,8 +2,28 @@ import { z } from "zod";
 
 /** Numeric precisions a scenario can ask for. fp16 and bf16 are emulated by the built-in trainers. */
 export const PRECISIONS = ["fp32", "fp16", "bf16"] as const;
-/** Probe model bodies: none beside the fingerprint, logistic regression, or a two-layer MLP. */
-export const MODELS = ["fingerprint", "logistic", "mlp"] as const;
+/**
+ * Probe model bodies: none beside the fingerprint, logistic regression, a two-layer MLP (these
+ * three read feature vectors), or `causal-lm`, a token embedding with a linear next-token head
+ * (it reads token sequences, so token weighting only).
+ */
+export const MODELS = ["fingerprint", "logistic", "mlp", "causal-lm"] as const;
+/**
+ * What a window's full-batch gradient weights equally: every sample (`samples`: each sample's
+ * loss is one number), or every loss token (`tokens`: each sample is a token sequence whose loss
+ * is a mean over its loss tokens, as in language-model fine-tuning).
+ */
+export const WEIGHTINGS = ["samples", "tokens"] as const;
+/** The models that read feature vectors (sample weighting) and those that read token sequences. */
+export const MODELS_BY_WEIGHTING = {
+  samples: ["fingerprint", "logistic", "mlp"],
+  tokens: ["fingerprint", "causal-lm"],
+} as const satisfies Record<(typeof WEIGHTINGS)[number], ReadonlyArray<(typeof MODELS)[number]>>;
+
+/** Most loss tokens one sample may have. */
+export const MAX_LOSS_TOKENS = 64;
+/** Loss-token counts drawn when a token-weighted scenario names none: uniform from 1 to 8. */
+export const DEFAULT_LENGTHS = "1-8";
 
 /** Most data-parallel ranks a scenario may ask for. */
 export const MAX_WORLD_SIZE = 8;
@@ -107,6 +127,31 @@ export const ScenarioSchema = z
       label: "data seed",
       description: "seed of the synthetic dataset and of the body's initial parameters",
     }),
+    weighting: choice(WEIGHTINGS).default("samples").meta({
+      flag: "--weighting",
+      label: "weighting",
+      description:
+        "what the full-batch gradient weights equally: samples, or loss tokens (each sample a token sequence, its loss a mean over its loss tokens)",
+    }),
+    lengths: z
+      .union(
+        [
+          z
+            .array(wholeNumber(0, MAX_LOSS_TOKENS))
+            .min(1, { error: "expected at least one loss-token count" }),
+          z.string().regex(/^\d+-\d+$/, { error: "expected a range such as 1-8" }),
+        ],
+        {
+          error: `expected loss-token counts (whole numbers from 0 to ${MAX_LOSS_TOKENS}, repeated over the samples) or a range A-B`,
+        },
+      )
+      .optional()
+      .meta({
+        flag: "--lengths",
+        symbol: "LENGTHS",
+        label: "loss tokens",
+        description: `loss tokens per sample (token weighting): a list such as 3,1,2 repeated over the samples, or a range A-B drawn uniformly from the data seed (default ${DEFAULT_LENGTHS})`,
+      }),
     learningRate: z
       .number({ error: "expected a number" })
       .positive({ error: (issue) => `expected a number above 0, saw ${issue.input}` })
@@ -123,6 +168,31 @@ export const ScenarioSchema = z
   .refine((s) => s.datasetSize * s.epochs <= MAX_FINGERPRINT_PARAMETERS, {
     message: `expected datasetSize x epochs at most ${MAX_FINGERPRINT_PARAMETERS} (one fingerprint parameter per sample per epoch)`,
     path: ["datasetSize"],
+  })
+  .superRefine((s, ctx) => {
+    const models: readonly string[] = MODELS_BY_WEIGHTING[s.weighting];
+    if (!models.includes(s.model))
+      ctx.addIssue({
+        code: "custom",
+        message: `expected one of ${models.join(", ")} under ${s.weighting} weighting, saw ${s.model}`,
+        path: ["model"],
+      });
+    if (s.lengths === undefined) return;
+    if (s.weighting !== "tokens")
+      ctx.addIssue({
+        code: "custom",
+        message: "loss-token counts apply to token weighting only (set weighting to tokens)",
+        path: ["lengths"],
+      });
+    else if (typeof s.lengths === "string") {
+      const [low, high] = s.lengths.split("-").map(Number) as [number, number];
+      if (low > high || high > MAX_LOSS_TOKENS)
+        ctx.addIssue({
+          code: "custom",
+          message: `expected a range A-B with A <= B <= ${MAX_LOSS_TOKENS}, saw ${s.lengths}`,
+          path: ["lengths"],
+        });
+    }
   });
 
 /** A validated scenario, defaults filled in. */

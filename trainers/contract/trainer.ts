@@ -34,9 +34,9 @@ export interface Trainer {
    */
   maxWorldSize?(): Promise<number>;
   /**
-   * How many runs may go on at once and really train in parallel (worker processes); 1 when
-   * absent, as for the in-process TensorFlow.js trainers. An audit with `jobs` runs up to this
-   * many search cases at a time.
+   * How many runs may go on at once and really train in parallel (worker processes, or the
+   * built-in trainers' TensorFlow.js threads); 1 when absent, as for a loop run in the main
+   * thread. An audit with `jobs` runs up to this many search cases at a time.
    */
   concurrency?(): number;
   /** Releases processes or backends the trainer holds. */

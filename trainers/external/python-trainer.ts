@@ -13,6 +13,7 @@ export const PYTHON_TRAINER_NAMES = [
   "python:two-loop",
   "python:k-plus-one",
   "python:reference",
+  "python:token-reference",
   "python:lightning",
   "python:accelerate",
   "python:hf-trainer",

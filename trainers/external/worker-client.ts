@@ -25,6 +25,21 @@ export interface RunRequest {
   record: boolean;
 }
 
+/**
+ * The dataset as a run request carries it: the features packed as float64, the labels plain and,
+ * under token weighting, the token sequences as plain lists (`{inputIds, labels}`, one list per
+ * sample: small integers are as short in JSON as packed).
+ */
+export function wireDataset(dataset: Dataset): Record<string, unknown> {
+  return {
+    features: packFloat64(dataset.features.flat()),
+    labels: dataset.labels,
+    ...(dataset.tokens
+      ? { tokens: { inputIds: dataset.tokens.inputIds, labels: dataset.tokens.labels } }
+      : {}),
+  };
+}
+
 function excerpt(line: string, max = 200): string {
   return JSON.stringify(line.length > max ? `${line.slice(0, max)}...` : line);
 }
@@ -74,10 +89,7 @@ export class WorkerClient {
           type: "run",
           trainer: request.trainer,
           scenario: request.scenario,
-          dataset: {
-            features: packFloat64(request.dataset.features.flat()),
-            labels: request.dataset.labels,
-          },
+          dataset: wireDataset(request.dataset),
           initialParameters: request.initialParameters,
           device: request.device,
           encoding: "packed",

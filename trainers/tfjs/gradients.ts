@@ -53,12 +53,11 @@ export class GradientBuffer {
     const pass = new Map<number, number>();
     const previousSink = this.model.sparseGradients
       ? this.model.setFingerprintGradientSink((indices, gradient) => {
-          // One lookup: a scatter of its values (duplicates summed in order) added to the rest.
+          // One lookup: a scatter of its values into zeros (a repeated index summed in order,
+          // -0 landing as 0, as ScatterNd does) added to the rest.
           const lookup = new Map<number, number>();
           indices.forEach((index, k) => {
-            const g = gradient[k] as number;
-            const before = lookup.get(index);
-            lookup.set(index, before === undefined ? g : Math.fround(before + g));
+            lookup.set(index, Math.fround((lookup.get(index) ?? 0) + (gradient[k] as number)));
           });
           for (const [index, g] of lookup) {
             const before = pass.get(index);

@@ -1,13 +1,11 @@
 import type { Trainer } from "../contract/trainer.js";
-import { docsLoopTrainer } from "./loops/docs-loop.js";
-import { kPlusOneTrainer } from "./loops/k-plus-one.js";
-import { referenceTrainer } from "./loops/reference.js";
-import { tailStepTrainer } from "./loops/tail-step.js";
-import { twoLoopTrainer } from "./loops/two-loop.js";
+import { directTfjsTrainers } from "./built-in.js";
+import { threadedTrainer } from "./thread-pool.js";
 
 export * as tf from "@tensorflow/tfjs-core";
 export { activeBackend, selectBackend } from "./backend.js";
 export { defineTfjsTrainer, type TfjsLoop, type TfjsTrainerDefinition } from "./define.js";
+export type { FingerprintGradientSink } from "./fingerprint-parameters.js";
 export type { GradientBuffer, SparseGradient } from "./gradients.js";
 export {
   createLoader,
@@ -20,13 +18,17 @@ export { referenceLoop } from "./loops/reference.js";
 export { LossScaler } from "./loss-scaler.js";
 export type { SgdOptimizer } from "./optimizer.js";
 export { roundToBfloat16, roundToHalf } from "./precision.js";
-export {
-  type FingerprintGradientSink,
-  ProbeModel,
-  type ProbeModelOptions,
-} from "./probe-model.js";
+export { ProbeModel, type ProbeModelOptions } from "./probe-model.js";
 export { NoopRecorder, type Recorder, TraceRecorder } from "./recorder.js";
 export { openSession, runSession, type TrainingSession } from "./session.js";
+export {
+  disposeTfjsThreads,
+  liveTfjsThreads,
+  setTfjsThreadPoolSize,
+  THREADED_BACKENDS,
+  tfjsThreadPoolSize,
+  tfjsThreadsInUse,
+} from "./thread-pool.js";
 
 /** Names of the built-in TensorFlow.js trainers, the reference last. */
 export const tfjsTrainerNames = [
@@ -37,7 +39,10 @@ export const tfjsTrainerNames = [
   "reference",
 ] as const;
 
-/** The built-in TensorFlow.js candidate trainers, in {@link tfjsTrainerNames} order. */
+/**
+ * The built-in TensorFlow.js candidate trainers, in {@link tfjsTrainerNames} order. They run in
+ * the main thread, or on TensorFlow.js threads while {@link setTfjsThreadPoolSize} is above 1.
+ */
 export function createTfjsTrainers(): Trainer[] {
-  return [docsLoopTrainer, tailStepTrainer, twoLoopTrainer, kPlusOneTrainer, referenceTrainer];
+  return directTfjsTrainers().map(threadedTrainer);
 }

@@ -9,9 +9,12 @@ import {
 } from "../contract/probe.js";
 import { parseScenario, type ScenarioInput } from "../contract/scenario.js";
 import { selectBackend } from "./backend.js";
+import { causalLmTokenLosses } from "./body-losses.js";
+import { GradientBuffer } from "./gradients.js";
 import { referenceTrainer } from "./loops/reference.js";
+import { lossTokensOf } from "./loss-tokens.js";
 import { ProbeModel } from "./probe-model.js";
-import { NoopRecorder } from "./recorder.js";
+import { NoopRecorder, type Recorder } from "./recorder.js";
 
 const softplus = (z: number) => Math.max(z, 0) + Math.log1p(Math.exp(-Math.abs(z)));
 const sigmoid = (z: number) => 1 / (1 + Math.exp(-z));
@@ -51,6 +54,38 @@ async function firstStep(input: ScenarioInput) {
     gradient: step.body.gradient,
   };
 }
+
+/** A recorder that only counts forward passes. */
+function forwardCounter(): Recorder & { forwards: number[][] } {
+  const forwards: number[][] = [];
+  return {
+    forwards,
+    forward: (_epoch, samples) => {
+      forwards.push([...samples]);
+    },
+    applied: () => {},
+    skipped: () => {},
+    finish: () => Promise.reject(new Error("not recording")),
+  };
+}
+
+const values = (t: tf.Tensor) => {
+  const read = Array.from(t.dataSync());
+  t.dispose();
+  return read;
+};
+
+/** Sample 0: 2 loss tokens, sample 1: none, sample 2: 3. */
+const tokenScenario = (model: "fingerprint" | "causal-lm") =>
+  parseScenario({
+    datasetSize: 3,
+    batchSize: 3,
+    accumulation: 1,
+    epochs: 2,
+    weighting: "tokens",
+    model,
+    lengths: [2, 0, 3],
+  });
 
 beforeAll(() => selectBackend("cpu"));
 
@@ -134,16 +169,21 @@ describe("ProbeModel", () => {
     const run = async () => {
       for (const precision of ["fp32", "fp16", "bf16"] as const)
         for (const trainer of createTfjsTrainers()) {
-          const scenario = parseScenario({
-            datasetSize: 19,
-            batchSize: 3,
-            accumulation: 2,
-            epochs: 2,
-            precision,
-            model: "mlp",
-          });
-          await trainer.run(scenario, makeDataset(scenario));
-          await trainer.run(scenario, makeDataset(scenario), { record: false });
+          for (const input of [
+            { model: "mlp" },
+            { model: "causal-lm", weighting: "tokens", lengths: [2, 0, 5] },
+          ] as const) {
+            const scenario = parseScenario({
+              datasetSize: 19,
+              batchSize: 3,
+              accumulation: 2,
+              epochs: 2,
+              precision,
+              ...input,
+            });
+            await trainer.run(scenario, makeDataset(scenario));
+            await trainer.run(scenario, makeDataset(scenario), { record: false });
+          }
         }
     };
     await run();
@@ -151,5 +191,93 @@ describe("ProbeModel", () => {
     await run();
     await run();
     expect(tf.memory().numTensors).toBe(baseline);
+  });
+
+  it("under token weighting gives one term per loss token, CE_t + phi[epoch][i], in one forward", () => {
+    const scenario = tokenScenario("causal-lm");
+    const dataset = makeDataset(scenario);
+    const recorder = forwardCounter();
+    const model = new ProbeModel(scenario, dataset, recorder);
+    try {
+      model.fingerprint.assign(tf.tensor1d([0, 0, 0, 10, 20, 30]));
+      model.setEpoch(1);
+      const tokens = lossTokensOf(dataset.tokens ?? expect.fail("no tokens"));
+      const ce = (i: number) =>
+        values(
+          causalLmTokenLosses(
+            model.body ?? expect.fail("no body"),
+            tokens.contexts[i] ?? [],
+            tokens.targets[i] ?? [],
+          ),
+        );
+      const expected = [...ce(2).map((l) => l + 30), ...ce(0).map((l) => l + 10)];
+      const terms = values(model.lossTerms([2, 1, 0]));
+      expect(terms).toHaveLength(5);
+      terms.forEach((t, k) => {
+        expect(t).toBeCloseTo(expected[k] ?? Number.NaN, 5);
+      });
+      expect(model.lossUnitCount([2, 1, 0])).toBe(5);
+      expect(model.lossUnitCount([1])).toBe(0);
+
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const losses = values(model.perSampleLosses([2, 1, 0]));
+      expect(losses[0]).toBeCloseTo(mean(ce(2)) + 30, 5);
+      expect(losses[1]).toBe(0);
+      expect(losses[2]).toBeCloseTo(mean(ce(0)) + 10, 5);
+      expect(recorder.forwards).toEqual([
+        [2, 1, 0],
+        [2, 1, 0],
+      ]);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("gives lossTerms as perSampleLosses under sample weighting, one unit per sample", () => {
+    const scenario = parseScenario({ datasetSize: 4, batchSize: 2, accumulation: 1, model: "mlp" });
+    const model = new ProbeModel(scenario, makeDataset(scenario), new NoopRecorder());
+    try {
+      expect(values(model.lossTerms([3, 1]))).toEqual(values(model.perSampleLosses([3, 1])));
+      expect(model.lossUnitCount([3, 1])).toBe(2);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it("sums phi's gradient over a sample's loss tokens, sparse and dense", () => {
+    for (const sparseGradients of [true, false]) {
+      const scenario = tokenScenario("fingerprint");
+      const model = new ProbeModel(scenario, makeDataset(scenario), new NoopRecorder(), {
+        sparseGradients,
+      });
+      const gradients = new GradientBuffer(model, "fp32", null);
+      const phiGradient = (loss: () => tf.Scalar) => {
+        gradients.backward(loss);
+        const read = values(gradients.read(model.fingerprint));
+        gradients.zero();
+        return read;
+      };
+      try {
+        model.setEpoch(1);
+        expect(phiGradient(() => tf.sum(model.lossTerms([0, 1, 2])))).toEqual([0, 0, 0, 2, 0, 3]);
+        expect(phiGradient(() => tf.mean(model.lossTerms([2, 0])))).toEqual(
+          [0, 0, 0, 2 / 5, 0, 3 / 5].map(Math.fround),
+        );
+        expect(phiGradient(() => tf.sum(model.perSampleLosses([0, 1, 2])))).toEqual([
+          0, 0, 0, 1, 0, 1,
+        ]);
+      } finally {
+        gradients.zero();
+        model.dispose();
+      }
+    }
+  });
+
+  it("rejects token weighting without the dataset's token sequences", () => {
+    const scenario = tokenScenario("fingerprint");
+    const { features, labels } = makeDataset(scenario);
+    expect(() => new ProbeModel(scenario, { features, labels }, new NoopRecorder())).toThrow(
+      "ProbeModel: token weighting: expected the dataset's tokens, saw none",
+    );
   });
 });

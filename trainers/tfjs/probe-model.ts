@@ -4,18 +4,20 @@ import {
   FEATURES,
   FINGERPRINT_COEFFICIENT,
   fingerprintIndex,
-  HIDDEN,
   initialBodyParameters,
 } from "../contract/probe.js";
 import type { Scenario } from "../contract/scenario.js";
+import { causalLmTokenLosses, featureBodyLosses } from "./body-losses.js";
+import { type FingerprintGradientSink, FingerprintParameters } from "./fingerprint-parameters.js";
+import {
+  type LossTokens,
+  lossTokensOf,
+  type PaddedTokenBatch,
+  paddedTokenBatch,
+  type TokenBatch,
+  tokenBatch,
+} from "./loss-tokens.js";
 import type { Recorder } from "./recorder.js";
-
-/**
- * Receives the fingerprint part of a backward pass, sparsely: the flat indices phi was read at
- * by one lookup (one {@link ProbeModel.perSampleLosses} call) and the gradient flowing to each
- * read value, in the order of the lookup's samples.
- */
-export type FingerprintGradientSink = (indices: readonly number[], gradient: Float32Array) => void;
 
 /** How phi is held and differentiated; see {@link ProbeModel}. */
 export interface ProbeModelOptions {
@@ -35,6 +37,12 @@ export interface ProbeModelOptions {
  * in the order trainers/contract/probe.ts gives. Sample i's loss in epoch e is
  * body_loss_i + c * phi[e][i], e being the epoch tag the trainer sets with {@link setEpoch}.
  *
+ * Under token weighting (`scenario.weighting === "tokens"`, the dataset's token sequences) each
+ * loss token of sample i is a loss term of its own, CE_t + c * phi[e][i] (CE_t from the causal-lm
+ * body, 0 for the fingerprint model): phi[e][i]'s gradient is the total weight its tokens got.
+ * {@link lossTerms} gives a micro-batch's terms, one per loss unit, and {@link lossUnitCount}
+ * counts them; {@link perSampleLosses} gives each sample's mean over its tokens.
+ *
  * With sparse gradients (the default, see {@link ProbeModelOptions}) phi's values live in a JS
  * float32 array; {@link fingerprint} is a tf.Variable kept in step with it when read, and a value
  * assigned to that variable is taken up by the next forward pass or update. The loss reaches phi
@@ -46,18 +54,12 @@ export class ProbeModel {
   readonly body: tf.Variable<tf.Rank.R1> | null;
   /** Whether phi's gradient is sparse (see {@link ProbeModelOptions}). */
   readonly sparseGradients: boolean;
-  private readonly phiVariable: tf.Variable<tf.Rank.R1>;
-  /** phi on the JS side (sparse gradients only); the truth unless the variable was assigned since. */
-  private readonly phi: Float32Array | null;
-  /** The variable's data when it last matched {@link phi}; a different one means it was assigned. */
-  private syncedData: object;
-  /** Whether the variable holds phi's current values. */
-  private variableCurrent = true;
-  /** Scalar the sparse lookup hangs its gradient on (value 0, gradient 0). */
-  private readonly anchor: tf.Variable<tf.Rank.R0> | null;
-  private sink: FingerprintGradientSink | null = null;
+  private readonly phi: FingerprintParameters;
+  /** The feature bodies' inputs; null for the fingerprint and causal-lm models. */
   private readonly features: tf.Tensor2D | null;
   private readonly labels: tf.Tensor1D | null;
+  /** Each sample's loss tokens under token weighting; null under sample weighting. */
+  private readonly lossTokens: LossTokens | null;
   private epochTag = 0;
 
   constructor(
@@ -67,27 +69,20 @@ export class ProbeModel {
     options: ProbeModelOptions = {},
   ) {
     this.sparseGradients = options.sparseGradients ?? tf.getBackend() !== "webgpu";
-    const size = scenario.epochs * scenario.datasetSize;
-    this.phiVariable = variableFrom(tf.zeros([size]));
-    this.syncedData = this.phiVariable.dataId;
-    if (this.sparseGradients) {
-      this.phi = new Float32Array(size);
-      const zero = tf.scalar(0);
-      this.anchor = tf.variable(zero, true) as tf.Variable<tf.Rank.R0>;
-      zero.dispose();
-    } else {
-      this.phi = null;
-      this.anchor = null;
-    }
-    if (scenario.model === "fingerprint") {
-      this.body = null;
-      this.features = null;
-      this.labels = null;
-    } else {
-      this.body = variableFrom(tf.tensor1d(initialBodyParameters(scenario)));
-      this.features = tf.tensor2d(dataset.features, [scenario.datasetSize, FEATURES]);
-      this.labels = tf.tensor1d(dataset.labels);
-    }
+    this.phi = new FingerprintParameters(
+      scenario.epochs * scenario.datasetSize,
+      this.sparseGradients,
+    );
+    if (scenario.weighting === "samples") this.lossTokens = null;
+    else if (dataset.tokens === undefined)
+      throw new TypeError("ProbeModel: token weighting: expected the dataset's tokens, saw none");
+    else this.lossTokens = lossTokensOf(dataset.tokens);
+    this.body = scenario.model === "fingerprint" ? null : bodyVariable(scenario);
+    const readsFeatures = scenario.model === "logistic" || scenario.model === "mlp";
+    this.features = readsFeatures
+      ? tf.tensor2d(dataset.features, [scenario.datasetSize, FEATURES])
+      : null;
+    this.labels = readsFeatures ? tf.tensor1d(dataset.labels) : null;
   }
 
   /**
@@ -96,20 +91,12 @@ export class ProbeModel {
    * gradient does not flow through it but to the sink (see {@link gradientVariables}).
    */
   get fingerprint(): tf.Variable<tf.Rank.R1> {
-    const phi = this.currentPhi();
-    if (phi !== null && !this.variableCurrent) {
-      const values = tf.tensor1d(phi);
-      this.phiVariable.assign(values);
-      values.dispose();
-      this.syncedData = this.phiVariable.dataId;
-      this.variableCurrent = true;
-    }
-    return this.phiVariable;
+    return this.phi.variable;
   }
 
   /** Whether `variable` is phi's variable (without bringing it up to date). */
   isFingerprint(variable: tf.Variable): boolean {
-    return variable === this.phiVariable;
+    return this.phi.isVariable(variable);
   }
 
   /** The model's parameters: phi, then the body when there is one. */
@@ -122,7 +109,7 @@ export class ProbeModel {
    * sparse ones the anchor (whose own gradient is 0 and carries no information) in phi's place.
    */
   get gradientVariables(): tf.Variable[] {
-    const first = this.anchor ?? this.fingerprint;
+    const first = this.phi.gradientVariable;
     return this.body === null ? [first] : [first, this.body];
   }
 
@@ -131,9 +118,7 @@ export class ProbeModel {
    * previous sink. Sparse gradients only.
    */
   setFingerprintGradientSink(sink: FingerprintGradientSink | null): FingerprintGradientSink | null {
-    const previous = this.sink;
-    this.sink = sink;
-    return previous;
+    return this.phi.setSink(sink);
   }
 
   /**
@@ -146,26 +131,7 @@ export class ProbeModel {
     gradient: ArrayLike<number>,
     learningRate: number,
   ): void {
-    const phi = this.currentPhi();
-    if (phi === null) throw new Error("updateFingerprint: expected sparse gradients, saw dense");
-    const lr = Math.fround(learningRate);
-    for (let k = 0; k < indices.length; k++) {
-      const index = indices[k] as number;
-      phi[index] = Math.fround((phi[index] as number) - Math.fround((gradient[k] as number) * lr));
-    }
-    if (indices.length > 0) this.variableCurrent = false;
-  }
-
-  /** The JS-side phi, first taking up a value assigned to the variable; null with dense gradients. */
-  private currentPhi(): Float32Array | null {
-    const phi = this.phi;
-    if (phi === null) return null;
-    if (this.phiVariable.dataId !== this.syncedData) {
-      phi.set(this.phiVariable.dataSync());
-      this.syncedData = this.phiVariable.dataId;
-      this.variableCurrent = true;
-    }
-    return phi;
+    this.phi.update(indices, gradient, learningRate);
   }
 
   /** The epoch tag the next forward passes carry (set it at the start of each epoch). */
@@ -183,103 +149,101 @@ export class ProbeModel {
   }
 
   /**
-   * Forward pass of a micro-batch: the loss of each sample, shape [samples.length].
+   * Forward pass of a micro-batch: the loss of each sample, shape [samples.length]; under token
+   * weighting each sample's mean over its loss tokens (0 for a sample without any).
    * Call it inside the loss function given to backward so its gradient is taken.
    */
   perSampleLosses(samples: readonly number[]): tf.Tensor1D {
     this.recorder.forward(this.epochTag, samples);
+    return this.lossTokens === null
+      ? this.sampleLosses(samples)
+      : this.tokenMeans(paddedTokenBatch(this.lossTokens, samples), samples);
+  }
+
+  /**
+   * Forward pass of a micro-batch: its loss per loss unit, so that `sum(lossTerms) /
+   * lossUnitCount` is its full-batch mean. Under sample weighting exactly
+   * {@link perSampleLosses}; under token weighting one term per loss token (in sample order,
+   * then position order), CE_t + c * phi[epoch][sample].
+   * Call it inside the loss function given to backward so its gradient is taken.
+   */
+  lossTerms(samples: readonly number[]): tf.Tensor1D {
+    if (this.lossTokens === null) return this.perSampleLosses(samples);
+    this.recorder.forward(this.epochTag, samples);
+    return this.tokenTerms(tokenBatch(this.lossTokens, samples));
+  }
+
+  /**
+   * The micro-batch's loss units: its samples under sample weighting, its loss tokens (labels
+   * other than IGNORE_INDEX after position 0, as a loop counts `labels != -100`) under token
+   * weighting. Reads no tensor.
+   */
+  lossUnitCount(samples: readonly number[]): number {
+    const tokens = this.lossTokens;
+    if (tokens === null) return samples.length;
+    return samples.reduce((total, i) => total + (tokens.targets[i]?.length ?? 0), 0);
+  }
+
+  private sampleLosses(samples: readonly number[]): tf.Tensor1D {
+    return tf.tidy(() => {
+      const fingerprintTerm = this.fingerprintTerms(samples);
+      if (this.body === null) return fingerprintTerm;
+      const ids = tf.tensor1d(samples as number[], "int32");
+      const x = tf.gather(this.features as tf.Tensor2D, ids) as tf.Tensor2D;
+      const y = tf.gather(this.labels as tf.Tensor1D, ids);
+      const model = this.scenario.model as "logistic" | "mlp";
+      return tf.add(featureBodyLosses(model, this.body, x, y), fingerprintTerm) as tf.Tensor1D;
+    });
+  }
+
+  /** One term per loss token: CE_t (causal-lm) + c * phi[epoch][owner], one lookup. */
+  private tokenTerms(batch: TokenBatch): tf.Tensor1D {
+    return tf.tidy(() => {
+      const fingerprintTerm = this.fingerprintTerms(batch.owners);
+      if (this.body === null) return fingerprintTerm;
+      const ce = causalLmTokenLosses(this.body, batch.contexts, batch.targets);
+      return tf.add(ce, fingerprintTerm) as tf.Tensor1D;
+    });
+  }
+
+  /**
+   * Each sample's mean over its loss tokens: the body's CE summed over the sample's row and
+   * divided by its count, plus c * phi[epoch][i] for a sample with loss tokens (phi's gradient is
+   * then exactly the sample's), 0 for one without.
+   */
+  private tokenMeans(batch: PaddedTokenBatch, samples: readonly number[]): tf.Tensor1D {
+    return tf.tidy(() => {
+      const present = tf.tensor1d(batch.counts.map((n) => (n > 0 ? 1 : 0)));
+      const fingerprintTerm = tf.mul(this.fingerprintTerms(samples), present) as tf.Tensor1D;
+      if (this.body === null) return fingerprintTerm;
+      const shape: [number, number] = [samples.length, batch.width];
+      const ce = tf.reshape(causalLmTokenLosses(this.body, batch.contexts, batch.targets), shape);
+      const sums = tf.sum(tf.mul(ce, tf.tensor2d(batch.mask, shape)), 1);
+      const means = tf.div(sums, tf.tensor1d(batch.counts.map((n) => Math.max(n, 1))));
+      return tf.add(means, fingerprintTerm) as tf.Tensor1D;
+    });
+  }
+
+  /** c * phi[epoch][i] for each listed sample (repeats allowed), as one lookup. */
+  private fingerprintTerms(samples: readonly number[]): tf.Tensor1D {
     const n = this.scenario.datasetSize;
     const epoch = this.epochTag;
     const indices = samples.map((i) => fingerprintIndex(epoch, i, n));
-    return tf.tidy(() => {
-      const fingerprintTerm = tf.mul(
-        this.phi === null ? this.lookupDense(indices) : this.lookupSparse(indices),
-        FINGERPRINT_COEFFICIENT,
-      );
-      if (this.body === null) return fingerprintTerm as tf.Tensor1D;
-      return tf.add(this.bodyLosses(samples), fingerprintTerm) as tf.Tensor1D;
-    });
-  }
-
-  /**
-   * phi[indices] as a tensor built from the JS-side phi, hung on the anchor: its gradient (the
-   * gradient of each read value) goes to the sink, the anchor's is 0.
-   */
-  private lookupSparse(indices: readonly number[]): tf.Tensor1D {
-    const phi = this.currentPhi() as Float32Array;
-    const values = Float32Array.from(indices, (index) => phi[index] as number);
-    const lookup = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      const anchor = inputs[0] as tf.Tensor;
-      return {
-        value: tf.tensor1d(values),
-        gradFunc: (dy: tf.Tensor) => {
-          this.sink?.(indices, Float32Array.from(dy.dataSync()));
-          return tf.zerosLike(anchor);
-        },
-      };
-    });
-    return lookup(this.anchor as tf.Variable) as tf.Tensor1D;
-  }
-
-  /**
-   * phi[indices] off the variable, with its gradient written as a scatter (ScatterNd) rather
-   * than gather's default UnsortedSegmentSum, which the wasm backend lacks. Dense gradients.
-   */
-  private lookupDense(indices: readonly number[]): tf.Tensor1D {
-    const size = this.phiVariable.size;
-    const ids = tf.tensor1d(indices as number[], "int32");
-    const lookup = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      const [phi, save] = inputs as [tf.Tensor, tf.GradSaveFunc];
-      save([ids]);
-      return {
-        value: tf.gather(phi, ids),
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-          tf.scatterND(tf.expandDims(saved[0] as tf.Tensor1D, 1), dy, [size]),
-      };
-    });
-    return lookup(this.phiVariable) as tf.Tensor1D;
-  }
-
-  private bodyLosses(samples: readonly number[]): tf.Tensor1D {
-    const body = this.body as tf.Variable<tf.Rank.R1>;
-    const ids = tf.tensor1d(samples as number[], "int32");
-    const x = tf.gather(this.features as tf.Tensor2D, ids) as tf.Tensor2D;
-    const y = tf.gather(this.labels as tf.Tensor1D, ids);
-    let logits: tf.Tensor1D;
-    if (this.scenario.model === "logistic") {
-      const w = tf.reshape(tf.slice(body, [0], [FEATURES]), [FEATURES, 1]) as tf.Tensor2D;
-      const b = tf.slice(body, [FEATURES], [1]);
-      logits = tf.add(tf.reshape(tf.matMul(x, w), [samples.length]), b);
-    } else {
-      let offset = 0;
-      const take = (size: number) => {
-        const part = tf.slice(body, [offset], [size]);
-        offset += size;
-        return part;
-      };
-      const w1 = tf.reshape(take(HIDDEN * FEATURES), [HIDDEN, FEATURES]) as tf.Tensor2D;
-      const b1 = take(HIDDEN);
-      const w2 = tf.reshape(take(HIDDEN), [HIDDEN, 1]) as tf.Tensor2D;
-      const b2 = take(1);
-      const hidden = tf.tanh(tf.add(tf.matMul(x, w1, false, true), b1)) as tf.Tensor2D;
-      logits = tf.add(tf.reshape(tf.matMul(hidden, w2), [samples.length]), b2);
-    }
-    // BCE with logits: softplus(z) - y z.
-    return tf.sub(tf.softplus(logits), tf.mul(y, logits));
+    return tf.mul(this.phi.lookup(indices), FINGERPRINT_COEFFICIENT);
   }
 
   /** Frees the model's tensors. */
   dispose(): void {
-    this.phiVariable.dispose();
-    this.anchor?.dispose();
+    this.phi.dispose();
     this.body?.dispose();
     this.features?.dispose();
     this.labels?.dispose();
   }
 }
 
-/** A trainable variable holding `initial`'s values; `initial` itself is disposed. */
-function variableFrom(initial: tf.Tensor1D): tf.Variable<tf.Rank.R1> {
+/** The body's initial parameters as a trainable variable. */
+function bodyVariable(scenario: Scenario): tf.Variable<tf.Rank.R1> {
+  const initial = tf.tensor1d(initialBodyParameters(scenario));
   const variable = tf.variable(initial, true);
   initial.dispose();
   return variable;

@@ -26,8 +26,11 @@ type LossKind =
   | { kind: "scaled"; factor: number }
   | { kind: "twice" }; // two lookups of the same samples in one loss
 
+/** Which forward pass a backward takes: one loss per sample, or one per loss unit (token). */
+type Forward = "perSampleLosses" | "lossTerms";
+
 type Op =
-  | { op: "backward"; epoch: number; samples: number[]; loss: LossKind }
+  | { op: "backward"; epoch: number; samples: number[]; forward: Forward; loss: LossKind }
   | { op: "divide"; divisor: number }
   | { op: "step" }
   | { op: "zero" };
@@ -50,8 +53,8 @@ function open(scenario: Scenario, sparse: boolean, initialScale: number): Side {
   return { model, gradients, optimizer, recorder };
 }
 
-function loss(model: ProbeModel, samples: number[], kind: LossKind): tf.Scalar {
-  const losses = model.perSampleLosses(samples);
+function loss(model: ProbeModel, samples: number[], forward: Forward, kind: LossKind): tf.Scalar {
+  const losses = model[forward](samples);
   switch (kind.kind) {
     case "sum":
       return tf.sum(losses);
@@ -60,7 +63,7 @@ function loss(model: ProbeModel, samples: number[], kind: LossKind): tf.Scalar {
     case "scaled":
       return tf.mul(tf.sum(losses), kind.factor);
     case "twice":
-      return tf.add(tf.sum(losses), tf.mul(tf.sum(model.perSampleLosses(samples)), 0.75));
+      return tf.add(tf.sum(losses), tf.mul(tf.sum(model[forward](samples)), 0.75));
   }
 }
 
@@ -69,7 +72,7 @@ function apply(side: Side, op: Op): boolean | null {
   if (op.op === "step") return side.optimizer.step();
   if (op.op === "backward") {
     side.model.setEpoch(op.epoch);
-    side.gradients.backward(() => loss(side.model, op.samples, op.loss));
+    side.gradients.backward(() => loss(side.model, op.samples, op.forward, op.loss));
   } else if (op.op === "divide") side.gradients.divide(op.divisor);
   else side.optimizer.zeroGrad();
   return null;
@@ -93,16 +96,27 @@ function observe(side: Side) {
   };
 }
 
-const scenarioArbitrary = fc
-  .record({
-    datasetSize: fc.integer({ min: 1, max: 12 }),
-    epochs: fc.integer({ min: 1, max: 3 }),
-    precision: fc.constantFrom(...PRECISIONS),
-    model: fc.constantFrom("fingerprint", "logistic", "mlp"),
-    learningRate: fc.constantFrom(0.1, 0.3, 1),
-    dataSeed: fc.nat(20),
-  })
-  .map((s) => parseScenario({ ...s, batchSize: 1, accumulation: 1 }));
+const commonFields = {
+  datasetSize: fc.integer({ min: 1, max: 12 }),
+  epochs: fc.integer({ min: 1, max: 3 }),
+  precision: fc.constantFrom(...PRECISIONS),
+  learningRate: fc.constantFrom(0.1, 0.3, 1),
+  dataSeed: fc.nat(20),
+};
+
+/** Sample-weighted scenarios, and token-weighted ones whose lookups repeat a sample's index. */
+const scenarioArbitrary = fc.oneof(
+  fc
+    .record({ ...commonFields, model: fc.constantFrom("fingerprint", "logistic", "mlp") })
+    .map((s) => parseScenario({ ...s, batchSize: 1, accumulation: 1 })),
+  fc
+    .record({
+      ...commonFields,
+      model: fc.constantFrom("fingerprint", "causal-lm"),
+      lengths: fc.array(fc.nat(4), { minLength: 1, maxLength: 4 }),
+    })
+    .map((s) => parseScenario({ ...s, weighting: "tokens", batchSize: 1, accumulation: 1 })),
+);
 
 const lossArbitrary: fc.Arbitrary<LossKind> = fc.oneof(
   fc.constant({ kind: "sum" as const }),
@@ -121,6 +135,7 @@ function programArbitrary(scenario: Scenario): fc.Arbitrary<Op[]> {
       minLength: 1,
       maxLength: scenario.datasetSize,
     }),
+    forward: fc.constantFrom<Forward>("perSampleLosses", "lossTerms"),
     loss: lossArbitrary,
   });
   const op: fc.Arbitrary<Op> = fc.oneof(
@@ -140,7 +155,7 @@ function programArbitrary(scenario: Scenario): fc.Arbitrary<Op[]> {
 beforeAll(() => selectBackend("cpu"));
 
 describe("sparse fingerprint gradients", () => {
-  it("equal the dense variableGrads computation bit for bit, through steps, leftovers, division, fp16 and bf16", {
+  it("equal the dense variableGrads computation bit for bit, through steps, leftovers, division, fp16, bf16 and token terms", {
     timeout: 120_000,
   }, async () => {
     const arbitrary = scenarioArbitrary.chain((scenario) =>

@@ -204,7 +204,8 @@ class RunContext:
         return torch.amp.GradScaler(self.device, enabled=self.precision == "fp16", **options)
 
     def to_device(self, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """A loader batch as (x, y, ids) on the device."""
+        """A loader batch as (x, y, ids) on the device: features [B, 3], labels [B] and ids [B]; under
+        token weighting input ids and labels [B, L] (int64, padded to the longest), ids [B]."""
         return batch["x"].to(self.device), batch["y"].to(self.device), batch["ids"].to(self.device)
 
     def epochs_iter(self) -> Iterator[int]:

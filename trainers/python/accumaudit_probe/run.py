@@ -18,7 +18,7 @@ from jsonschema import Draft202012Validator
 
 from . import registry
 from .context import RunContext
-from .probe import ProbeDataset, ProbeModel
+from .probe import IGNORE_INDEX, VOCABULARY, ProbeDataset, ProbeModel, TokenSequences, check_model_weighting
 from .ranks import run_ranks
 from .recorder import Recorder, merge_rank_traces
 from .unrecorded import ParameterSnapshot, check_updates_recorded
@@ -78,6 +78,8 @@ class Case:
     initial_parameters: list[float]
     device: str
     record: bool
+    #: Token weighting: every sample's token sequence (``{"inputIds", "labels"}``); None under sample weighting.
+    tokens: TokenSequences | None = None
 
 
 def run_scenario(
@@ -89,10 +91,12 @@ def run_scenario(
     device: str = "cpu",
     record: bool = True,
     timeout_s: float | None = None,
+    tokens: TokenSequences | None = None,
 ) -> dict[str, Any]:
     """Trains ``trainer`` on the scenario and returns its Trace v2 (plain floats, possibly non-finite).
 
-    With worldSize W > 1 the trainer must support it (registry.supports_distributed); it then runs
+    Under token weighting ``tokens`` holds every sample's token sequence (``{"inputIds", "labels"}``,
+    lists of N lists); under sample weighting it is ignored. With worldSize W > 1 the trainer must support it (registry.supports_distributed); it then runs
     on W rank processes, which must end before 90 % of ``timeout_s`` (default 600 s).
     """
     scenario = check_scenario(scenario)
@@ -102,8 +106,13 @@ def run_scenario(
         raise RunError("device: expected a CUDA device, saw none (torch.cuda.is_available() is False)")
     if len(labels) != scenario["datasetSize"]:
         raise RunError(f"dataset: expected {scenario['datasetSize']} samples (scenario.datasetSize), saw {len(labels)}")
+    try:
+        check_model_weighting(scenario)
+    except ValueError as error:
+        raise RunError(str(error)) from None
+    tokens = check_tokens(tokens, int(scenario["datasetSize"])) if scenario["weighting"] == "tokens" else None
     world_size = int(scenario["worldSize"])
-    case = Case(trainer, scenario, features, labels, initial_parameters, device, record)
+    case = Case(trainer, scenario, features, labels, initial_parameters, device, record, tokens)
     if world_size == 1:
         return merge_rank_traces([run_rank(0, 1, case)])
     if not registry.supports_distributed(trainer):
@@ -115,6 +124,32 @@ def run_scenario(
     # CUDA cannot be forked once initialised: its ranks start as fresh interpreters.
     parts = run_ranks(run_rank, (case,), world_size, timeout_s, spawn=device == "cuda")
     return merge_rank_traces(parts)
+
+
+def check_tokens(tokens: Any, size: int) -> TokenSequences:
+    """The request's token sequences, checked (token weighting): N input-id and label lists of equal
+    lengths, ids from 0 to VOCABULARY - 1, labels such ids or IGNORE_INDEX. Raises RunError naming
+    the first bad sample."""
+    if not isinstance(tokens, dict) or not all(isinstance(tokens.get(k), list) for k in ("inputIds", "labels")):
+        raise RunError(
+            "dataset.tokens: expected {inputIds, labels}, each a list of every sample's token list, under token weighting"
+        )
+    input_ids, labels = tokens["inputIds"], tokens["labels"]
+    if len(input_ids) != size or len(labels) != size:
+        raise RunError(
+            f"dataset.tokens: expected {size} sequences (scenario.datasetSize),"
+            f" saw {len(input_ids)} input-id and {len(labels)} label lists"
+        )
+    valid_ids, valid_labels = set(range(VOCABULARY)), {*range(VOCABULARY), IGNORE_INDEX}
+    for i, (ids, targets) in enumerate(zip(input_ids, labels, strict=True)):
+        if not isinstance(ids, list) or not isinstance(targets, list) or len(ids) != len(targets) or not ids:
+            raise RunError(f"dataset.tokens: sample {i}: expected input ids and labels of the same length (at least 1)")
+        if not valid_ids.issuperset(ids) or not valid_labels.issuperset(targets):
+            raise RunError(
+                f"dataset.tokens: sample {i}: expected input ids from 0 to {VOCABULARY - 1}"
+                f" and labels among them or {IGNORE_INDEX}"
+            )
+    return {"inputIds": input_ids, "labels": labels}
 
 
 def refusal(trainer: str, world_size: int) -> str:
@@ -137,7 +172,7 @@ def run_rank(rank: int, world_size: int, case: Case) -> dict[str, Any]:
     clean_start(int(scenario["dataSeed"]))
     if case.device == "cuda" and world_size > 1:
         torch.cuda.set_device(rank)
-    dataset = ProbeDataset(case.features, case.labels)
+    dataset = ProbeDataset(case.features, case.labels, tokens=case.tokens)
     model = ProbeModel(scenario, case.initial_parameters).to(case.device)
     recorder = Recorder(model, record=case.record, rank=rank)
     context = RunContext(scenario, dataset, model, case.device, rank=rank, recorder=recorder)

@@ -86,6 +86,7 @@ def handle_run(request: dict[str, Any]) -> dict[str, Any]:
         device=request.get("device", "cpu"),
         record=request.get("record", True),
         timeout_s=timeout_seconds(request),
+        tokens=dataset.get("tokens"),
     )
     return encode_trace(trace, packed=request.get("encoding", "packed") == "packed")
 

@@ -18,6 +18,7 @@ def scenario_dict(**overrides):
         "precision": "fp32",
         "model": "logistic",
         "dataSeed": 0,
+        "weighting": "samples",
         "learningRate": 0.1,
     }
     scenario.update(overrides)
@@ -71,3 +72,23 @@ def logistic_body_gradient(step, features, labels):
         for j, feature in enumerate([*x, 1.0]):
             expected[j] += weight * residual * feature
     return expected
+
+
+def token_sequences(n, lengths, seed=3):
+    """Token sequences as the harness sends them ({"inputIds", "labels"}), built as probe.ts builds
+    them: sample i has 1 + p_i + n_i tokens (n_i = lengths[i % len(lengths)], p_i from 0 to 2 prompt
+    tokens), labels -100 at position 0 and on the prompt, the input id on the n_i loss tokens."""
+    rng = random.Random(seed)
+    input_ids, labels = [], []
+    for i in range(n):
+        prompt = rng.randrange(3)
+        ids = [rng.randrange(6) for _ in range(1 + prompt + lengths[i % len(lengths)])]
+        input_ids.append(ids)
+        labels.append([-100 if t <= prompt else token for t, token in enumerate(ids)])
+    return {"inputIds": input_ids, "labels": labels}
+
+
+def causal_lm_parameters(seed=5):
+    """Initial causal-lm body parameters (42: embedding 6 x 3, head 3 x 6, bias 6), small Gaussian values."""
+    rng = random.Random(seed)
+    return [0.5 * rng.gauss(0, 1) for _ in range(42)]

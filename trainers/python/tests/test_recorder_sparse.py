@@ -25,7 +25,7 @@ from accumaudit_probe.probe import ProbeDataset, ProbeModel
 from accumaudit_probe.recorder import Recorder, full_scan_index, sparse_nonzero_index
 from accumaudit_probe.rank_process import import_before_fork
 from accumaudit_probe.run import run_scenario
-from conftest import parameters_for, scenario_dict
+from conftest import causal_lm_parameters, parameters_for, scenario_dict, token_sequences
 
 SCENARIOS = 300
 
@@ -149,7 +149,11 @@ class HandSGD:
                 p.grad.zero_()
 
 
-def generated_loop(rng: random.Random, ctx: RunContext) -> None:
+def mean_per_sample_loss(model: ProbeModel, x: torch.Tensor, y: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    return model.per_sample_loss(x, y, ids).mean()
+
+
+def generated_loop(rng: random.Random, ctx: RunContext, micro_batch_loss: Any = mean_per_sample_loss) -> None:
     """One random accumulation loop: zeroing, penalties, optimizer, precision and edits drawn from rng."""
     model = ctx.model
     zeroing = rng.choice(["every step", "never", "every other step", "epoch start", "zero_ not none"])
@@ -180,7 +184,7 @@ def generated_loop(rng: random.Random, ctx: RunContext) -> None:
         for i, batch in enumerate(loader):
             x, y, ids = ctx.to_device(batch)
             with torch.autocast("cpu", dtype=torch.float16, enabled=fp16):
-                loss = model.per_sample_loss(x, y, ids).mean() / k
+                loss = micro_batch_loss(model, x, y, ids) / k
             if l2:
                 loss = loss + l2 * sum((p.float() ** 2).sum() for p in model.parameters())
             if l1:
@@ -236,6 +240,53 @@ def run_generated(seed: int) -> Recorder:
     return recorder
 
 
+TOKEN_LOSSES = [
+    mean_per_sample_loss,
+    lambda model, x, y, ids: model(x, y, ids).loss,  # the micro-batch's token mean
+    lambda model, x, y, ids: model.loss_terms(x, y, ids).sum() / max(int(model.loss_units(y)), 1),
+]
+
+
+def run_generated_tokens(seed: int) -> Recorder:
+    """A generated loop under token weighting: ragged sequences (some without loss tokens), so every
+    micro-batch gathers the fingerprint entry of a sample once per loss token."""
+    rng = random.Random(seed)
+    model_kind = rng.choice(["fingerprint", "causal-lm"])
+    scenario = scenario_dict(
+        datasetSize=rng.randint(1, 20),
+        batchSize=rng.randint(1, 6),
+        accumulation=rng.randint(1, 4),
+        epochs=rng.randint(1, 3),
+        model=model_kind,
+        weighting="tokens",
+        dropLast=rng.random() < 0.3,
+    )
+    n = scenario["datasetSize"]
+    tokens = token_sequences(n, [rng.randint(0, 4) for _ in range(rng.randint(1, 5))], seed)
+    torch.manual_seed(seed)
+    dataset = ProbeDataset([[0.0] * 3] * n, [0.0] * n, tokens=tokens)
+    model = ProbeModel(scenario, causal_lm_parameters(seed) if model_kind == "causal-lm" else [])
+    recorder = Recorder(model)
+    ctx = RunContext(scenario, dataset, model, "cpu", recorder=recorder)
+    with recorder:
+        generated_loop(rng, ctx, TOKEN_LOSSES[seed % len(TOKEN_LOSSES)])
+    return recorder
+
+
+def test_generated_token_loops_read_what_the_full_scan_reads(checked_reads, monkeypatch):
+    """Token weighting: repeated fingerprint indices in a micro-batch (one per loss token) and
+    samples without loss tokens change nothing: every read equals the full scan."""
+    sparse_reads = full_scans = 0
+    for seed in range(40):
+        monkeypatch.setattr(recorder_module, "FULL_SCANS_AFTER_MISS", 0 if seed % 2 else 8)
+        recorder = run_generated_tokens(seed)
+        sparse_reads += recorder.sparse_reads
+        full_scans += recorder.full_scans
+    assert checked_reads.reads == sparse_reads + full_scans
+    assert sparse_reads > 3 * full_scans, (sparse_reads, full_scans)
+    assert checked_reads.nonzero > 100
+
+
 def test_generated_loops_read_what_the_full_scan_reads(checked_reads, monkeypatch):
     """300 generated loops; half of them try candidates at every read (no full scans after a miss)."""
     sparse_reads = full_scans = 0
@@ -274,6 +325,15 @@ def test_built_in_loops_read_what_the_full_scan_reads(checked_reads, data, train
     trace = run_scenario(trainer, scenario, features, labels, parameters_for(scenario["model"]))
     assert checked_reads.reads == sum(1 for step in trace["steps"] if not step["skipped"])
     assert checked_reads.sparse == checked_reads.reads  # these loops' reads all come from the candidates
+
+
+@pytest.mark.parametrize("trainer", ["token-reference", "reference", "docs-loop", "two-loop", "tail-step"])
+def test_built_in_loops_read_what_the_full_scan_reads_under_token_weighting(checked_reads, trainer):
+    scenario = scenario_dict(datasetSize=23, batchSize=3, accumulation=2, model="causal-lm", weighting="tokens", shuffle=4)
+    tokens = token_sequences(23, [3, 0, 1, 5, 2])
+    trace = run_scenario(trainer, scenario, [[0.0] * 3] * 23, [0.0] * 23, causal_lm_parameters(), tokens=tokens)
+    assert checked_reads.reads == sum(1 for step in trace["steps"] if not step["skipped"]) > 0
+    assert checked_reads.sparse == checked_reads.reads
 
 
 def test_a_data_parallel_run_reads_what_the_full_scan_reads(checked_reads, data):

@@ -6,7 +6,9 @@ import type { RunOptions, Trainer } from "../../contract/trainer.js";
 import { runSession, type TrainingSession } from "../session.js";
 
 /**
- * The loop from framework documentation: loss / K per micro-batch, step when (i+1) % K == 0.
+ * The loop from framework documentation: loss / K per micro-batch (the loss being the
+ * micro-batch's mean over its samples, or its loss tokens under token weighting), step when
+ * (i+1) % K == 0.
  * The gradient of an epoch's last incomplete group is never cleared, so it leaks into the next
  * epoch's first step (and is never applied after the last epoch).
  */
@@ -16,7 +18,7 @@ export function docsLoop(session: TrainingSession, accumulation: number): void {
     model.setEpoch(epoch);
     let i = 0;
     for (const batch of loader.epoch(epoch)) {
-      gradients.backward(() => tf.div(tf.mean(model.perSampleLosses(batch)), accumulation));
+      gradients.backward(() => tf.div(tf.mean(model.lossTerms(batch)), accumulation));
       if ((i + 1) % accumulation === 0) {
         optimizer.step();
         optimizer.zeroGrad();

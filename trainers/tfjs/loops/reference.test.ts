@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { runCheck } from "../../../properties/run-check.js";
 import { occurrences, stepWeights } from "../../../test/support/step-weights.js";
 import { makeDataset } from "../../contract/probe.js";
 import { parseScenario, type ScenarioInput } from "../../contract/scenario.js";
@@ -131,5 +132,85 @@ describe("reference trainer", () => {
       for (const step of trace.steps.filter((s) => !s.skipped))
         expect(step.body?.gradient.every((g) => typeof g === "number")).toBe(true);
     }
+  });
+});
+
+describe("reference trainer under token weighting", () => {
+  const cases: ScenarioInput[] = [
+    { datasetSize: 9, batchSize: 2, accumulation: 2, lengths: [1, 5, 2] },
+    { datasetSize: 9, batchSize: 2, accumulation: 2, lengths: [1, 5, 2], model: "causal-lm" },
+    { datasetSize: 10, batchSize: 3, accumulation: 2, lengths: [3, 0, 0, 4], model: "causal-lm" },
+    { datasetSize: 4, batchSize: 1, accumulation: 2, lengths: [0, 0, 2] },
+    {
+      datasetSize: 23,
+      batchSize: 4,
+      accumulation: 3,
+      epochs: 2,
+      shuffle: 9,
+      dropLast: true,
+      lengths: "0-8",
+      model: "causal-lm",
+    },
+    {
+      datasetSize: 17,
+      batchSize: 3,
+      accumulation: 2,
+      epochs: 2,
+      precision: "fp16",
+      model: "causal-lm",
+    },
+    {
+      datasetSize: 17,
+      batchSize: 3,
+      accumulation: 2,
+      epochs: 2,
+      precision: "bf16",
+      model: "causal-lm",
+    },
+  ];
+  for (const input of cases)
+    it(`passes the oracle on ${JSON.stringify(input)}`, async () => {
+      const outcome = await runCheck(
+        referenceTrainer,
+        parseScenario({ weighting: "tokens", ...input }),
+      );
+      const detail = outcome.verdict === "error" ? outcome.error : outcome.properties;
+      expect(outcome.verdict, JSON.stringify(detail)).toBe("pass");
+    });
+
+  it("gives each sample n_i / (loss tokens of its window), a sample without any nothing", async () => {
+    const trace = await runReference({
+      datasetSize: 5,
+      batchSize: 2,
+      accumulation: 2,
+      weighting: "tokens",
+      lengths: [1, 2, 0, 4, 3],
+    });
+    expect(trace.steps.map((s) => [...stepWeights(s)])).toEqual([
+      [
+        ["0:0", Math.fround(1 / 7)],
+        ["0:1", Math.fround(2 / 7)],
+        ["0:3", Math.fround(4 / 7)],
+      ],
+      [["0:4", 1]],
+    ]);
+  });
+
+  it("redoes an fp16 window whose token-summed fingerprint gradient overflows", async () => {
+    // 3 loss tokens x loss scale 65536 overflows half precision; 32768 x 3 still does.
+    const trace = await runReference({
+      datasetSize: 1,
+      batchSize: 1,
+      accumulation: 1,
+      precision: "fp16",
+      weighting: "tokens",
+      lengths: [3],
+    });
+    expect(trace.steps.map((s) => [s.skipped, s.lossScale])).toEqual([
+      [true, 65536],
+      [true, 32768],
+      [false, 16384],
+    ]);
+    expect([...stepWeights(trace.steps[2] ?? expect.fail("no step 2"))]).toEqual([["0:0", 1]]);
   });
 });

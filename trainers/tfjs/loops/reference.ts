@@ -13,12 +13,15 @@ const MAX_ATTEMPTS = 64;
  * - **Windows.** An epoch's micro-batches are grouped into windows of K consecutive
  *   micro-batches; the epoch's last window holds whatever is left (the tail is flushed).
  *   Each window gives exactly one applied optimizer step.
- * - **Sample-count weighting.** Each micro-batch contributes the *sum* of its per-sample
- *   losses; when the window closes its gradient is divided by the number of samples |W| in the
- *   window. The applied gradient is (1/|W|) sum over i in W of grad l_i, the same as one full
- *   batch of |W| samples, however unequal the micro-batches are (drop_last=false leaves a
- *   short last one). Dividing each micro-batch's mean by K, or by the number of micro-batches,
- *   gets this wrong for short micro-batches or short windows.
+ * - **Full-batch weighting.** Each micro-batch contributes the *sum* of its loss terms, one per
+ *   loss unit: a sample (sample-count weighting), or a loss token (token-count weighting, as in
+ *   language-model fine-tuning, where a sample's loss is a mean over its loss tokens). When the
+ *   window closes its gradient is divided by the window's loss units: its samples |W|, or its
+ *   loss tokens. The applied gradient is the mean over the window's units, the same as one full
+ *   batch of the window, however unequal the micro-batches are (drop_last=false leaves a short
+ *   last one; sequences differ in length). Dividing each micro-batch's mean by K, or by the
+ *   number of micro-batches, gets this wrong for short micro-batches, short windows, or
+ *   micro-batches with different token counts.
  * - **No leaks.** The window always closes at the end of the epoch, and the gradients are
  *   zeroed after every step, so nothing carries into the next epoch.
  * - **Unknown length.** It never asks the data source for its length: a one-micro-batch
@@ -30,8 +33,13 @@ const MAX_ATTEMPTS = 64;
  *   attempt, then the applied step. This needs the window's micro-batches (here their sample
  *   ids; in a real script the batches or their indices) kept until the window's step applies.
  *
- * In PyTorch terms the loop is:
+ * In PyTorch terms the loop is (for LM data, `loss_terms` is the per-token cross-entropy with
+ * `reduction="none"` over the shifted labels, and `units` counts the loss tokens, the labels
+ * other than -100; for one-number-per-sample losses both are per sample):
  * ```python
+ * def units(batch):
+ *     return (batch["labels"][..., 1:] != -100).sum().item()   # or len(batch) per sample
+ *
  * for epoch in range(epochs):
  *     sampler.set_epoch(epoch)
  *     it = iter(loader); nxt = next(it, None)
@@ -40,8 +48,8 @@ const MAX_ATTEMPTS = 64;
  *         while nxt is not None and len(window) < K:
  *             batch, nxt = nxt, next(it, None)        # one-batch lookahead
  *             window.append(batch)
- *             scaler.scale(per_sample_loss(model, batch).sum()).backward()
- *         n = sum(len(b) for b in window)
+ *             scaler.scale(loss_terms(model, batch).sum()).backward()
+ *         n = max(sum(units(b) for b in window), 1)
  *         while True:
  *             scaler.unscale_(opt)
  *             for p in model.parameters(): p.grad /= n
@@ -49,8 +57,10 @@ const MAX_ATTEMPTS = 64;
  *             opt.zero_grad()
  *             if scaler.get_scale() >= scale: break   # applied
  *             for batch in window:                     # overflowed: redo at the lower scale
- *                 scaler.scale(per_sample_loss(model, batch).sum()).backward()
+ *                 scaler.scale(loss_terms(model, batch).sum()).backward()
  * ```
+ * Across data-parallel ranks the token count is the global one (all-reduce it), since DDP
+ * averages the ranks' gradients.
  */
 export function referenceLoop(session: TrainingSession): void {
   const { scenario, model, loader, gradients } = session;
@@ -64,7 +74,7 @@ export function referenceLoop(session: TrainingSession): void {
         const batch = lookahead.value;
         lookahead = source.next();
         window.push(batch);
-        gradients.backward(() => tf.sum(model.perSampleLosses(batch)));
+        gradients.backward(() => tf.sum(model.lossTerms(batch)));
       }
       applyWindow(session, window);
     }
@@ -72,30 +82,37 @@ export function referenceLoop(session: TrainingSession): void {
 }
 
 /**
- * Divides the window's summed gradient by its sample count and steps; on an fp16 overflow
- * (step skipped, scale lowered) recomputes the window and tries again.
+ * Divides the window's summed gradient by its loss units (1 for a window without any, whose
+ * gradient is 0) and steps; on an fp16 overflow (step skipped, scale lowered) recomputes the
+ * window and tries again.
  */
 function applyWindow(session: TrainingSession, window: MicroBatchSamples[]): void {
-  const { model, gradients, optimizer } = session;
-  const samples = window.reduce((total, batch) => total + batch.length, 0);
+  const { scenario, model, gradients, optimizer } = session;
+  const units = window.reduce((total, batch) => total + model.lossUnitCount(batch), 0);
   for (let attempt = 1; ; attempt++) {
-    gradients.divide(samples);
+    gradients.divide(Math.max(units, 1));
     const applied = optimizer.step();
     optimizer.zeroGrad();
     if (applied) return;
-    if (attempt === MAX_ATTEMPTS)
+    if (attempt === MAX_ATTEMPTS) {
+      const samples = window.reduce((total, batch) => total + batch.length, 0);
+      const tokens = scenario.weighting === "tokens" ? `, ${units} loss tokens` : "";
       throw new TrainerError(
-        `reference: window of ${samples} samples in epoch ${model.epoch}: expected a finite gradient at some loss scale, saw inf/nan at every scale down to ${optimizer.lossScale}`,
+        `reference: window of ${samples} samples${tokens} in epoch ${model.epoch}: expected a finite gradient at some loss scale, saw inf/nan at every scale down to ${optimizer.lossScale}`,
       );
-    for (const batch of window) gradients.backward(() => tf.sum(model.perSampleLosses(batch)));
+    }
+    for (const batch of window) gradients.backward(() => tf.sum(model.lossTerms(batch)));
   }
 }
 
-/** The reference trainer: sample-count weighting, tail flushed, no leaks, fp16 overflow redone. */
+/**
+ * The reference trainer: sample-count or token-count weighting, tail flushed, no leaks, fp16
+ * overflow redone.
+ */
 export const referenceTrainer: Trainer = {
   name: "reference",
   description:
-    "sum of per-sample losses / samples in the window, tail flushed, no leak across epochs, overflowed windows redone",
+    "sum of loss terms / loss units (samples or loss tokens) in the window, tail flushed, no leak across epochs, overflowed windows redone",
   run: (scenario, dataset, options) =>
     runSession("reference", scenario, dataset, options, referenceLoop),
 };

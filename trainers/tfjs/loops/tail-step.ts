@@ -18,7 +18,7 @@ export const tailStepTrainer: Trainer = {
           model.setEpoch(epoch);
           let i = 0;
           for (const batch of loader.epoch(epoch)) {
-            gradients.backward(() => tf.div(tf.mean(model.perSampleLosses(batch)), k));
+            gradients.backward(() => tf.div(tf.mean(model.lossTerms(batch)), k));
             if ((i + 1) % k === 0 || i + 1 === loader.length) {
               optimizer.step();
               optimizer.zeroGrad();

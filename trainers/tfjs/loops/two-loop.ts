@@ -4,7 +4,8 @@ import { runSession } from "../session.js";
 
 /**
  * "Two nested loops": an outer loop over windows of m = min(K, remaining) micro-batches,
- * loss / m per micro-batch. Weights per micro-batch, not per sample.
+ * loss / m per micro-batch (its mean over samples, or loss tokens under token weighting).
+ * Weights per micro-batch, not per sample or token.
  */
 export const twoLoopTrainer: Trainer = {
   name: "two-loop",
@@ -26,7 +27,7 @@ export const twoLoopTrainer: Trainer = {
               const next = batches.next();
               if (next.done) break;
               const batch = next.value;
-              gradients.backward(() => tf.div(tf.mean(model.perSampleLosses(batch)), m));
+              gradients.backward(() => tf.div(tf.mean(model.lossTerms(batch)), m));
             }
             optimizer.step();
             optimizer.zeroGrad();

@@ -40,7 +40,9 @@ The bends, and why:
   The order is the loader's, untouched.
 - Loss. ``loss_func(pred, y)`` is the mean of the micro-batch's per-sample losses: what a fastai
   user's ``BCEWithLogitsLossFlat()`` (mean reduction) gives, and what ``GradientAccumulation``
-  expects to rescale.
+  expects to rescale. Under token weighting the model returns every loss token's loss and the
+  mean is the micro-batch's token mean (``CrossEntropyLossFlat(ignore_index=-100)``); the batch
+  size ``GradientAccumulation`` counts is still the micro-batch's sample count (``y`` is [B, L]).
 - Device. fastai reads the device from ``dls.device`` (else ``default_device()``, which picks CUDA
   whenever it is available); a torch ``DataLoader`` has no ``.to``, so ``DataLoaders(...,
   device=...)`` would ignore the device. :class:`TupleBatches` has a ``to`` for that, so the
@@ -118,14 +120,15 @@ class TupleBatches:
 
 
 class FastaiProbe(nn.Module):
-    """The probe as a fastai model: ``forward(x, y, ids)`` returns the per-sample losses (the prediction)."""
+    """The probe as a fastai model: ``forward(x, y, ids)`` returns the per-sample losses (the
+    prediction; per-token losses under token weighting: ``ProbeModel.loss_terms``)."""
 
     def __init__(self, probe: ProbeModel):
         super().__init__()
         self.probe = probe
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        return self.probe.per_sample_loss(x, y, ids)
+        return self.probe.loss_terms(x, y, ids)
 
 
 def mean_loss(per_sample: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

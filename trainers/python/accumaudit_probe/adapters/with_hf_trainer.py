@@ -10,6 +10,12 @@ Three models, as users write them:
   (common in custom models). HF reads ``**kwargs`` as "accepts loss kwargs", passes
   ``num_items_in_batch`` (ignored), assumes the loss is already normalised and divides it by nothing.
 
+Token weighting (``scenario.weighting == "tokens"``): the same three as causal-LM models, the
+batch keys an LM fine-tuning collator gives, ``input_ids`` and ``labels`` ([B, L], padded to the
+micro-batch's longest sequence, labels padded with -100) plus ``ids``; ``forward(input_ids, labels,
+ids[, num_items_in_batch])`` returns the micro-batch's loss-token mean or its token-loss sum / the
+``num_items_in_batch`` the Trainer counted (``labels != -100`` over the window's micro-batches).
+
 Gradient clipping is off (``max_grad_norm=0``): HF clips to norm 1.0 by default, which rescales
 the applied gradient and would hide how the Trainer weighted the samples of a window.
 
@@ -36,6 +42,7 @@ from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArgu
 
 from ..context import RunContext
 from ..probe import ProbeModel, ProbeOutput
+from ..probe import collate as probe_collate
 from .framework_state import freeze_imported_objects, warn_if_fp16_ignored
 
 transformers.logging.set_verbosity_error()
@@ -87,6 +94,51 @@ class KwargsMeanLossClassifier(nn.Module):
         return self.probe(x, labels, ids)
 
 
+class MeanLossCausalLM(nn.Module):
+    """Token weighting: an HF-style causal LM around the probe, ``forward(input_ids, labels, ids)``
+    returns the micro-batch's loss-token mean."""
+
+    accepts_loss_kwargs = False
+
+    def __init__(self, probe: ProbeModel):
+        super().__init__()
+        self.probe = probe
+
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor) -> ProbeOutput:
+        return self.probe(input_ids, labels, ids)
+
+
+class ItemCountCausalLM(nn.Module):
+    """Token weighting: an HF-style causal LM around the probe that returns the sum of its token
+    losses / ``num_items_in_batch`` when the Trainer passes it (the token mean otherwise)."""
+
+    accepts_loss_kwargs = True
+
+    def __init__(self, probe: ProbeModel):
+        super().__init__()
+        self.probe = probe
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        labels: torch.Tensor,
+        ids: torch.Tensor,
+        num_items_in_batch: int | torch.Tensor | None = None,
+    ) -> ProbeOutput:
+        return self.probe(input_ids, labels, ids, num_items_in_batch=num_items_in_batch)
+
+
+class KwargsMeanLossCausalLM(nn.Module):
+    """Token weighting: a causal LM around the probe whose ``forward`` swallows ``**kwargs`` and returns the token mean."""
+
+    def __init__(self, probe: ProbeModel):
+        super().__init__()
+        self.probe = probe
+
+    def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor, **kwargs: Any) -> ProbeOutput:
+        return self.probe(input_ids, labels, ids)
+
+
 class EpochTag(TrainerCallback):
     """Sets the probe's epoch tag at every epoch start."""
 
@@ -106,6 +158,12 @@ def collate(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]
         "labels": torch.stack([item["y"] for item in items]),
         "ids": torch.stack([item["ids"] for item in items]),
     }
+
+
+def collate_tokens(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+    """Token sequences to an LM batch: ``input_ids`` and ``labels`` [B, L] padded to the longest (labels with -100), ``ids``."""
+    batch = probe_collate(items)
+    return {"input_ids": batch["x"], "labels": batch["y"], "ids": batch["ids"]}
 
 
 def training_arguments(ctx: RunContext, output_dir: str, even_batches: bool = True) -> TrainingArguments:
@@ -149,7 +207,7 @@ def run_trainer(ctx: RunContext, model: nn.Module, even_batches: bool = True) ->
             model=model,
             args=training_arguments(ctx, output_dir, even_batches),
             train_dataset=ctx.dataset,
-            data_collator=collate,
+            data_collator=collate_tokens if ctx.model.tokens else collate,
             optimizers=(ctx.make_optimizer(), None),
             callbacks=[EpochTag(ctx)],
         )
@@ -160,13 +218,18 @@ def run_trainer(ctx: RunContext, model: nn.Module, even_batches: bool = True) ->
 
 
 def train_mean_loss(ctx: RunContext) -> None:
-    """``hf-trainer``: mean loss per micro-batch."""
-    run_trainer(ctx, MeanLossClassifier(ctx.model))
+    """``hf-trainer``: mean loss per micro-batch (over its loss tokens under token weighting)."""
+    run_trainer(ctx, (MeanLossCausalLM if ctx.model.tokens else MeanLossClassifier)(ctx.model))
 
 
 def train_item_count(ctx: RunContext) -> None:
-    """``hf-trainer-items``: sum / ``num_items_in_batch``."""
-    run_trainer(ctx, ItemCountClassifier(ctx.model))
+    """``hf-trainer-items``: sum / ``num_items_in_batch`` (the window's samples, or its loss tokens)."""
+    run_trainer(ctx, item_count_model(ctx))
+
+
+def item_count_model(ctx: RunContext) -> nn.Module:
+    """The ``num_items_in_batch`` model for the scenario's weighting."""
+    return (ItemCountCausalLM if ctx.model.tokens else ItemCountClassifier)(ctx.model)
 
 
 def train_item_count_uneven(ctx: RunContext) -> None:
@@ -177,9 +240,9 @@ def train_item_count_uneven(ctx: RunContext) -> None:
     step mixing two epochs) until gloo aborts a rank on mismatched message sizes (seen with
     transformers 5.24 on gloo): the harness reports the rank that died.
     """
-    run_trainer(ctx, ItemCountClassifier(ctx.model), even_batches=False)
+    run_trainer(ctx, item_count_model(ctx), even_batches=False)
 
 
 def train_kwargs_mean_loss(ctx: RunContext) -> None:
     """``hf-trainer-kwargs``: mean loss from a ``forward(..., **kwargs)``."""
-    run_trainer(ctx, KwargsMeanLossClassifier(ctx.model))
+    run_trainer(ctx, (KwargsMeanLossCausalLM if ctx.model.tokens else KwargsMeanLossClassifier)(ctx.model))

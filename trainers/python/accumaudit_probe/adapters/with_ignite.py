@@ -10,6 +10,8 @@ but the probe's loss of a sample needs its label and its id too (the fingerprint
 ``prepare_batch`` hands ``x = (x, y, ids)`` to :class:`PerSampleLosses`, whose forward is the probe's
 per-sample losses (BCE with logits + fingerprint), and the loss function is their mean over the
 micro-batch: exactly what ``nn.BCEWithLogitsLoss()`` (reduction ``"mean"``) gives a user's model.
+Under token weighting the forward gives every loss token's loss (``ProbeModel.loss_terms``) and
+their mean is the micro-batch's token mean, what ``nn.CrossEntropyLoss(ignore_index=-100)`` gives.
 
 What Ignite does with K (pytorch-ignite 0.5.5, ``ignite/engine/__init__.py``,
 ``supervised_training_step``): it zeroes the gradient when ``(engine.state.iteration - 1) % K == 0``,
@@ -48,7 +50,8 @@ logger = logging.getLogger(__name__)
 
 
 class PerSampleLosses(nn.Module):
-    """The probe as an Ignite model: ``model((x, y, ids))`` is the micro-batch's per-sample losses."""
+    """The probe as an Ignite model: ``model((x, y, ids))`` is the micro-batch's per-sample losses
+    (per-token losses under token weighting: ``ProbeModel.loss_terms``)."""
 
     def __init__(self, probe: ProbeModel):
         super().__init__()
@@ -56,7 +59,7 @@ class PerSampleLosses(nn.Module):
 
     def forward(self, inputs: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> torch.Tensor:
         x, y, ids = inputs
-        return self.probe.per_sample_loss(x, y, ids)
+        return self.probe.loss_terms(x, y, ids)
 
 
 def mean_loss(per_sample: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -47,6 +47,9 @@ Bends, and why (a Keras user auditing their own code does the same):
    Keras model outputs the per-sample losses (``per_sample_loss(x, y, ids)`` of the wrapped module)
    and the compiled loss passes them through (``y_pred``); Keras' default reduction
    (``"sum_over_batch_size"``) takes their mean over the micro-batch, exactly the probe's ``.loss``.
+   Under token weighting the output is every loss token's loss (``loss_terms``), so the mean is
+   the micro-batch's token mean; a micro-batch without loss tokens outputs one zero loss (Keras
+   returns an empty loss unreduced, which backward cannot start from).
    The loader's batches become ``(inputs, y)`` (a ``collate_fn``), the shape ``fit`` expects from a
    DataLoader; the labels are among the inputs too, since the probe's loss needs them.
 3. Precision: Keras' mixed precision on the torch backend only casts Keras variables read inside a
@@ -70,9 +73,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
-from torch.utils.data import default_collate
 
 from ..context import RunContext
+from ..probe import collate
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +106,9 @@ keras = import_keras()
 
 
 def keras_batch(samples: Sequence[dict[str, torch.Tensor]]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-    """A DataLoader batch as ``fit`` takes it: ``(inputs, targets)``; the inputs carry x, y and ids."""
-    batch = default_collate(samples)
+    """A DataLoader batch as ``fit`` takes it: ``(inputs, targets)``; the inputs carry x, y and ids
+    (token sequences padded to the longest, as :func:`probe.collate` pads them)."""
+    batch = collate(samples)
     return batch, batch["y"]
 
 
@@ -114,14 +118,18 @@ def passthrough_loss(y_true: Any, y_pred: Any) -> Any:
 
 
 class ProbeKerasModel(keras.Model):
-    """The probe module as a Keras model whose output is the micro-batch's per-sample losses."""
+    """The probe module as a Keras model whose output is the micro-batch's per-sample losses
+    (per-token losses under token weighting: ``ProbeModel.loss_terms``)."""
 
     def __init__(self, probe: torch.nn.Module, **kwargs: Any):
         super().__init__(**kwargs)
         self.probe = keras.layers.TorchModuleWrapper(probe)
 
     def call(self, inputs: dict[str, torch.Tensor]) -> torch.Tensor:
-        return self.probe.module.per_sample_loss(inputs["x"], inputs["y"], inputs["ids"])
+        losses = self.probe.module.loss_terms(inputs["x"], inputs["y"], inputs["ids"])
+        # Keras hands an empty loss back unreduced (a micro-batch without loss tokens), and backward
+        # needs a scalar: one zero loss instead, whose gradient is zero everywhere.
+        return losses if losses.numel() > 0 else losses.sum().reshape(1)
 
 
 class EpochTag(keras.callbacks.Callback):

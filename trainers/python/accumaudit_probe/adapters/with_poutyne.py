@@ -11,6 +11,10 @@ fingerprint term). So the loader (the scenario's, made by ``ctx.make_loader`` wi
 ``collate_fn`` replaced) yields ``((x, y, ids), y)``; :class:`PerSampleLosses` returns the probe's
 per-sample losses (BCE with logits + fingerprint) and the loss function is their mean over the
 micro-batch: exactly what ``nn.BCEWithLogitsLoss()`` (reduction ``"mean"``) gives a user's model.
+Under token weighting the network returns every loss token's loss and the mean is the
+micro-batch's token mean (``nn.CrossEntropyLoss(ignore_index=-100)``); Poutyne still multiplies it
+by the micro-batch's sample count and divides the window by its samples (see below), so tokens
+of micro-batches with fewer tokens per sample weigh more.
 A Poutyne user with dict batches needs the same: a collate function that yields ``(x, y)`` pairs.
 
 What Poutyne does with K (poutyne 1.19.0, ``poutyne/framework/model.py``,
@@ -35,23 +39,23 @@ from typing import Any
 import poutyne
 import torch
 from torch import nn
-from torch.utils.data import default_collate
 
 from ..context import RunContext
-from ..probe import ProbeModel
+from ..probe import ProbeModel, collate
 
 logger = logging.getLogger(__name__)
 
 
 class PerSampleLosses(nn.Module):
-    """The probe as a Poutyne network: ``network(x, y, ids)`` is the micro-batch's per-sample losses."""
+    """The probe as a Poutyne network: ``network(x, y, ids)`` is the micro-batch's per-sample losses
+    (per-token losses under token weighting: ``ProbeModel.loss_terms``)."""
 
     def __init__(self, probe: ProbeModel):
         super().__init__()
         self.probe = probe
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        return self.probe.per_sample_loss(x, y, ids)
+        return self.probe.loss_terms(x, y, ids)
 
 
 def mean_loss(per_sample: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -60,8 +64,9 @@ def mean_loss(per_sample: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def as_input_and_target(items: list[dict[str, torch.Tensor]]) -> tuple[tuple[torch.Tensor, ...], torch.Tensor]:
-    """Collates probe samples into Poutyne's ``(x, y)``: x carries the label and the sample ids the loss needs."""
-    batch = default_collate(items)
+    """Collates probe samples into Poutyne's ``(x, y)``: x carries the label and the sample ids the loss needs
+    (token sequences padded to the longest, as :func:`probe.collate` pads them)."""
+    batch = collate(items)
     return (batch["x"], batch["y"], batch["ids"]), batch["y"]
 
 

@@ -1,14 +1,17 @@
 """The reference loop, data-parallel: every sample in exactly one applied step per epoch, weighted
-by the window's sample count over all ranks. Also correct with one rank.
+by the window's loss units over all ranks (its samples; its loss tokens under token weighting).
+Also correct with one rank.
 
 - Shards without padding (``make_distributed_loader(pad=False)``): every sample is on exactly one
   rank; shards differ by at most one sample, so a rank may have one micro-batch more than another.
 - A window is up to K micro-batches of every rank; the epoch's last window holds what is left on
-  every rank. One all-reduce before each window sums the ranks' sample and micro-batch counts;
-  the epoch ends when no rank has a micro-batch left, so every rank takes part in the same windows.
-- Each micro-batch's loss is the sum of its per-sample losses times W / (the window's samples on
-  all ranks): DDP averages the ranks' gradients, so the applied gradient is the mean per-sample
-  gradient over the window.
+  every rank. One all-reduce before each window sums the ranks' loss units and micro-batch counts
+  (``model.loss_units``: samples, or loss tokens ``(labels[..., 1:] != -100).sum()``: the global
+  token count); the epoch ends when no rank has a micro-batch left, so every rank takes part in
+  the same windows.
+- Each micro-batch's loss is the sum of its unit losses times W / (the window's units on all
+  ranks): DDP averages the ranks' gradients, so the applied gradient is the mean per-unit
+  gradient over the window. A window without loss tokens divides by 1 (a zero gradient, no NaN).
 - Gradients are all-reduced once per window (``no_sync()`` on every micro-batch but the window's
   last). A rank with no micro-batch left in a window joins that all-reduce with a pass over no
   samples, a zero gradient, so no rank waits for one that has run out.
@@ -28,6 +31,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader
 
 from ..context import RunContext
+from ..probe import collate
 
 #: Redo attempts per window before giving up (each halves the loss scale).
 MAX_REDOS = 64
@@ -47,7 +51,7 @@ def train(ctx: RunContext) -> None:
         batches = iter(loader)
         while True:
             window = [ctx.to_device(batch) for batch in islice(batches, k)]
-            samples, micro_batches = window_counts(ctx, window)
+            units, micro_batches = window_counts(ctx, window)
             if micro_batches == 0:
                 break
             window = window or [no_samples(ctx)]
@@ -56,8 +60,8 @@ def train(ctx: RunContext) -> None:
                     sync = j == len(window) - 1 or not ctx.is_distributed
                     with nullcontext() if sync else model.no_sync():
                         with ctx.autocast():
-                            # num_items_in_batch=1: the sum of the micro-batch's per-sample losses
-                            loss = model(x, y, ids, num_items_in_batch=1).loss * world_size / samples
+                            # num_items_in_batch=1: the sum of the micro-batch's per-unit losses
+                            loss = model(x, y, ids, num_items_in_batch=1).loss * world_size / max(units, 1)
                         scaler.scale(loss).backward()
                 scale_before = scaler.get_scale()
                 scaler.step(optimizer)
@@ -70,8 +74,9 @@ def train(ctx: RunContext) -> None:
 
 
 def window_counts(ctx: RunContext, window: list[MicroBatch]) -> tuple[int, int]:
-    """The window's samples and micro-batches, summed over all ranks."""
-    counts = torch.tensor([sum(int(ids.numel()) for _, _, ids in window), len(window)], device=ctx.device)
+    """The window's loss units (samples, or loss tokens) and micro-batches, summed over all ranks."""
+    units = sum(int(ctx.model.loss_units(y)) for _, y, _ in window)
+    counts = torch.tensor([units, len(window)], device=ctx.device)
     if ctx.is_distributed:
         dist.all_reduce(counts)
     return int(counts[0]), int(counts[1])
@@ -79,5 +84,5 @@ def window_counts(ctx: RunContext, window: list[MicroBatch]) -> tuple[int, int]:
 
 def no_samples(ctx: RunContext) -> MicroBatch:
     """A micro-batch of no samples, shaped like the dataset's: its pass gives a zero gradient."""
-    x, y, ids = ctx.to_device(next(iter(DataLoader(ctx.dataset, batch_size=1))))
+    x, y, ids = ctx.to_device(next(iter(DataLoader(ctx.dataset, batch_size=1, collate_fn=collate))))
     return x[:0], y[:0], ids[:0]

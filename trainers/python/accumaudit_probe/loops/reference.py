@@ -1,9 +1,10 @@
-"""The reference loop: sample-count weighting, every sample in exactly one applied step per epoch.
+"""The reference loop: every sample in exactly one applied step per epoch, weighted by the window's loss units.
 
 - A window is up to K micro-batches drawn from the loader's iterator (no len() needed, so an
   unknown-length data source works); the epoch's last window holds what is left.
 - Each micro-batch's loss is the sum of its per-sample losses divided by the window's sample count,
-  so the applied gradient is the mean per-sample gradient over the window.
+  so the applied gradient is the mean per-sample gradient over the window. Under token weighting
+  the units are loss tokens (``model.loss_terms`` / ``model.loss_units``), as in token_reference.py.
 - .grad is cleared at every epoch start: nothing leaks across epochs.
 - fp16: when GradScaler skips the step (inf/nan), the scale has been lowered; the window is redone
   at the lower scale, so no sample is lost.
@@ -29,11 +30,11 @@ def train(ctx: RunContext) -> None:
         optimizer.zero_grad()
         batches = iter(loader)
         while window := [ctx.to_device(batch) for batch in islice(batches, k)]:
-            samples = sum(int(ids.numel()) for _, _, ids in window)
+            units = max(sum(int(model.loss_units(y)) for _, y, _ in window), 1)
             for _ in range(MAX_REDOS):
                 for x, y, ids in window:
                     with ctx.autocast():
-                        loss = model.per_sample_loss(x, y, ids).sum() / samples
+                        loss = model.loss_terms(x, y, ids).sum() / units
                     scaler.scale(loss).backward()
                 scale_before = scaler.get_scale()
                 scaler.step(optimizer)
