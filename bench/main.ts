@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { BACKENDS, type Backend } from "../trainers/contract/trainer.js";
-import { createTfjsTrainers } from "../trainers/tfjs/index.js";
+import { createTfjsTrainers, THREADED_BACKENDS } from "../trainers/tfjs/index.js";
+import { reportBareLoops } from "./bare-loop.js";
 import { BENCH_SCENARIOS, benchCaseRunners } from "./cases.js";
 import { measureWorldSizes } from "./data-parallel.js";
 import { measureCases } from "./measure.js";
@@ -16,6 +17,9 @@ const { values } = parseArgs({
     "python-cases": { type: "string", default: "12" },
     "scaling-sizes": { type: "string", default: "1000,10000,100000,1000000" },
     "scaling-skip-after": { type: "string", default: "120" },
+    "bare-sizes": { type: "string", default: "1000,10000,100000" },
+    "bare-repetitions": { type: "string", default: "5" },
+    "bare-model": { type: "string", default: "fingerprint" },
   },
 });
 
@@ -83,22 +87,46 @@ if (pythonCases > 0) {
   }
 }
 
-if (pythonCases > 0) {
-  const runs = pythonCases * 5;
+{
+  const runs = 60;
+  const searched = [
+    // Threads serve cpu and wasm only (THREADED_BACKENDS); other backends get the J = 1 row.
+    ...["reference", "docs-loop"].map((trainer) => ({
+      trainer,
+      runs,
+      jobs: THREADED_BACKENDS.includes(backend) ? [1, 2] : [1],
+      runOptions: { backend },
+    })),
+    ...(pythonCases > 0 ? [{ trainer: "python:reference", runs: pythonCases * 5 }] : []),
+  ];
   console.log(
-    `\nProperty search through Python workers: an audit of python:reference (it passes, so all ${runs} generated cases run; default scenario space), --jobs 1 against --jobs J, the workers warmed first.\n`,
+    `\nProperty search, --jobs 1 against --jobs J: audits of the built-in reference and docs-loop (${runs} generated cases, backend ${backend}; J = 2 TensorFlow.js threads)${pythonCases > 0 ? ` and of python:reference through Python workers (${pythonCases * 5} cases, J = the cores, at most 4)` : ""}, default scenario space, workers and threads warmed first. The reference trainers pass, so every generated case runs; docs-loop is refuted: its cases are the search up to the first failing case (in parallel), then its shrinking (one at a time).\n`,
   );
-  console.log("| jobs | cases | seconds | cases/s |");
-  console.log("| ---: | ---: | ---: | ---: |");
-  try {
-    for (const f of await measureSearchJobs({ trainer: "python:reference", runs }))
-      console.log(
-        `| ${f.jobs} | ${f.cases} | ${f.seconds.toFixed(2)} | ${f.casesPerSecond.toFixed(1)} |`,
-      );
-  } catch (error) {
-    console.log(`| not measured: ${String(error).split("\n")[0]} | | | |`);
+  console.log("| trainer | jobs | cases | seconds | cases/s |");
+  console.log("| --- | ---: | ---: | ---: | ---: |");
+  for (const measured of searched) {
+    try {
+      for (const f of await measureSearchJobs(measured))
+        console.log(
+          `| ${measured.trainer} | ${f.jobs} | ${f.cases} | ${f.seconds.toFixed(2)} | ${f.casesPerSecond.toFixed(1)} |`,
+        );
+    } catch (error) {
+      console.log(`| ${measured.trainer} | not measured: ${String(error).split("\n")[0]} | | | |`);
+    }
   }
 }
+
+const bareSizes = (values["bare-sizes"] ?? "")
+  .split(",")
+  .filter((part) => part.trim() !== "")
+  .map(Number);
+if (bareSizes.length > 0)
+  await reportBareLoops({
+    sizes: bareSizes,
+    repetitions: Number(values["bare-repetitions"]),
+    model: values["bare-model"] as "fingerprint" | "logistic",
+    backend,
+  });
 
 const scalingSizes = (values["scaling-sizes"] ?? "")
   .split(",")

@@ -17,6 +17,37 @@ describe("measureCases", () => {
     expect(row.casesPerSecond).toBeCloseTo(1000 / row.medianMs, 6);
   });
 
+  it("takes the baseline's own duration when it reports one", async () => {
+    const rows = await measureCases(
+      [
+        {
+          name: "timed",
+          scenario: "s",
+          run: () => sleep(2),
+          baseline: async () => 1000,
+          baselineReportsMs: true,
+        },
+      ],
+      { repetitions: 3, targetRepetitionMs: 1, warmupMs: 0 },
+    );
+    expect(rows[0]?.baselineMedianMs).toBe(1000);
+    expect(rows[0]?.overhead).toBeLessThan(1);
+    await expect(
+      measureCases(
+        [
+          {
+            name: "bad",
+            scenario: "s",
+            run: async () => {},
+            baseline: async () => "no",
+            baselineReportsMs: true,
+          },
+        ],
+        { repetitions: 1, warmupMs: 0 },
+      ),
+    ).rejects.toThrow(/duration in ms/);
+  });
+
   it("reports no overhead without a baseline, and formats a markdown row", async () => {
     const rows = await measureCases([{ name: "check", scenario: "t", run: async () => {} }], {
       repetitions: 1,

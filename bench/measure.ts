@@ -11,6 +11,11 @@ export interface CaseRunner {
    * overhead is run time / baseline time. For the audit overhead: the same trainer not recording.
    */
   baseline?: () => Promise<unknown>;
+  /**
+   * True when `baseline` resolves to its own duration in milliseconds (e.g. timed inside a child
+   * process), which is then used in place of the wall time around the call.
+   */
+  baselineReportsMs?: boolean;
 }
 
 /** Timing of one runner. Times are per case, medians over the repetitions. */
@@ -46,10 +51,26 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? upper : ((sorted[mid - 1] as number) + upper) / 2;
 }
 
-async function timeCases(run: () => Promise<unknown>, cases: number): Promise<number> {
+/**
+ * Mean time per case over `cases` calls: the wall time, or with `reportsMs` the sum of the
+ * durations `run` resolves to.
+ */
+async function timeCases(
+  run: () => Promise<unknown>,
+  cases: number,
+  reportsMs = false,
+): Promise<number> {
   const start = performance.now();
-  for (let k = 0; k < cases; k++) await run();
-  return (performance.now() - start) / cases;
+  let reported = 0;
+  for (let k = 0; k < cases; k++) {
+    const result = await run();
+    if (reportsMs) {
+      if (typeof result !== "number" || !Number.isFinite(result))
+        throw new TypeError(`baseline: expected its duration in ms, saw ${String(result)}`);
+      reported += result;
+    }
+  }
+  return (reportsMs ? reported : performance.now() - start) / cases;
 }
 
 /** Runs run and baseline alternately for at least `ms`; returns the last per-case time of run. */
@@ -94,13 +115,14 @@ export async function measureCases(
         runTimes.push(await timeCases(runner.run, cases));
         continue;
       }
+      const reports = runner.baselineReportsMs === true;
       let runMs: number;
       let baselineMs: number;
       if (rep % 2 === 0) {
         runMs = await timeCases(runner.run, cases);
-        baselineMs = await timeCases(baseline, cases);
+        baselineMs = await timeCases(baseline, cases, reports);
       } else {
-        baselineMs = await timeCases(baseline, cases);
+        baselineMs = await timeCases(baseline, cases, reports);
         runMs = await timeCases(runner.run, cases);
       }
       runTimes.push(runMs);
