@@ -48,7 +48,7 @@ export const AUDIT_USAGE = [
   `  [${scenarioField("weighting").flag} ${WEIGHTINGS.join("|")}]... [--max-dataset-size N] [--max-epochs E] [${scenarioField("worldSize").flag} W]`,
   ...RUN_USAGE,
   `Without --trainer, audits the built-in trainers; --runs defaults to ${DEFAULT_RUNS}.`,
-  `--jobs J: search cases checked at once, each in its own worker process for a python: trainer, in its own thread for a built-in trainer on --backend ${THREADED_BACKENDS.join(" or ")} (default ${DEFAULT_JOBS}: the cores, at most 4); the outcome is the same for every J. On webgpu and tensorflow the built-in trainers run one case at a time.`,
+  `--jobs J: search cases checked at once, each in its own worker process for a python: trainer (default ${DEFAULT_JOBS}: the cores, at most 4); the outcome is the same for every J. The built-in trainers run one case at a time in the main thread unless --jobs is given: then each in its own thread on --backend ${THREADED_BACKENDS.join(" or ")} (measured slower than one job on a 2-core machine, see the README's benchmarks: a thread's start and each trace's transfer cost more than a generated case takes).`,
   `--weighting: the full-batch reference to hold the trainers to (default samples); tokens draws loss-token counts per sample and the models ${MODELS.filter((m) => m === "fingerprint" || m === "causal-lm").join(" and ")}.`,
   `Trainers that run data-parallel are searched over 1 to ${DEFAULT_SPACE.maxWorldSize} ranks; --world-size W checks W ranks only, the known counterexamples included.`,
 ].join("\n");
@@ -110,8 +110,12 @@ export async function auditCommand(args: string[]): Promise<number> {
   const reporter = await reportersFromFlags(values);
   forwardTrainerOutput();
   setPythonWorkerPoolSize(jobs);
-  // webgpu and tensorflow stay in the main thread (see THREADED_BACKENDS): one case at a time.
-  setTfjsThreadPoolSize(THREADED_BACKENDS.includes(context.runOptions.backend ?? "cpu") ? jobs : 1);
+  // Threads for the built-in trainers only when asked for: on the default scenario space a search
+  // is faster in the main thread (npm run bench: reference 61.8 cases/s at --jobs 1, 49.9 on two
+  // threads). webgpu and tensorflow stay in the main thread (see THREADED_BACKENDS).
+  const threaded =
+    values.jobs !== undefined && THREADED_BACKENDS.includes(context.runOptions.backend ?? "cpu");
+  setTfjsThreadPoolSize(threaded ? jobs : 1);
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
   // Starts each external trainer's worker now, while the report is set up and earlier trainers
   // are audited; a worker that cannot start is reported by that trainer's own audit.
