@@ -51,27 +51,28 @@ warnings.filterwarnings("ignore", message=r".*pin_memory.*")
 freeze_imported_objects()
 
 
-class MeanLossClassifier(nn.Module):
-    """An HF-style model around the probe: ``forward(x, labels, ids)`` returns the mean loss."""
-
-    accepts_loss_kwargs = False
+class _ProbeWrapper(nn.Module):
+    """An HF-style model around the probe (``self.probe``); subclasses differ in ``forward``'s
+    signature, which is what the Trainer inspects."""
 
     def __init__(self, probe: ProbeModel):
         super().__init__()
         self.probe = probe
+
+
+class MeanLossClassifier(_ProbeWrapper):
+    """An HF-style model around the probe: ``forward(x, labels, ids)`` returns the mean loss."""
+
+    accepts_loss_kwargs = False
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor) -> ProbeOutput:
         return self.probe(x, labels, ids)
 
 
-class ItemCountClassifier(nn.Module):
+class ItemCountClassifier(_ProbeWrapper):
     """An HF-style model around the probe that normalises by ``num_items_in_batch`` when the Trainer passes it."""
 
     accepts_loss_kwargs = True
-
-    def __init__(self, probe: ProbeModel):
-        super().__init__()
-        self.probe = probe
 
     def forward(
         self,
@@ -83,40 +84,28 @@ class ItemCountClassifier(nn.Module):
         return self.probe(x, labels, ids, num_items_in_batch=num_items_in_batch)
 
 
-class KwargsMeanLossClassifier(nn.Module):
+class KwargsMeanLossClassifier(_ProbeWrapper):
     """An HF-style model around the probe whose ``forward`` swallows ``**kwargs`` and returns the mean loss."""
-
-    def __init__(self, probe: ProbeModel):
-        super().__init__()
-        self.probe = probe
 
     def forward(self, x: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor, **kwargs: Any) -> ProbeOutput:
         return self.probe(x, labels, ids)
 
 
-class MeanLossCausalLM(nn.Module):
+class MeanLossCausalLM(_ProbeWrapper):
     """Token weighting: an HF-style causal LM around the probe, ``forward(input_ids, labels, ids)``
     returns the micro-batch's loss-token mean."""
 
     accepts_loss_kwargs = False
 
-    def __init__(self, probe: ProbeModel):
-        super().__init__()
-        self.probe = probe
-
     def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor) -> ProbeOutput:
         return self.probe(input_ids, labels, ids)
 
 
-class ItemCountCausalLM(nn.Module):
+class ItemCountCausalLM(_ProbeWrapper):
     """Token weighting: an HF-style causal LM around the probe that returns the sum of its token
     losses / ``num_items_in_batch`` when the Trainer passes it (the token mean otherwise)."""
 
     accepts_loss_kwargs = True
-
-    def __init__(self, probe: ProbeModel):
-        super().__init__()
-        self.probe = probe
 
     def forward(
         self,
@@ -128,12 +117,8 @@ class ItemCountCausalLM(nn.Module):
         return self.probe(input_ids, labels, ids, num_items_in_batch=num_items_in_batch)
 
 
-class KwargsMeanLossCausalLM(nn.Module):
+class KwargsMeanLossCausalLM(_ProbeWrapper):
     """Token weighting: a causal LM around the probe whose ``forward`` swallows ``**kwargs`` and returns the token mean."""
-
-    def __init__(self, probe: ProbeModel):
-        super().__init__()
-        self.probe = probe
 
     def forward(self, input_ids: torch.Tensor, labels: torch.Tensor, ids: torch.Tensor, **kwargs: Any) -> ProbeOutput:
         return self.probe(input_ids, labels, ids)
