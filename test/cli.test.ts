@@ -221,6 +221,14 @@ describe("accumaudit CLI", () => {
       ],
       "stray: expected a flag, saw a bare argument",
     ],
+    [
+      ["audit", "--trainer", "reference", "--model", "causal-lm"],
+      "--model causal-lm: expected a model that samples weighting trains (fingerprint, logistic, mlp); add --weighting tokens",
+    ],
+    [
+      ["audit", "--trainer", "reference", "--weighting", "words"],
+      '--weighting: expected one of samples, tokens, saw "words"',
+    ],
   ])("%j is a usage error naming the flag, before any training", (args, message) => {
     const { code, stdout, stderr } = cli(...args);
     expect(code).toBe(2);
