@@ -68,6 +68,10 @@ describe("parseScenario", () => {
       "lengths.1: expected at most 64, saw 65",
     ],
     [
+      { datasetSize: 2, batchSize: 1, accumulation: 1, weighting: "tokens", lengths: [1, 2, 3] },
+      "lengths: expected at most 2 loss-token counts (one per sample, repeated when fewer), saw 3",
+    ],
+    [
       { datasetSize: 10, batchSize: 2, accumulation: 1, weighting: "words" },
       'weighting: expected one of samples, tokens, saw "words"',
     ],

@@ -184,6 +184,12 @@ export const ScenarioSchema = z
         message: "loss-token counts apply to token weighting only (set weighting to tokens)",
         path: ["lengths"],
       });
+    else if (Array.isArray(s.lengths) && s.lengths.length > s.datasetSize)
+      ctx.addIssue({
+        code: "custom",
+        message: `expected at most ${s.datasetSize} loss-token counts (one per sample, repeated when fewer), saw ${s.lengths.length}`,
+        path: ["lengths"],
+      });
     else if (typeof s.lengths === "string") {
       const [low, high] = s.lengths.split("-").map(Number) as [number, number];
       if (low > high || high > MAX_LOSS_TOKENS)
