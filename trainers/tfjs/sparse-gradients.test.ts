@@ -115,7 +115,15 @@ const scenarioArbitrary = fc.oneof(
       model: fc.constantFrom("fingerprint", "causal-lm"),
       lengths: fc.array(fc.nat(4), { minLength: 1, maxLength: 4 }),
     })
-    .map((s) => parseScenario({ ...s, weighting: "tokens", batchSize: 1, accumulation: 1 })),
+    .map((s) =>
+      parseScenario({
+        ...s,
+        lengths: s.lengths.slice(0, s.datasetSize),
+        weighting: "tokens",
+        batchSize: 1,
+        accumulation: 1,
+      }),
+    ),
 );
 
 const lossArbitrary: fc.Arbitrary<LossKind> = fc.oneof(
