@@ -17,6 +17,23 @@ type AuditResult = {
 const root = join(import.meta.dirname, "..");
 const bin = join(root, "dist", "cli", "main.js");
 
+/** The CLI started with `args`, its output collected as it comes and the exit code it closes with. */
+function startCli(args: string[]) {
+  const child = spawn(process.execPath, [bin, ...args], {
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const output = { stdout: "", stderr: "" };
+  child.stdout.on("data", (chunk) => {
+    output.stdout += String(chunk);
+  });
+  child.stderr.on("data", (chunk) => {
+    output.stderr += String(chunk);
+  });
+  const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+  return { child, output, closed };
+}
+
 function cli(...args: string[]) {
   const run = spawnSync(process.execPath, [bin, ...args], {
     cwd: root,
@@ -481,39 +498,27 @@ describe("accumaudit CLI", () => {
   });
 
   it("SIGINT stops an audit of a built-in trainer run in the main thread (--jobs 1) between two cases", async () => {
-    const child = spawn(
-      process.execPath,
-      [
-        bin,
-        "audit",
-        "--trainer",
-        "reference",
-        "--runs",
-        "3000",
-        "--seed",
-        "1",
-        "--jobs",
-        "1",
-        "--json",
-      ],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => {
-      stdout += String(chunk);
-    });
-    child.stderr.on("data", (chunk) => {
-      stderr += String(chunk);
-    });
-    const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const { child, output, closed } = startCli([
+      "audit",
+      "--trainer",
+      "reference",
+      "--runs",
+      "3000",
+      "--seed",
+      "1",
+      "--jobs",
+      "1",
+      "--json",
+    ]);
     try {
       // Well into the search (3000 cases of the reference take minutes): no progress line shows
       // off a terminal, so the test waits.
       await new Promise((resolve) => setTimeout(resolve, 10_000));
       child.kill("SIGINT");
-      expect(await closed, stderr).toBe(130);
-      const audit = JSON.parse(stdout) as { interrupted?: { signal: string; completed: number } };
+      expect(await closed, output.stderr).toBe(130);
+      const audit = JSON.parse(output.stdout) as {
+        interrupted?: { signal: string; completed: number };
+      };
       expect(audit.interrupted).toMatchObject({ signal: "SIGINT", completed: 0 });
     } catch (error) {
       killAlive([child.pid ?? -1]);
@@ -525,42 +530,28 @@ describe("accumaudit CLI", () => {
     "%s to the accumaudit process alone stops its worker and every rank, writes what it found marked interrupted, and exits 130",
     async (signal) => {
       const report = join(mkdtempSync(join(tmpdir(), "accumaudit-cli-")), "interrupted.html");
-      const child = spawn(
-        process.execPath,
-        [
-          bin,
-          "audit",
-          "--trainer",
-          "python:trainers.external.fixtures.faulty_ranks:sleep",
-          "--trainer",
-          "reference",
-          "--world-size",
-          "2",
-          "--json",
-          "--report",
-          report,
-        ],
-        { cwd: root, stdio: ["ignore", "pipe", "pipe"] },
-      );
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (chunk) => {
-        stdout += String(chunk);
-      });
-      child.stderr.on("data", (chunk) => {
-        stderr += String(chunk);
-      });
-      const closed = new Promise<number | null>((resolve) => child.on("close", resolve));
+      const { child, output, closed } = startCli([
+        "audit",
+        "--trainer",
+        "python:trainers.external.fixtures.faulty_ranks:sleep",
+        "--trainer",
+        "reference",
+        "--world-size",
+        "2",
+        "--json",
+        "--report",
+        report,
+      ]);
       const pid = child.pid ?? -1;
       // Both ranks, forked one after the other by whichever worker of the pool (--jobs) runs the case.
       const ranks = await waitFor(() => childrenOf(pid).flatMap(childrenOf), 60_000, 2);
       const workers = childrenOf(pid);
       try {
-        expect(ranks.length, stderr).toBeGreaterThanOrEqual(2);
+        expect(ranks.length, output.stderr).toBeGreaterThanOrEqual(2);
         child.kill(signal);
         expect(await closed).toBe(130);
-        expect(stderr).toContain(`interrupted by ${signal}; every worker stopped`);
-        const audit = JSON.parse(stdout) as AuditResult & { interrupted?: unknown };
+        expect(output.stderr).toContain(`interrupted by ${signal}; every worker stopped`);
+        const audit = JSON.parse(output.stdout) as AuditResult & { interrupted?: unknown };
         expect(audit.interrupted).toEqual({
           signal,
           completed: 0,

@@ -2,6 +2,7 @@ import { missionScenarios } from "../../properties/arbitraries.js";
 import { auditTrainer } from "../../properties/audit.js";
 import type { TrainerAuditOutcome } from "../../properties/outcome.js";
 import type { RunStart } from "../../reports/reporter.js";
+import type { ScenarioInput } from "../../trainers/contract/scenario.js";
 import { judgeLoop, testRun } from "./outcomes.js";
 import { simulatedTrainer } from "./simulated-trace.js";
 
@@ -16,36 +17,24 @@ export const tokenCounterexampleCheck = () =>
     "docs-loop",
   );
 
+/** 7/2/2 with a causal-lm body and loss tokens 3, 1, 0, 2 repeated. */
+const CAUSAL_LM_7_2_2: ScenarioInput = {
+  datasetSize: 7,
+  batchSize: 2,
+  accumulation: 2,
+  model: "causal-lm",
+  weighting: "tokens",
+  lengths: [3, 1, 0, 2],
+};
+
 /**
  * two-loop on 7/2/2 with a causal-lm body and loss tokens 3, 1, 0, 2 repeated: per-micro-batch
  * token means over-weight the 2-token micro-batch of the first window; sample 2 has no loss tokens.
  */
-export const tokenTwoLoopCheck = () =>
-  judgeLoop(
-    {
-      datasetSize: 7,
-      batchSize: 2,
-      accumulation: 2,
-      model: "causal-lm",
-      weighting: "tokens",
-      lengths: [3, 1, 0, 2],
-    },
-    "two-loop",
-  );
+export const tokenTwoLoopCheck = () => judgeLoop(CAUSAL_LM_7_2_2, "two-loop");
 
 /** The reference loop on the same scenario: every weight is n_i/T_W. */
-export const tokenPassingCheck = () =>
-  judgeLoop(
-    {
-      datasetSize: 7,
-      batchSize: 2,
-      accumulation: 2,
-      model: "causal-lm",
-      weighting: "tokens",
-      lengths: [3, 1, 0, 2],
-    },
-    "reference",
-  );
+export const tokenPassingCheck = () => judgeLoop(CAUSAL_LM_7_2_2, "reference");
 
 /**
  * A real token-weighted audit (fast-check search over token-weighted scenarios and the mission

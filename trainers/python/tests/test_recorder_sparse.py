@@ -273,15 +273,22 @@ def run_generated_tokens(seed: int) -> Recorder:
     return recorder
 
 
+def count_reads(run, seeds: int, monkeypatch) -> tuple[int, int]:
+    """Runs ``run(seed)`` for every seed, half of them trying candidates at every read (no full
+    scans after a miss); returns the recorders' sparse reads and full scans, summed."""
+    sparse_reads = full_scans = 0
+    for seed in range(seeds):
+        monkeypatch.setattr(recorder_module, "FULL_SCANS_AFTER_MISS", 0 if seed % 2 else 8)
+        recorder = run(seed)
+        sparse_reads += recorder.sparse_reads
+        full_scans += recorder.full_scans
+    return sparse_reads, full_scans
+
+
 def test_generated_token_loops_read_what_the_full_scan_reads(checked_reads, monkeypatch):
     """Token weighting: repeated fingerprint indices in a micro-batch (one per loss token) and
     samples without loss tokens change nothing: every read equals the full scan."""
-    sparse_reads = full_scans = 0
-    for seed in range(40):
-        monkeypatch.setattr(recorder_module, "FULL_SCANS_AFTER_MISS", 0 if seed % 2 else 8)
-        recorder = run_generated_tokens(seed)
-        sparse_reads += recorder.sparse_reads
-        full_scans += recorder.full_scans
+    sparse_reads, full_scans = count_reads(run_generated_tokens, 40, monkeypatch)
     assert checked_reads.reads == sparse_reads + full_scans
     assert sparse_reads > 3 * full_scans, (sparse_reads, full_scans)
     assert checked_reads.nonzero > 100
@@ -289,12 +296,7 @@ def test_generated_token_loops_read_what_the_full_scan_reads(checked_reads, monk
 
 def test_generated_loops_read_what_the_full_scan_reads(checked_reads, monkeypatch):
     """300 generated loops; half of them try candidates at every read (no full scans after a miss)."""
-    sparse_reads = full_scans = 0
-    for seed in range(SCENARIOS):
-        monkeypatch.setattr(recorder_module, "FULL_SCANS_AFTER_MISS", 0 if seed % 2 else 8)
-        recorder = run_generated(seed)
-        sparse_reads += recorder.sparse_reads
-        full_scans += recorder.full_scans
+    sparse_reads, full_scans = count_reads(run_generated, SCENARIOS, monkeypatch)
     assert checked_reads.reads == sparse_reads + full_scans
     # The candidates are the common path; the full scan is the exception (edits, nan, ranks).
     assert sparse_reads > 3 * full_scans, (sparse_reads, full_scans)
