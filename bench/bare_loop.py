@@ -11,8 +11,10 @@ reads one JSON request per line and answers each with one JSON line, until a ``{
 
 The answer: ``{"seconds": s, "fingerprintSum": sum of phi after training}``; ``seconds`` covers
 building the data tensors, the model, the optimizer and the DataLoader, then training (not
-reading the request). The model is the probe's size: phi, one parameter per sample per epoch
-(sample i's loss in epoch e holds c * phi[e * N + i]), plus the logistic body w, b when asked.
+reading the request). The model is the probe's size and reads phi as the probe does: phi, one
+parameter per sample per epoch (sample i's loss in epoch e holds c * phi[e * N + i], read with the
+probe's ``gather_fingerprint``, whose backward touches only a micro-batch's entries once ``phi.grad``
+exists), plus the logistic body w, b when asked. No other part of accumaudit_probe is used.
 Windows are K consecutive micro-batches, the epoch's last one holding what is left; each
 micro-batch's loss is its summed per-sample loss over the window's sample count, so every step
 applies the mean per-sample gradient of its window (and sum(phi) ends at -lr x windows x epochs).
@@ -29,6 +31,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import DataLoader, TensorDataset
+
+from accumaudit_probe.gather import gather_fingerprint
 
 FINGERPRINT_COEFFICIENT = 1.0
 
@@ -47,7 +51,7 @@ class BareModel(nn.Module):
 
     def forward(self, x: torch.Tensor, y: torch.Tensor, ids: torch.Tensor, epoch: int) -> torch.Tensor:
         """Per-sample losses of a micro-batch: c * phi[epoch * N + id], plus BCE with logits."""
-        loss = FINGERPRINT_COEFFICIENT * self.phi[epoch * self.size + ids]
+        loss = FINGERPRINT_COEFFICIENT * gather_fingerprint(self.phi, epoch * self.size + ids)
         if self.body:
             z = x @ self.w + self.b
             loss = loss + F.softplus(z) - y * z

@@ -16,12 +16,17 @@ export interface CoverageCheck {
   status: OccurrenceStatus[][];
 }
 
-/** The step call (applied or skipped) that followed the forward pass of each occurrence. */
-function nextStepAfterForward(trace: Trace): Map<string, number> {
-  const next = new Map<string, number>();
-  for (const mb of trace.microBatches ?? [])
-    for (const s of mb.samples) next.set(`${mb.epoch}:${s}`, mb.stepsBefore);
-  return next;
+/** The step call (applied or skipped) that followed the forward pass of each occurrence, built on first use. */
+function nextStepAfterForward(trace: Trace): (epoch: number, sample: number) => number | undefined {
+  let next: Map<string, number> | undefined;
+  return (epoch, sample) => {
+    if (!next) {
+      next = new Map();
+      for (const mb of trace.microBatches ?? [])
+        for (const s of mb.samples) next.set(`${mb.epoch}:${s}`, mb.stepsBefore);
+    }
+    return next.get(`${epoch}:${sample}`);
+  };
 }
 
 /** A finding without its samples, which are collected before the finding is made. */
@@ -54,18 +59,37 @@ class EpochFindings {
   }
 }
 
-/** The rank of every forward pass of each sample in an epoch's plan (a redone window counted once). */
-function ranksSeen(plan: EpochPlan | undefined): Map<number, number[]> {
-  const seen = new Map<number, number[]>();
-  plan?.byRank.forEach((mbs, rank) => {
-    for (const mb of mbs)
-      for (const s of mb) {
-        const ranks = seen.get(s);
-        if (ranks) ranks.push(rank);
-        else seen.set(s, [rank]);
-      }
-  });
-  return seen;
+/** The ranks of the forward passes of each sample in an epoch's plan (a redone window counted once). */
+class RanksSeen {
+  private readonly first: Int32Array;
+  private readonly more = new Map<number, number[]>();
+
+  constructor(plan: EpochPlan | undefined, datasetSize: number) {
+    this.first = new Int32Array(datasetSize).fill(-1);
+    plan?.byRank.forEach((mbs, rank) => {
+      for (const mb of mbs)
+        for (const s of mb) {
+          if (s < 0 || s >= datasetSize) continue;
+          if (this.first[s] === -1) this.first[s] = rank;
+          else {
+            const ranks = this.more.get(s);
+            if (ranks) ranks.push(rank);
+            else this.more.set(s, [this.first[s] ?? rank, rank]);
+          }
+        }
+    });
+  }
+
+  /** The rank of every forward pass of the sample, in plan order. */
+  get(sample: number): number[] {
+    const first = this.first[sample] ?? -1;
+    return this.more.get(sample) ?? (first === -1 ? [] : [first]);
+  }
+
+  /** True when more than one forward pass fed the sample. */
+  repeated(sample: number): boolean {
+    return this.more.has(sample);
+  }
 }
 
 /**
@@ -89,7 +113,7 @@ export function checkCoverage(
     const plan = expectation.plans[epoch];
     const dropped = new Set(plan?.dropped ?? []);
     const unseen = new Set(plan?.unseen ?? []);
-    const seen = ranksSeen(plan);
+    const seen = new RanksSeen(plan, datasetSize);
     const row: OccurrenceStatus[] = [];
     const found = new EpochFindings();
     const counts: EpochCoverage = {
@@ -112,15 +136,15 @@ export function checkCoverage(
         // No loss tokens: nothing of it can reach a step, and it is covered once a loader produced it.
       } else if (!first) {
         s = "lost";
-        const step = nextStep.get(`${epoch}:${sample}`);
+        const step = nextStep(epoch, sample);
         const skippedStep = step !== undefined && trace.steps[step]?.skipped ? step : null;
-        const ranks = [...new Set(seen.get(sample) ?? [])];
+        const ranks = [...new Set(seen.get(sample))];
         const head = { kind: "lost" as const, epoch, skippedStep, ranks };
         found.add(`lost:${skippedStep}:${ranks.join(",")}`, head, sample);
-      } else if (entries.length > 1 || (seen.get(sample)?.length ?? 0) > 1) {
+      } else if (entries.length > 1 || seen.repeated(sample)) {
         s = "duplicated";
         const steps = entries.map((e) => e.step);
-        const seenOnRanks = seen.get(sample) ?? [];
+        const seenOnRanks = seen.get(sample);
         const likelyCause = new Set(seenOnRanks).size > 1 ? ("sampler-padding" as const) : null;
         const head = { kind: "duplicated" as const, epoch, steps, seenOnRanks, likelyCause };
         found.add(`duplicated:${steps.join(",")}:${seenOnRanks.join(",")}`, head, sample);
@@ -128,7 +152,7 @@ export function checkCoverage(
         const stepEpoch = trace.steps[first.step]?.epoch ?? -1;
         if (stepEpoch !== epoch) {
           s = "leaked";
-          const ranks = [...new Set(seen.get(sample) ?? [])];
+          const ranks = [...new Set(seen.get(sample))];
           const head = { kind: "leaked" as const, epoch, step: first.step, stepEpoch, ranks };
           found.add(`leaked:${first.step}:${ranks.join(",")}`, head, sample);
         }

@@ -1,4 +1,3 @@
-import { add, dot, multiply, subtract } from "mathjs";
 import {
   type Dataset,
   EMBEDDING,
@@ -12,14 +11,21 @@ import type { Scenario } from "../trainers/contract/scenario.js";
 /** A body model that has parameters (the fingerprint-only model has none). */
 export type BodyModel = Exclude<Scenario["model"], "fingerprint">;
 
+/** sum_i a_i b_i, in index order. */
+const dot = (a: readonly number[], b: readonly number[]): number =>
+  a.reduce((sum, value, i) => sum + value * (b[i] ?? 0), 0);
+
+/** c v. */
+const scale = (c: number, v: readonly number[]): number[] => v.map((value) => c * value);
+
 const sigmoid = (z: number): number =>
   z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
 
 function logisticGradient(params: number[], x: number[], y: number): number[] {
   const w = params.slice(0, FEATURES);
   const b = params[FEATURES] ?? 0;
-  const residual = sigmoid((dot(w, x) as number) + b) - y;
-  return [...(multiply(residual, x) as number[]), residual];
+  const residual = sigmoid(dot(w, x) + b) - y;
+  return [...scale(residual, x), residual];
 }
 
 function mlpGradient(params: number[], x: number[], y: number): number[] {
@@ -32,13 +38,11 @@ function mlpGradient(params: number[], x: number[], y: number): number[] {
   const b1 = take(HIDDEN);
   const w2 = take(HIDDEN);
   const b2 = take(1)[0] ?? 0;
-  const hidden = (add(multiply(w1, x), b1) as number[]).map(Math.tanh);
-  const residual = sigmoid((dot(w2, hidden) as number) + b2) - y;
-  const hiddenDelta = (multiply(residual, w2) as number[]).map(
-    (d, j) => d * (1 - (hidden[j] ?? 0) ** 2),
-  );
-  const w1Gradient = hiddenDelta.flatMap((d) => multiply(d, x) as number[]);
-  return [...w1Gradient, ...hiddenDelta, ...(multiply(residual, hidden) as number[]), residual];
+  const hidden = w1.map((row, j) => Math.tanh(dot(row, x) + (b1[j] ?? 0)));
+  const residual = sigmoid(dot(w2, hidden) + b2) - y;
+  const hiddenDelta = scale(residual, w2).map((d, j) => d * (1 - (hidden[j] ?? 0) ** 2));
+  const w1Gradient = hiddenDelta.flatMap((d) => scale(d, x));
+  return [...w1Gradient, ...hiddenDelta, ...scale(residual, hidden), residual];
 }
 
 /**
@@ -122,22 +126,22 @@ export function windowBodyGradient(
   samples: readonly number[],
   units: readonly number[],
 ): WindowGradient {
-  let sum: number[] = params.map(() => 0);
+  const sum: number[] = params.map(() => 0);
   let normSum = 0;
   let total = 0;
   for (const i of samples) {
     const u = units[i] ?? 0;
     if (u === 0) continue;
     const g = sampleBodyGradient(model, params, dataset, i);
-    sum = add(sum, multiply(g, u) as number[]) as number[];
+    for (let j = 0; j < sum.length; j++) sum[j] = (sum[j] ?? 0) + (g[j] ?? 0) * u;
     normSum += u * Math.hypot(...g);
     total += u;
   }
   const n = total > 0 ? total : 1;
-  return { gradient: multiply(sum, 1 / n) as number[], meanSampleNorm: normSum / n };
+  return { gradient: scale(1 / n, sum), meanSampleNorm: normSum / n };
 }
 
 /** |a - b| in the Euclidean norm. */
 export function distance(a: readonly number[], b: readonly number[]): number {
-  return Math.hypot(...(subtract([...a], [...b]) as number[]));
+  return Math.hypot(...a.map((value, i) => value - (b[i] ?? 0)));
 }

@@ -82,16 +82,23 @@ function chunk(order: number[], size: number): number[][] {
 function observedMicroBatches(trace: Trace, epoch: number): number[][][] | undefined {
   if (!trace.microBatches) return undefined;
   const byRank: number[][][] = Array.from({ length: trace.scenario.worldSize }, () => []);
-  const seen = new Set<string>();
+  // Earlier micro-batches of each rank by their first sample: a repeat is looked for among those only.
+  const byFirstSample = new Map<string, (readonly number[])[]>();
   for (const mb of trace.microBatches) {
     if (mb.epoch !== epoch) continue;
     const rank = mb.rank ?? 0;
-    const key = `${rank}:${mb.samples.join(",")}`;
-    if (seen.has(key)) continue;
-    seen.add(key);
+    const key = `${rank}:${mb.samples[0]}`;
+    const earlier = byFirstSample.get(key);
+    if (earlier?.some((samples) => sameSamples(samples, mb.samples))) continue;
+    if (earlier) earlier.push(mb.samples);
+    else byFirstSample.set(key, [mb.samples]);
     byRank[rank]?.push(mb.samples);
   }
   return byRank;
+}
+
+function sameSamples(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((s, i) => s === b[i]);
 }
 
 /** Occurrences of an epoch in the order applied steps hold them, for traces without micro-batches. */
@@ -140,8 +147,11 @@ function planEpoch(
     source = "applied-steps";
     byRank = [chunk(appliedOrder(trace, epoch), b)];
   }
-  const present = new Set(byRank.flat(2));
-  const missing = Array.from({ length: n }, (_, i) => i).filter((i) => !present.has(i));
+  const present = new Uint8Array(n);
+  for (const mbs of byRank)
+    for (const mb of mbs) for (const s of mb) if (s >= 0 && s < n) present[s] = 1;
+  const missing: number[] = [];
+  for (let i = 0; i < n; i++) if (present[i] === 0) missing.push(i);
   const onPurpose = droppedOnPurpose(scenario, missing.length);
   return {
     epoch,

@@ -132,8 +132,13 @@ export function makeDataset(s: DatasetFields): Dataset {
   const features: number[][] = [];
   const labels: number[] = [];
   for (let i = 0; i < s.datasetSize; i++) {
-    const x = Array.from({ length: FEATURES }, () => gaussian(next));
-    const z = x.reduce((acc, xi, j) => acc + xi * (teacher[j] ?? 0), 0.25);
+    const x: number[] = [];
+    let z = 0.25;
+    for (let j = 0; j < FEATURES; j++) {
+      const value = gaussian(next);
+      x.push(value);
+      z += value * (teacher[j] ?? 0);
+    }
     const p = 1 / (1 + Math.exp(-z));
     features.push(x);
     labels.push(next() < p ? 1 : 0);

@@ -6,11 +6,6 @@ export const TRACE_VERSION = 2;
 /** Versions of the trace format this harness reads: 1 (one process) and 2 (ranks). */
 export const TRACE_VERSIONS = [1, 2] as const;
 
-/** Any JavaScript number, NaN and infinities included: a trainer may apply them. */
-const anyNumber = z.custom<number>((value) => typeof value === "number", {
-  error: "expected a number",
-});
-
 const count = z.number().int().min(0);
 
 /** A schema whose output is an array of numbers, whatever it reads. */
@@ -115,7 +110,44 @@ export const TrainerInfoSchema = z
   .strict();
 
 /** The record of one run of one trainer on one scenario, in memory. See docs/trace-format.md. */
-export const TraceSchema = traceSchema({ floats: z.array(anyNumber), counts: z.array(count) });
+/**
+ * Adds an issue at the first entry of `values` that `valid` rejects, naming its index: one loop
+ * over an array where a schema per entry would cost a parse each (a trace holds an entry per
+ * sample per epoch).
+ */
+export function checkEntries(
+  values: readonly unknown[],
+  valid: (value: unknown) => boolean,
+  expected: string,
+  context: z.RefinementCtx,
+): void {
+  const bad = values.findIndex((value) => !valid(value));
+  if (bad < 0) return;
+  const value = values[bad];
+  context.addIssue({
+    code: "custom",
+    path: [bad],
+    input: value,
+    message: `expected ${expected}, saw ${typeof value === "number" ? String(value) : JSON.stringify(value)}`,
+  });
+}
+
+/** Whether a value is a non-negative whole number (an epoch, a sample id, a count). */
+export const isCount = (value: unknown): boolean =>
+  typeof value === "number" && Number.isInteger(value) && value >= 0;
+
+/** An array of numbers whose entries `valid` accepts, checked in one loop ({@link checkEntries}). */
+function numberArray(valid: (value: unknown) => boolean, expected: string): NumberArraySchema {
+  return z
+    .custom<number[]>((value) => Array.isArray(value), { error: "expected an array" })
+    .superRefine((values, context) => checkEntries(values, valid, expected, context));
+}
+
+export const TraceSchema = traceSchema({
+  // Any JavaScript number, NaN and infinities included: a trainer may apply them.
+  floats: numberArray((value) => typeof value === "number", "a number"),
+  counts: numberArray(isCount, "a non-negative whole number"),
+});
 
 export type Trace = z.output<typeof TraceSchema>;
 export type Step = Trace["steps"][number];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { parseScenario } from "../contract/scenario.js";
 import { TraceError } from "../contract/trace.js";
-import { decodeWireTrace, packFloat64, unpackArray } from "./wire-trace.js";
+import { decodeWireTrace, packFloat64, packFloat64Rows, unpackArray } from "./wire-trace.js";
 
 const int32 = (values: number[]) => ({
   dtype: "int32" as const,
@@ -25,6 +25,16 @@ describe("packed number arrays", () => {
   it("round-trips float64 values, non-finite ones as numbers", () => {
     const values = [0.25, -1e-300, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
     expect(unpackArray(packFloat64(values))).toEqual(values);
+  });
+
+  it("packs rows one after the other, as packFloat64 packs them flattened", () => {
+    const rows = [
+      [0.5, -2, 1e-300],
+      [3, Number.NaN, -0],
+    ];
+    expect(packFloat64Rows(rows)).toEqual(packFloat64(rows.flat()));
+    expect(packFloat64Rows([])).toEqual(packFloat64([]));
+    expect(() => packFloat64Rows([[1, 2], [3]])).toThrow("expected rows of 2 numbers, saw 1");
   });
 
   it("reads little-endian int32", () => {
@@ -74,6 +84,24 @@ describe("decodeWireTrace", () => {
     ).toThrow(/^invalid trace: steps\.0\.fingerprint\.weights: /);
     expect(() => decodeWireTrace(wireTrace({ epochs: [0], samples: [-1], weights: [1] }))).toThrow(
       TraceError,
+    );
+    for (const [samples, seen] of [
+      [[0, -1], "-1"],
+      [[0, 1.5], "1.5"],
+    ] as const)
+      expect(() =>
+        decodeWireTrace(wireTrace({ epochs: [0, 0], samples: [...samples], weights: [1, 1] })),
+      ).toThrow(
+        `invalid trace: steps.0.fingerprint.samples.1: expected a non-negative whole number, saw ${seen}`,
+      );
+    const packedCounts = {
+      dtype: "int32",
+      base64: Buffer.from(Int32Array.from([0, -3]).buffer).toString("base64"),
+    } as const;
+    expect(() =>
+      decodeWireTrace(wireTrace({ epochs: [0, 0], samples: packedCounts, weights: [1, 1] })),
+    ).toThrow(
+      "invalid trace: steps.0.fingerprint.samples.1: expected a non-negative whole number, saw -3",
     );
     expect(() => decodeWireTrace(wireTrace({ epochs: [0], samples: [9], weights: [1] }))).toThrow(
       "invalid trace: steps.0.fingerprint entry 0: expected epoch < 1 and sample < 4, saw epoch 0 sample 9",

@@ -1,6 +1,13 @@
 import { z } from "zod";
 import { describeIssues } from "../contract/scenario.js";
-import { checkTraceIndices, type Trace, TraceError, traceSchema } from "../contract/trace.js";
+import {
+  checkEntries,
+  checkTraceIndices,
+  isCount,
+  type Trace,
+  TraceError,
+  traceSchema,
+} from "../contract/trace.js";
 
 /** The strings JSON carries non-finite floats as; JSON has no literal for them. */
 const NON_FINITE = { NaN: Number.NaN, Infinity: Infinity, "-Infinity": -Infinity } as const;
@@ -31,9 +38,20 @@ export const WireFloat = z.codec(
 /** Packs numbers as little-endian float64. */
 export function packFloat64(values: readonly number[]): PackedArray {
   const bytes = Buffer.alloc(values.length * 8);
-  values.forEach((value, i) => {
-    bytes.writeDoubleLE(value, i * 8);
-  });
+  for (let i = 0; i < values.length; i++) bytes.writeDoubleLE(values[i] ?? 0, i * 8);
+  return { dtype: "float64", base64: bytes.toString("base64") };
+}
+
+/** Packs rows of numbers, one after the other, as little-endian float64 (the rows are not flattened first). */
+export function packFloat64Rows(rows: readonly (readonly number[])[]): PackedArray {
+  const width = rows[0]?.length ?? 0;
+  const bytes = Buffer.alloc(rows.length * width * 8);
+  let offset = 0;
+  for (const row of rows) {
+    if (row.length !== width)
+      throw new RangeError(`packFloat64Rows: expected rows of ${width} numbers, saw ${row.length}`);
+    for (const value of row) offset = bytes.writeDoubleLE(value, offset);
+  }
   return { dtype: "float64", base64: bytes.toString("base64") };
 }
 
@@ -55,7 +73,8 @@ export function unpackArray(packed: PackedArray): number[] {
 function packedNumbers(dtype: PackedArray["dtype"]) {
   return z.codec(
     PackedArraySchema.refine((p) => p.dtype === dtype),
-    z.array(anyNumber),
+    // unpackArray only makes numbers: the output is not checked entry by entry again.
+    z.custom<number[]>((value) => Array.isArray(value)),
     {
       decode: (packed, context) => {
         try {
@@ -85,7 +104,9 @@ export const WireFloats = z.union([packedNumbers("float64"), z.array(WireFloat)]
 /** A count array on the wire: packed int32, or plain non-negative whole numbers. */
 export const WireCounts = z
   .union([packedNumbers("int32"), z.array(z.number())])
-  .pipe(z.array(z.number().int().min(0)));
+  .superRefine((values, context) =>
+    checkEntries(values, isCount, "a non-negative whole number", context),
+  );
 
 /** The trace as JSON carries it (docs/trace-format.md), decoding to the in-memory {@link Trace}. */
 export const WireTraceSchema = traceSchema({ floats: WireFloats, counts: WireCounts });

@@ -8,7 +8,7 @@ import {
   ResponseSchema,
   type WorkerResponse,
 } from "./protocol.js";
-import { packFloat64 } from "./wire-trace.js";
+import { packFloat64Rows } from "./wire-trace.js";
 import { WorkerBrokenError, type WorkerCommand, WorkerProcess } from "./worker-process.js";
 
 /** How long a starting worker may take to say hello (imports torch and friends). */
@@ -32,7 +32,7 @@ export interface RunRequest {
  */
 export function wireDataset(dataset: Dataset): Record<string, unknown> {
   return {
-    features: packFloat64(dataset.features.flat()),
+    features: packFloat64Rows(dataset.features),
     labels: dataset.labels,
     ...(dataset.tokens
       ? { tokens: { inputIds: dataset.tokens.inputIds, labels: dataset.tokens.labels } }

@@ -22,6 +22,8 @@ from torch.nn import functional as F
 from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import default_collate
 
+from .gather import gather_fingerprint
+
 FEATURES = 3
 HIDDEN = 4
 FINGERPRINT_COEFFICIENT = 1.0
@@ -85,7 +87,7 @@ TokenSequences = Mapping[str, Sequence[Sequence[int]]]
 
 
 class ProbeDataset(torch.utils.data.Dataset):
-    """The scenario's samples.
+    """The scenario's samples (``features``: N rows of 3 numbers, as lists or an [N, 3] tensor).
 
     Sample weighting: item i is ``{"x": float32[3], "y": float32, "ids": int64}``. Token weighting
     (``tokens`` given): item i is ``{"x": int64[T_i], "y": int64[T_i], "ids": int64}``, the sample's
@@ -94,13 +96,16 @@ class ProbeDataset(torch.utils.data.Dataset):
     """
 
     def __init__(
-        self, features: Sequence[Sequence[float]], labels: Sequence[float], tokens: TokenSequences | None = None
+        self,
+        features: Sequence[Sequence[float]] | torch.Tensor,
+        labels: Sequence[float],
+        tokens: TokenSequences | None = None,
     ):
         if len(features) != len(labels):
             raise ValueError(
                 f"dataset: expected as many labels as feature rows, saw {len(labels)} labels and {len(features)} rows"
             )
-        self.x = torch.tensor(features, dtype=torch.float32).reshape(len(features), FEATURES)
+        self.x = torch.as_tensor(features, dtype=torch.float32).reshape(len(features), FEATURES)
         self.y = torch.tensor(labels, dtype=torch.float32)
         self.ids = torch.arange(len(labels), dtype=torch.int64)
         #: True when the samples are token sequences (token weighting).
@@ -314,7 +319,7 @@ class ProbeModel(nn.Module):
         inputs, targets = x[:, :-1], y[:, 1:]
         loss_token = targets != IGNORE_INDEX
         rows = torch.arange(y.shape[0], device=y.device).unsqueeze(1).expand_as(targets)[loss_token]
-        phi = self.fingerprint[self.epoch * self.dataset_size + ids[rows]]
+        phi = gather_fingerprint(self.fingerprint, self.epoch * self.dataset_size + ids[rows])
         return self.token_body_loss(inputs, targets)[loss_token] + self.coefficient * phi, rows
 
     def per_sample_loss(self, x: torch.Tensor, y: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -329,7 +334,7 @@ class ProbeModel(nn.Module):
             return sums / counts
         ids = ids.reshape(-1).long()
         self._observe(ids)
-        phi = self.fingerprint[self.epoch * self.dataset_size + ids]
+        phi = gather_fingerprint(self.fingerprint, self.epoch * self.dataset_size + ids)
         return self.body_loss(x, y.reshape(-1)) + self.coefficient * phi
 
     def loss_terms(self, x: torch.Tensor, y: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:

@@ -31,7 +31,10 @@ class RunError(Exception):
 def clean_start(seed: int) -> None:
     """Seeds every generator a trainer may draw from and runs the registered reset functions."""
     random.seed(seed)
-    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.manual_seed(seed)
+    else:  # torch.manual_seed would queue a seed for every absent accelerator, with a stack trace each
+        torch.default_generator.manual_seed(seed)
     try:
         import numpy
 
@@ -73,7 +76,7 @@ class Case:
 
     trainer: str
     scenario: dict[str, Any]
-    features: list[list[float]]
+    features: list[list[float]] | torch.Tensor
     labels: list[float]
     initial_parameters: list[float]
     device: str
@@ -85,7 +88,7 @@ class Case:
 def run_scenario(
     trainer: str,
     scenario: dict[str, Any],
-    features: list[list[float]],
+    features: list[list[float]] | torch.Tensor,
     labels: list[float],
     initial_parameters: list[float],
     device: str = "cpu",

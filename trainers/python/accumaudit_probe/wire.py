@@ -34,14 +34,17 @@ def _pack(values: list[Any], dtype: str) -> dict[str, str]:
 
 def unpack(value: Any) -> list[Any]:
     """A number array from its wire form: a plain list or ``{"dtype", "base64"}``."""
-    if isinstance(value, list):
-        return value
-    dtype = value["dtype"]
-    data = array({"float64": "d", "int32": "i"}[dtype])
+    return value if isinstance(value, list) else unpack_array(value).tolist()
+
+
+def unpack_array(value: dict[str, str]) -> array:
+    """A packed number array (``{"dtype", "base64"}``) as an ``array`` in this machine's byte order
+    (a buffer torch.frombuffer reads without a Python float per entry)."""
+    data = array({"float64": "d", "int32": "i"}[value["dtype"]])
     data.frombytes(base64.b64decode(value["base64"]))
     if sys.byteorder != "little":
         data.byteswap()
-    return data.tolist()
+    return data
 
 
 def encode_floats(values: list[float], packed: bool) -> Any:

@@ -70,13 +70,15 @@ def import_run_module() -> Any:
 def handle_run(request: dict[str, Any]) -> dict[str, Any]:
     """The trace of a run request, encoded for the wire."""
     run_scenario = import_run_module().run_scenario
-    from .wire import encode_trace, unpack
+    import torch
+
+    from .probe import FEATURES
+    from .wire import encode_trace, unpack, unpack_array
 
     dataset = request["dataset"]
     features = dataset["features"]
-    if isinstance(features, dict):
-        flat = unpack(features)
-        features = [flat[i : i + 3] for i in range(0, len(flat), 3)]
+    if isinstance(features, dict):  # packed row by row: one [N, 3] tensor, no Python list per row
+        features = torch.frombuffer(unpack_array(features), dtype=torch.float64).reshape(-1, FEATURES)
     trace = run_scenario(
         trainer=request["trainer"],
         scenario=request["scenario"],
