@@ -1,7 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { initialBodyParameters, makeDataset } from "../trainers/contract/probe.js";
 import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
-import { pythonWorkerCommand } from "../trainers/external/python-trainer.js";
+import { pythonWorkerCommand } from "../trainers/external/interpreter.js";
 import { decodeWireTrace } from "../trainers/external/wire-trace.js";
 import { WorkerClient } from "../trainers/external/worker-client.js";
 

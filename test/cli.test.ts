@@ -1,10 +1,11 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseJunit } from "junit2json";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { checkJson, trainerAuditJson } from "../reports/json.js";
+import { locatePython } from "../trainers/external/interpreter.js";
 import { alive, childrenOf, killAlive, waitFor, waitUntilGone } from "./support/processes.js";
 
 type CheckResult = ReturnType<typeof checkJson>;
@@ -570,4 +571,43 @@ describe("accumaudit CLI", () => {
       }
     },
   );
+});
+
+describe("the Python worker started before the tool has loaded", () => {
+  /** An interpreter that notes its process id in `starts`, then runs `then` (a shell command). */
+  function loggingInterpreter(then: string): { python: string; starts: string } {
+    const dir = mkdtempSync(join(tmpdir(), "accumaudit-prestart-"));
+    const python = join(dir, "python");
+    const starts = join(dir, "starts");
+    writeFileSync(starts, "");
+    writeFileSync(python, `#!/bin/sh\necho $$ >> "${starts}"\n${then}\n`);
+    chmodSync(python, 0o755);
+    return { python, starts };
+  }
+  const pids = (file: string) => readFileSync(file, "utf8").split("\n").filter(Boolean).map(Number);
+
+  it("is the worker the run uses: one interpreter start for a check", () => {
+    const { python, starts } = loggingInterpreter(`exec "${locatePython()}" "$@"`);
+    const { code, stdout } = cli(
+      ...["check", "--trainer", "python:reference", "--python", python],
+      ...["--dataset-size", "20", "--batch-size", "4", "--accumulation", "2"],
+    );
+    expect(stdout).toContain("PASS  python:reference");
+    expect(code).toBe(0);
+    expect(pids(starts)).toHaveLength(1);
+  });
+
+  it("ends with a command that stops at a usage error (exit 2, no worker left)", async () => {
+    const { python, starts } = loggingInterpreter("exec sleep 60");
+    const { code, stderr } = cli(
+      ...["check", "--trainer", "python:reference", "--python", python, "--batch-size", "0"],
+    );
+    expect(code).toBe(2);
+    expect(stderr).toContain("accumaudit: ");
+    const started = await waitFor(() => pids(starts), 2000);
+    expect(started).toHaveLength(1); // started before the arguments were parsed
+    await waitUntilGone(started, 5000);
+    expect(started.filter(alive)).toEqual([]);
+    killAlive(started);
+  });
 });

@@ -7,8 +7,8 @@ import { auditTrainer } from "../properties/audit.js";
 import { runCheck } from "../properties/run-check.js";
 import { checkErrorMessage } from "../reports/sentences/index.js";
 import { parseScenario } from "../trainers/contract/scenario.js";
+import { pythonWorkerCommand } from "../trainers/external/interpreter.js";
 import { createProtocolTrainer } from "../trainers/external/protocol-trainer.js";
-import { pythonWorkerCommand } from "../trainers/external/python-trainer.js";
 import { WorkerClient } from "../trainers/external/worker-client.js";
 import { createTfjsTrainers } from "../trainers/tfjs/index.js";
 

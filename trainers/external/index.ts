@@ -1,4 +1,9 @@
-export { locatePython, packageRoot, probePackageFolder } from "./interpreter.js";
+export {
+  locatePython,
+  packageRoot,
+  probePackageFolder,
+  pythonWorkerCommand,
+} from "./interpreter.js";
 export type { Hello } from "./protocol.js";
 export { HelloSchema, PROTOCOL_VERSION, ResponseSchema } from "./protocol.js";
 export type { ProtocolTrainerOptions } from "./protocol-trainer.js";
@@ -9,7 +14,6 @@ export {
   disposePythonWorkers,
   PYTHON_TRAINER_NAMES,
   pythonWorker,
-  pythonWorkerCommand,
   setTrainerOutput,
 } from "./python-trainer.js";
 export type { PackedArray } from "./wire-trace.js";

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { WorkerCommand } from "./worker-process.js";
 
 /** The repository (or installed package) root: the nearest folder above this module holding trainers/python. */
 export function packageRoot(): string {
@@ -29,4 +30,20 @@ export function locatePython(option?: string): string {
   if (fromEnv) return fromEnv;
   const venv = join(packageRoot(), ".venv", "bin", "python");
   return existsSync(venv) ? venv : "python3";
+}
+
+/** The command that starts a Python worker (accumaudit_probe on its PYTHONPATH). */
+export function pythonWorkerCommand(python?: string): WorkerCommand {
+  const folder = probePackageFolder();
+  const inherited = process.env.PYTHONPATH;
+  return {
+    command: locatePython(python),
+    args: ["-m", "accumaudit_probe.worker"],
+    env: {
+      PYTHONPATH: inherited ? `${folder}${delimiter}${inherited}` : folder,
+      PYTHONUNBUFFERED: "1",
+      TOKENIZERS_PARALLELISM: "false",
+      HF_HUB_DISABLE_TELEMETRY: "1",
+    },
+  };
 }

@@ -1,10 +1,8 @@
-import { delimiter } from "node:path";
 import type { Trainer } from "../contract/trainer.js";
 import { TrainerError } from "../contract/trainer.js";
-import { locatePython, probePackageFolder } from "./interpreter.js";
+import { locatePython, pythonWorkerCommand } from "./interpreter.js";
 import { createProtocolTrainer } from "./protocol-trainer.js";
 import { type OutputSink, WorkerClient } from "./worker-client.js";
-import type { WorkerCommand } from "./worker-process.js";
 
 /** Python trainers the worker ships: the plain PyTorch loops, then the framework adapters. */
 export const PYTHON_TRAINER_NAMES = [
@@ -71,22 +69,6 @@ export function pythonWorkerPoolSize(): number {
 export function setTrainerOutput(sink: OutputSink | undefined): void {
   output = sink;
   for (const pool of workers.values()) for (const client of pool) client.output = sink;
-}
-
-/** The command that starts a Python worker (accumaudit_probe on its PYTHONPATH). */
-export function pythonWorkerCommand(python?: string): WorkerCommand {
-  const folder = probePackageFolder();
-  const inherited = process.env.PYTHONPATH;
-  return {
-    command: locatePython(python),
-    args: ["-m", "accumaudit_probe.worker"],
-    env: {
-      PYTHONPATH: inherited ? `${folder}${delimiter}${inherited}` : folder,
-      PYTHONUNBUFFERED: "1",
-      TOKENIZERS_PARALLELISM: "false",
-      HF_HUB_DISABLE_TELEMETRY: "1",
-    },
-  };
 }
 
 /**

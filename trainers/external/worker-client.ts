@@ -204,7 +204,7 @@ export class WorkerClient {
 
   private async started(): Promise<WorkerProcess> {
     if (this.process && !this.process.dead) return this.process;
-    const worker = new WorkerProcess(this.command);
+    const worker = WorkerProcess.take(this.command);
     this.process = worker;
     this.starts += 1;
     try {

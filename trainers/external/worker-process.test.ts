@@ -63,3 +63,44 @@ describe("a started worker", () => {
     expect(await threadsSeen()).toEqual({ OMP_NUM_THREADS: "3", MKL_NUM_THREADS: null });
   });
 });
+
+describe("a worker started ahead of its first request", () => {
+  const sleeper = (tag: string): WorkerCommand => ({
+    command: process.execPath,
+    args: ["-e", `console.log(${JSON.stringify(tag)}, process.pid); setInterval(() => {}, 1000)`],
+  });
+
+  it("is the one the first take of its command gets; the next take starts another", async () => {
+    const command = sleeper("early");
+    WorkerProcess.prestart(command);
+    WorkerProcess.prestart(command); // a second prestart of the same command starts nothing more
+    const first = WorkerProcess.take(command);
+    const second = WorkerProcess.take(command);
+    try {
+      const [line1, line2] = await Promise.all([
+        first.nextLine(10_000, "first line"),
+        second.nextLine(10_000, "first line"),
+      ]);
+      expect(line1).toBe(`early ${first.pid}`);
+      expect(line2).toBe(`early ${second.pid}`);
+      expect(second.pid).not.toBe(first.pid);
+    } finally {
+      first.kill();
+      second.kill();
+    }
+  });
+
+  it("is not handed out once dead: take starts a fresh one", async () => {
+    const command = { command: process.execPath, args: ["-e", "process.exit(3)"] };
+    const early = WorkerProcess.prestart(command);
+    await expect(early.nextLine(10_000, "a line")).rejects.toThrow(/exited with code 3/);
+    const fresh = WorkerProcess.take(command);
+    try {
+      expect(fresh).not.toBe(early);
+      expect(early.dead).toBe(true);
+      expect(fresh.pid).not.toBe(early.pid);
+    } finally {
+      fresh.kill();
+    }
+  });
+});

@@ -58,6 +58,31 @@ function oneLine(text: string, max = 600): string {
 export class WorkerProcess {
   /** Every worker alive in this process, so that a signal can end them all at once. */
   private static readonly alive = new Set<WorkerProcess>();
+  /** Workers started ahead of their first request ({@link prestart}), by command. */
+  private static readonly waiting = new Map<string, WorkerProcess>();
+
+  /**
+   * Starts a worker for `command` now, so that its interpreter imports while the caller prepares;
+   * {@link take} hands it to the first client with the same command. A worker nobody takes is
+   * killed on exit, as every worker is. Returns that worker.
+   */
+  static prestart(command: WorkerCommand): WorkerProcess {
+    const key = JSON.stringify(command);
+    const waiting = WorkerProcess.waiting.get(key);
+    if (waiting) return waiting;
+    const worker = new WorkerProcess(command);
+    worker.setActive(false); // until taken, it must not keep a process that ends early alive
+    WorkerProcess.waiting.set(key, worker);
+    return worker;
+  }
+
+  /** The worker {@link prestart} started for `command`, if it is still alive; else a new one. */
+  static take(command: WorkerCommand): WorkerProcess {
+    const key = JSON.stringify(command);
+    const early = WorkerProcess.waiting.get(key);
+    WorkerProcess.waiting.delete(key);
+    return early && !early.dead ? early : new WorkerProcess(command);
+  }
 
   /** Kills every live worker and whatever it started (its data-parallel ranks), at once. */
   static killAll(): void {

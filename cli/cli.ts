@@ -1,0 +1,70 @@
+import { ScenarioError } from "../trainers/contract/scenario.js";
+import { UnknownTrainerError } from "../trainers/registry.js";
+import { AUDIT_USAGE, auditCommand } from "./commands/audit.js";
+import { CHECK_USAGE, checkCommand } from "./commands/check.js";
+import { listCommand } from "./commands/list.js";
+import { UsageError } from "./usage-error.js";
+import { harnessVersion } from "./version.js";
+
+const USAGE = `accumaudit ${harnessVersion()}: audits gradient-accumulation training loops
+
+  accumaudit list [--json]
+${CHECK_USAGE.replace(/^/gm, "  ")}
+${AUDIT_USAGE.replace(/^/gm, "  ")}
+
+Exit codes: 0 every property holds, 1 a property fails, 2 usage or runtime error.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "list":
+      return listCommand(rest.includes("--json"));
+    case "check":
+      return checkCommand(rest);
+    case "audit":
+      return auditCommand(rest);
+    case undefined:
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(`${USAGE}\n`);
+      return command === undefined ? 2 : 0;
+    case "--version":
+      process.stdout.write(`${harnessVersion()}\n`);
+      return 0;
+    default:
+      throw new UsageError(`unknown command "${command}"; expected list, check or audit`);
+  }
+}
+
+function isUsageProblem(error: unknown): boolean {
+  const code = (error as { code?: string }).code ?? "";
+  return (
+    error instanceof UsageError ||
+    error instanceof ScenarioError ||
+    error instanceof UnknownTrainerError ||
+    code.startsWith("ERR_PARSE_ARGS")
+  );
+}
+
+// A reader that stops early (`accumaudit audit | head`) closes the pipe: stop quietly, as other
+// command-line tools do; workers are killed on exit.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+  process.exit(process.exitCode ?? 0);
+});
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(
+      `accumaudit: ${isUsageProblem(error) ? "" : "error: "}${message.split("\n")[0]}\n`,
+    );
+    if (process.env.ACCUMAUDIT_DEBUG && error instanceof Error)
+      process.stderr.write(`${error.stack}\n`);
+    process.exitCode = 2;
+  },
+);
