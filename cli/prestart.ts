@@ -1,15 +1,26 @@
+import { parseArgs } from "node:util";
 import { pythonWorkerCommand } from "../trainers/external/interpreter.js";
 import { WorkerProcess } from "../trainers/external/worker-process.js";
 
-/** The values of `--name VALUE` and `--name=VALUE` in `args`, in order. */
-function flagValues(args: readonly string[], name: string): string[] {
-  const values: string[] = [];
-  for (let k = 0; k < args.length; k++) {
-    const arg = args[k] ?? "";
-    if (arg === `--${name}` && args[k + 1] !== undefined) values.push(args[++k] ?? "");
-    else if (arg.startsWith(`--${name}=`)) values.push(arg.slice(name.length + 3));
-  }
-  return values;
+/** The string values of the flags the early start reads; every other argument is passed over. */
+function earlyFlags(args: string[]): { trainer: string[]; python: string[]; help: boolean } {
+  const { values } = parseArgs({
+    args,
+    options: {
+      trainer: { type: "string", multiple: true },
+      python: { type: "string", multiple: true },
+      help: { type: "boolean", short: "h" },
+    },
+    strict: false,
+    allowPositionals: true,
+  });
+  const strings = (value: unknown): string[] =>
+    Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+  return {
+    trainer: strings(values.trainer),
+    python: strings(values.python),
+    help: values.help === true,
+  };
 }
 
 /**
@@ -22,12 +33,11 @@ function flagValues(args: readonly string[], name: string): string[] {
 export function prestartPythonWorker(argv: readonly string[]): void {
   const [command, ...args] = argv;
   if (command !== "check" && command !== "audit") return;
-  if (args.includes("--help") || args.includes("-h")) return;
-  if (!flagValues(args, "trainer").some((name) => name.startsWith("python:"))) return;
-  const pythons = flagValues(args, "python");
-  if (pythons.length > 1) return;
   try {
-    WorkerProcess.prestart(pythonWorkerCommand(pythons[0]));
+    const flags = earlyFlags(args);
+    if (flags.help || flags.python.length > 1) return;
+    if (!flags.trainer.some((name) => name.startsWith("python:"))) return;
+    WorkerProcess.prestart(pythonWorkerCommand(flags.python[0]));
   } catch {
     // The run starts its worker itself and reports what went wrong.
   }

@@ -1,41 +1,31 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { auditTrainer } from "../properties/audit.js";
-import type { CheckJudgement, PropertyName } from "../properties/outcome.js";
+import type { PropertyName } from "../properties/outcome.js";
 import { runCheck } from "../properties/run-check.js";
 import { checkErrorMessage } from "../reports/sentences/index.js";
-import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
+import { parseScenario } from "../trainers/contract/scenario.js";
 import {
   createPythonTrainer,
   disposePythonWorkers,
   pythonWorker,
 } from "../trainers/external/index.js";
 import { alive, childrenOf, waitFor, waitUntilGone } from "./support/processes.js";
+import { judgePython, pythonTrainer, refuted } from "./support/python-checks.js";
 
 afterAll(async () => {
   await disposePythonWorkers();
 });
 
-const trainer = (name: string) => createPythonTrainer(name, { timeoutMs: 120_000 });
 const tail110 = { datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2 };
 const big1000 = { datasetSize: 1000, batchSize: 128, accumulation: 4 };
 
-async function judge(name: string, scenario: ScenarioInput): Promise<CheckJudgement> {
-  const check = await runCheck(trainer(name), parseScenario(scenario));
-  if (check.verdict === "error") throw new Error(`${name}: ${checkErrorMessage(check.error)}`);
-  return check;
-}
-
-/** The properties a check refutes. */
-const refuted = (check: CheckJudgement): PropertyName[] =>
-  (Object.keys(check.properties) as PropertyName[]).filter((p) => !check.properties[p].ok);
-
 describe("data-parallel PyTorch trainers on torch.distributed (gloo, CPU)", () => {
   it("python:ddp-reference holds on 110/8/4 over 2 epochs at W = 2 and on 1000/128/4 at W = 4", async () => {
-    const two = await judge("python:ddp-reference", { ...tail110, worldSize: 2 });
+    const two = await judgePython("python:ddp-reference", { ...tail110, worldSize: 2 });
     expect(two.verdict, JSON.stringify(refuted(two))).toBe("pass");
     expect(two.properties.replicas).toMatchObject({ ok: true, ranks: 2 });
     expect(two.weights.rank[0]?.slice(0, 4)).toEqual([0, 1, 0, 1]);
-    const four = await judge("python:ddp-reference", {
+    const four = await judgePython("python:ddp-reference", {
       ...big1000,
       worldSize: 4,
       model: "logistic",
@@ -44,7 +34,7 @@ describe("data-parallel PyTorch trainers on torch.distributed (gloo, CPU)", () =
   });
 
   it("python:ddp-reference: a generated audit over W = 1..4 finds nothing", async () => {
-    const audit = await auditTrainer(trainer("python:ddp-reference"), {
+    const audit = await auditTrainer(pythonTrainer("python:ddp-reference"), {
       runs: 12,
       seed: 8,
       space: { maxDatasetSize: 48, maxEpochs: 2, maxWorldSize: 4 },
@@ -59,7 +49,7 @@ describe("data-parallel PyTorch trainers on torch.distributed (gloo, CPU)", () =
     ["python:ddp-docs-loop", "coverage"],
     ["python:ddp-tail-step", "coverage"],
   ] as const)("%s: the search at W = 2 refutes %s", async (name, property) => {
-    const audit = await auditTrainer(trainer(name), {
+    const audit = await auditTrainer(pythonTrainer(name), {
       runs: 10,
       seed: 3,
       space: { maxDatasetSize: 40, maxEpochs: 2, minWorldSize: 2, maxWorldSize: 2 },
@@ -74,21 +64,21 @@ describe("data-parallel PyTorch trainers on torch.distributed (gloo, CPU)", () =
   });
 
   it("python:ddp-tail-step divides the tail window by K on 110/8/4 at W = 2", async () => {
-    const check = await judge("python:ddp-tail-step", { ...tail110, worldSize: 2 });
+    const check = await judgePython("python:ddp-tail-step", { ...tail110, worldSize: 2 });
     expect(refuted(check)).toEqual(["weighting"]);
   });
 
   it("a single-process trainer refuses W = 2 in one line", async () => {
     const check = await runCheck(
-      trainer("python:docs-loop"),
+      pythonTrainer("python:docs-loop"),
       parseScenario({ ...tail110, worldSize: 2 }),
     );
     expect(check.verdict).toBe("error");
     const message = check.verdict === "error" ? checkErrorMessage(check.error) : "";
     expect(message).toMatch(/world size 2: expected 1/);
     expect(message).not.toContain("\n");
-    expect(await trainer("python:docs-loop").maxWorldSize?.()).toBe(1);
-    expect(await trainer("python:ddp-reference").maxWorldSize?.()).toBeGreaterThanOrEqual(4);
+    expect(await pythonTrainer("python:docs-loop").maxWorldSize?.()).toBe(1);
+    expect(await pythonTrainer("python:ddp-reference").maxWorldSize?.()).toBeGreaterThanOrEqual(4);
   });
 });
 
@@ -113,9 +103,9 @@ describe("the frameworks at W = 2", () => {
   it.each(FRAMEWORKS_AT_TWO_RANKS)(
     "%s refutes %j on 110/8/4 over 2 epochs and %j on 1000/128/4",
     async (name, onTail, onBig) => {
-      const tail = await judge(name, { ...tail110, worldSize: 2 });
+      const tail = await judgePython(name, { ...tail110, worldSize: 2 });
       expect(refuted(tail)).toEqual(onTail);
-      const big = await judge(name, { ...big1000, worldSize: 2 });
+      const big = await judgePython(name, { ...big1000, worldSize: 2 });
       expect(refuted(big)).toEqual(onBig);
       expect(tail.properties.replicas.ranks).toBe(2);
     },
@@ -124,7 +114,7 @@ describe("the frameworks at W = 2", () => {
   it.each(FRAMEWORKS_AT_TWO_RANKS.map(([name]) => name))(
     "%s: the search at W = 2 finds a counterexample or a case the framework cannot finish",
     async (name) => {
-      const audit = await auditTrainer(trainer(name), {
+      const audit = await auditTrainer(pythonTrainer(name), {
         runs: 6,
         seed: 3,
         space: { maxDatasetSize: 24, maxEpochs: 2, minWorldSize: 2, maxWorldSize: 2 },

@@ -1,10 +1,9 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { auditTrainer } from "../properties/audit.js";
-import type { CheckJudgement, PropertyName } from "../properties/outcome.js";
-import { runCheck } from "../properties/run-check.js";
-import { checkErrorMessage } from "../reports/sentences/index.js";
-import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
+import type { PropertyName } from "../properties/outcome.js";
+import type { ScenarioInput } from "../trainers/contract/scenario.js";
 import { createPythonTrainer, disposePythonWorkers } from "../trainers/external/index.js";
+import { judgePython, pythonTrainer, refuted } from "./support/python-checks.js";
 
 afterAll(async () => {
   await disposePythonWorkers();
@@ -79,18 +78,6 @@ describe("property search against the PyTorch trainers", () => {
   });
 });
 
-const trainer = (name: string) => createPythonTrainer(name, { timeoutMs: 120_000 });
-
-async function judge(name: string, scenario: ScenarioInput): Promise<CheckJudgement> {
-  const check = await runCheck(trainer(name), parseScenario(scenario));
-  if (check.verdict === "error") throw new Error(`${name}: ${checkErrorMessage(check.error)}`);
-  return check;
-}
-
-/** The properties a check refutes. */
-const refuted = (check: CheckJudgement): PropertyName[] =>
-  (Object.keys(check.properties) as PropertyName[]).filter((p) => !check.properties[p].ok);
-
 const tokens = (s: ScenarioInput): ScenarioInput => ({ weighting: "tokens", ...s });
 
 describe("token weighting: the PyTorch trainers on causal-LM token sequences", () => {
@@ -104,10 +91,10 @@ describe("token weighting: the PyTorch trainers on causal-LM token sequences", (
         { datasetSize: 17, batchSize: 5, accumulation: 2, lengths: "0-6", model: "causal-lm" },
       ];
       for (const scenario of scenarios) {
-        const check = await judge(name, tokens(scenario));
+        const check = await judgePython(name, tokens(scenario));
         expect(check.verdict, `${JSON.stringify(scenario)}: ${refuted(check)}`).toBe("pass");
       }
-      const audit = await auditTrainer(trainer(name), {
+      const audit = await auditTrainer(pythonTrainer(name), {
         runs: 15,
         seed: 3,
         space: {
@@ -124,7 +111,7 @@ describe("token weighting: the PyTorch trainers on causal-LM token sequences", (
   it.each(["python:hf-trainer", "python:docs-loop"])(
     "%s weights each micro-batch's token mean alike: loss tokens of unequal micro-batches are misweighted",
     async (name) => {
-      const check = await judge(
+      const check = await judgePython(
         name,
         tokens({ datasetSize: 2, batchSize: 1, accumulation: 2, lengths: [1, 2] }),
       );

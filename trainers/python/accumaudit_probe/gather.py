@@ -50,7 +50,7 @@ class _GatherFingerprint(torch.autograd.Function):
 def _sparse_allowed(parameter: torch.Tensor) -> bool:
     """True when a sparse gradient only meets autograd's in-place addition into a dense ``.grad``."""
     grad = parameter.grad
-    if grad is None or grad.is_sparse or grad.layout != torch.strided or grad.shape != parameter.shape:
+    if grad is None or grad.layout != torch.strided or grad.shape != parameter.shape:
         return False
     if torch.is_grad_enabled() or parameter.dim() != 1:
         return False
