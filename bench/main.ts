@@ -6,7 +6,7 @@ import { BENCH_SCENARIOS, benchCaseRunners } from "./cases.js";
 import { measureWorldSizes } from "./data-parallel.js";
 import { measureCases } from "./measure.js";
 import { growthExponent, measureScaling } from "./scaling.js";
-import { measureSearchJobs } from "./search-jobs.js";
+import { measureFreshAudit, measureSearchJobs } from "./search-jobs.js";
 import { formatBenchTable } from "./table.js";
 import { measureWorkerThroughput } from "./worker-throughput.js";
 
@@ -20,6 +20,8 @@ const { values } = parseArgs({
     "bare-sizes": { type: "string", default: "1000,10000,100000" },
     "bare-repetitions": { type: "string", default: "5" },
     "bare-model": { type: "string", default: "fingerprint" },
+    "search-runs": { type: "string", default: "300" },
+    "fresh-runs": { type: "string", default: "100" },
   },
 });
 
@@ -33,6 +35,14 @@ if (!Number.isInteger(repetitions) || repetitions < 1) {
   console.error(`--repetitions: expected a whole number of at least 1, saw ${values.repetitions}`);
   process.exit(2);
 }
+
+const searchRuns = Number(values["search-runs"]);
+const freshRuns = Number(values["fresh-runs"]);
+for (const flag of ["search-runs", "fresh-runs"] as const)
+  if (!Number.isInteger(Number(values[flag])) || Number(values[flag]) < 1) {
+    console.error(`--${flag}: expected a whole number of at least 1, saw ${values[flag]}`);
+    process.exit(2);
+  }
 
 const trainers = createTfjsTrainers();
 const runners = [
@@ -88,7 +98,7 @@ if (pythonCases > 0) {
 }
 
 {
-  const runs = 60;
+  const runs = searchRuns;
   const searched = [
     // Threads serve cpu and wasm only (THREADED_BACKENDS); other backends get the J = 1 row.
     ...["reference", "docs-loop"].map((trainer) => ({
@@ -97,10 +107,10 @@ if (pythonCases > 0) {
       jobs: THREADED_BACKENDS.includes(backend) ? [1, 2] : [1],
       runOptions: { backend },
     })),
-    ...(pythonCases > 0 ? [{ trainer: "python:reference", runs: pythonCases * 5 }] : []),
+    ...(pythonCases > 0 ? [{ trainer: "python:reference", runs }] : []),
   ];
   console.log(
-    `\nProperty search, --jobs 1 against --jobs J: audits of the built-in reference and docs-loop (${runs} generated cases, backend ${backend}; J = 2 TensorFlow.js threads)${pythonCases > 0 ? ` and of python:reference through Python workers (${pythonCases * 5} cases, J = the cores, at most 4)` : ""}, default scenario space, workers and threads warmed first. The reference trainers pass, so every generated case runs; docs-loop is refuted: its cases are the search up to the first failing case (in parallel), then its shrinking (one at a time).\n`,
+    `\nProperty search, --jobs 1 against --jobs J: audits of the built-in reference and docs-loop (${runs} generated cases, backend ${backend}; J = 2 TensorFlow.js threads)${pythonCases > 0 ? ` and of python:reference through Python workers (${runs} cases, J = the cores, at most 4)` : ""}, default scenario space, each after an untimed audit of as many cases with another seed (workers and threads started, code compiled). The reference trainers pass, so every generated case runs; docs-loop is refuted: its cases are the search up to the first failing case (in parallel), then its shrinking (one at a time).\n`,
   );
   console.log("| trainer | jobs | cases | seconds | cases/s |");
   console.log("| --- | ---: | ---: | ---: | ---: |");
@@ -113,6 +123,21 @@ if (pythonCases > 0) {
     } catch (error) {
       console.log(`| ${measured.trainer} | not measured: ${String(error).split("\n")[0]} | | | |`);
     }
+  }
+}
+
+{
+  const trainersAudited = ["reference", ...(pythonCases > 0 ? ["python:reference"] : [])];
+  console.log(
+    `\nWhole audits as a user runs them: \`accumaudit audit --trainer T --runs ${freshRuns} --report FILE\`, each in a fresh process (start-up, the Python worker's start, the three mission scenarios, the search and the report, default --jobs). cases/s = generated cases / wall time.\n`,
+  );
+  console.log("| trainer | runs | seconds | cases/s | exit code |");
+  console.log("| --- | ---: | ---: | ---: | ---: |");
+  for (const trainer of trainersAudited) {
+    const f = measureFreshAudit(trainer, freshRuns);
+    console.log(
+      `| ${trainer} | ${f.runs} | ${f.seconds.toFixed(2)} | ${f.casesPerSecond.toFixed(1)} | ${f.exitCode} |`,
+    );
   }
 }
 

@@ -2,31 +2,87 @@ import { FINGERPRINT_COEFFICIENT } from "../trainers/contract/probe.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedEntry } from "./outcome.js";
 
+const NONE: readonly AppliedEntry[] = Object.freeze([]);
+
 /** The applied fingerprint weights of a trace, by step and by occurrence. */
 export interface AppliedWeights {
   byStep: AppliedEntry[][];
-  /** byOccurrence[e][i]: the applied steps that gave (e, i) a nonzero weight. */
-  byOccurrence: AppliedEntry[][][];
+  /**
+   * The applied steps that gave occurrence (epoch, sample) a nonzero weight, in step order; empty
+   * for none and for an occurrence outside the scenario.
+   */
+  occurrence(epoch: number, sample: number): readonly AppliedEntry[];
+}
+
+/**
+ * Occurrences by flat index (epoch x N + sample): the first entry of each in a flat array, the
+ * second and later ones (a duplicated occurrence) in a map, so that the common case of one entry
+ * per occurrence allocates no list per occurrence.
+ */
+class EntriesByOccurrence {
+  private readonly first: Array<AppliedEntry | undefined>;
+  private readonly all = new Map<number, AppliedEntry[]>();
+
+  constructor(
+    private readonly epochs: number,
+    private readonly datasetSize: number,
+  ) {
+    this.first = new Array<AppliedEntry | undefined>(epochs * datasetSize);
+  }
+
+  private flat(epoch: number, sample: number): number {
+    const inside =
+      Number.isInteger(epoch) &&
+      Number.isInteger(sample) &&
+      epoch >= 0 &&
+      epoch < this.epochs &&
+      sample >= 0 &&
+      sample < this.datasetSize;
+    return inside ? epoch * this.datasetSize + sample : -1;
+  }
+
+  add(entry: AppliedEntry): void {
+    const at = this.flat(entry.epoch, entry.sample);
+    if (at < 0) return;
+    const first = this.first[at];
+    if (first === undefined) this.first[at] = entry;
+    else {
+      const all = this.all.get(at);
+      if (all) all.push(entry);
+      else this.all.set(at, [first, entry]);
+    }
+  }
+
+  get(epoch: number, sample: number): readonly AppliedEntry[] {
+    const at = this.flat(epoch, sample);
+    if (at < 0) return NONE;
+    const first = this.first[at];
+    if (first === undefined) return NONE;
+    return this.all.get(at) ?? [first];
+  }
 }
 
 /** Reads the applied (non-skipped) fingerprint weights out of a trace. */
 export function readAppliedWeights(trace: Trace): AppliedWeights {
   const { datasetSize, epochs } = trace.scenario;
-  const byOccurrence: AppliedEntry[][][] = Array.from({ length: epochs }, () =>
-    Array.from({ length: datasetSize }, () => []),
-  );
+  const byOccurrence = new EntriesByOccurrence(epochs, datasetSize);
   const byStep = trace.steps.map((step, index) => {
-    if (step.skipped) return [];
-    const f = step.fingerprint;
     const entries: AppliedEntry[] = [];
-    f.samples.forEach((sample, k) => {
-      const weight = (f.weights[k] ?? 0) / FINGERPRINT_COEFFICIENT;
-      if (weight === 0) return;
-      const entry = { step: index, epoch: f.epochs[k] ?? 0, sample, weight };
+    if (step.skipped) return entries;
+    const { samples, epochs: stepEpochs, weights } = step.fingerprint;
+    for (let k = 0; k < samples.length; k++) {
+      const weight = (weights[k] ?? 0) / FINGERPRINT_COEFFICIENT;
+      if (weight === 0) continue;
+      const entry = {
+        step: index,
+        epoch: stepEpochs[k] ?? 0,
+        sample: samples[k] as number,
+        weight,
+      };
       entries.push(entry);
-      byOccurrence[entry.epoch]?.[sample]?.push(entry);
-    });
+      byOccurrence.add(entry);
+    }
     return entries;
   });
-  return { byStep, byOccurrence };
+  return { byStep, occurrence: (epoch, sample) => byOccurrence.get(epoch, sample) };
 }

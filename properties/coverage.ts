@@ -126,7 +126,7 @@ export function checkCoverage(
       dropped: 0,
     };
     for (let sample = 0; sample < datasetSize; sample++) {
-      const entries = applied.byOccurrence[epoch]?.[sample] ?? [];
+      const entries = applied.occurrence(epoch, sample);
       const first = entries[0];
       let s: OccurrenceStatus = "ok";
       if (entries.length === 0 && dropped.has(sample)) {

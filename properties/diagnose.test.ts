@@ -185,6 +185,27 @@ describe("diagnoseTrace", () => {
     ]);
   });
 
+  it("matches a step to a window by its occurrences as a multiset, in any order", () => {
+    const trace = simulateTrace(scenario({ datasetSize: 12, batchSize: 2, accumulation: 2 }));
+    const reversed = structuredClone(trace.steps);
+    for (const step of reversed) {
+      step.fingerprint.epochs.reverse();
+      step.fingerprint.samples.reverse();
+      step.fingerprint.weights.reverse();
+    }
+    expect(diagnose({ ...trace, steps: reversed }).properties.windowing.ok).toBe(true);
+    const repeated = structuredClone(trace.steps);
+    const second = repeated[1]?.fingerprint;
+    if (!second) throw new Error("steps missing");
+    second.epochs.push(second.epochs[0] ?? 0);
+    second.samples.push(second.samples[0] ?? 0);
+    second.weights.push(second.weights[0] ?? 0);
+    const unmatched = diagnose({ ...trace, steps: repeated }).properties.windowing.findings.filter(
+      (f) => f.kind === "unmatched-window",
+    );
+    expect(unmatched).toEqual([expect.objectContaining({ window: 1, step: 1, sharedSamples: 5 })]);
+  });
+
   it("fails weighting on a NaN weight and on a perturbed body gradient", () => {
     const trace = simulateTrace(
       scenario({ datasetSize: 20, batchSize: 4, accumulation: 2, model: "mlp" }),

@@ -1,7 +1,7 @@
 import type { Expectation } from "../reference/expectation.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
-import type { WindowingFinding, WindowingResult } from "./outcome.js";
+import type { AppliedEntry, WindowingFinding, WindowingResult } from "./outcome.js";
 
 /** Micro-batches whose size is not B; each rank's last of an epoch may be smaller (not with drop_last). */
 function irregularMicroBatches(trace: Trace, expectation: Expectation): WindowingFinding[] {
@@ -29,6 +29,47 @@ function irregularMicroBatches(trace: Trace, expectation: Expectation): Windowin
 }
 
 /**
+ * An occurrence as one number, epoch x N + sample; NaN for one outside the scenario, so that a set
+ * holding it equals no window's.
+ */
+function occurrenceKey(epoch: number, sample: number, datasetSize: number): number {
+  const inside = Number.isInteger(epoch) && epoch >= 0 && Number.isInteger(sample);
+  return inside && sample >= 0 && sample < datasetSize ? epoch * datasetSize + sample : Number.NaN;
+}
+
+function sameKeys(a: Float64Array, b: Float64Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** The applied steps' occurrence multisets (sorted keys), looked up by their smallest key. */
+class StepOccurrenceSets {
+  private readonly byLowest = new Map<number, Float64Array[]>();
+
+  constructor(byStep: readonly AppliedEntry[][], datasetSize: number) {
+    for (const entries of byStep) {
+      if (entries.length === 0) continue;
+      const keys = new Float64Array(entries.length);
+      entries.forEach((e, i) => {
+        keys[i] = occurrenceKey(e.epoch, e.sample, datasetSize);
+      });
+      keys.sort();
+      const lowest = keys[0] as number;
+      const sets = this.byLowest.get(lowest);
+      if (sets) sets.push(keys);
+      else this.byLowest.set(lowest, [keys]);
+    }
+  }
+
+  /** Whether some step's occurrences are exactly these sorted keys. */
+  has(keys: Float64Array): boolean {
+    const sets = keys.length === 0 ? undefined : this.byLowest.get(keys[0] as number);
+    return sets?.some((set) => sameKeys(set, keys)) ?? false;
+  }
+}
+
+/**
  * Windowing: one applied step per window, K micro-batches per window except the epoch's last,
  * which holds what is left. Each expected window must be exactly the occurrence set of one
  * applied step.
@@ -38,16 +79,8 @@ export function checkWindowing(
   expectation: Expectation,
   applied: AppliedWeights,
 ): WindowingResult {
-  const stepKeys = new Set<string>();
-  for (const entries of applied.byStep) {
-    if (entries.length === 0) continue;
-    stepKeys.add(
-      entries
-        .map((e) => `${e.epoch}:${e.sample}`)
-        .sort()
-        .join(","),
-    );
-  }
+  const { datasetSize } = trace.scenario;
+  const stepSets = new StepOccurrenceSets(applied.byStep, datasetSize);
   const unmatched: WindowingFinding[] = [];
   let expectedSteps = 0;
   const weighted = (s: number) => (expectation.units[s] ?? 0) > 0;
@@ -56,15 +89,15 @@ export function checkWindowing(
       expectedSteps++;
       // A window without loss tokens is due a zero step: no fingerprint weight tells which it is.
       if (window.units === 0) continue;
-      const key = window.samples
-        .filter(weighted)
-        .map((s) => `${window.epoch}:${s}`)
-        .sort()
-        .join(",");
-      if (stepKeys.has(key)) continue;
+      const samples = window.samples.filter(weighted);
+      const keys = new Float64Array(samples.length);
+      samples.forEach((s, i) => {
+        keys[i] = occurrenceKey(window.epoch, s, datasetSize);
+      });
+      if (stepSets.has(keys.sort())) continue;
       const sharedBy = new Map<number, number>();
       for (const s of window.samples)
-        for (const e of applied.byOccurrence[window.epoch]?.[s] ?? [])
+        for (const e of applied.occurrence(window.epoch, s))
           sharedBy.set(e.step, (sharedBy.get(e.step) ?? 0) + 1);
       let step: number | null = null;
       let sharedSamples = 0;

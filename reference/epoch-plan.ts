@@ -40,6 +40,45 @@ export interface EpochPlan {
   unseen: number[];
 }
 
+/**
+ * How many times each sample occurs in the micro-batches being counted, and their distinct
+ * samples in first-seen order: a count per sample id from 0 to N - 1, a map for any other id.
+ */
+class SampleTally {
+  private readonly counts: Int32Array;
+  private readonly others = new Map<number, number>();
+  readonly distinct: number[] = [];
+
+  constructor(datasetSize: number) {
+    this.counts = new Int32Array(datasetSize);
+  }
+
+  add(sample: number): void {
+    if (Number.isInteger(sample) && sample >= 0 && sample < this.counts.length) {
+      const count = this.counts[sample] as number;
+      this.counts[sample] = count + 1;
+      if (count === 0) this.distinct.push(sample === 0 ? 0 : sample); // -0 listed as 0, as a Map key is
+    } else {
+      const count = this.others.get(sample) ?? 0;
+      if (count === 0) this.distinct.push(sample);
+      this.others.set(sample, count + 1);
+    }
+  }
+
+  times(sample: number): number {
+    const inside = Number.isInteger(sample) && sample >= 0 && sample < this.counts.length;
+    return inside ? (this.counts[sample] as number) : (this.others.get(sample) ?? 0);
+  }
+
+  /** Clears every count, for the next micro-batches. */
+  clear(): void {
+    for (const s of this.distinct)
+      if (Number.isInteger(s) && s >= 0 && s < this.counts.length) this.counts[s] = 0;
+    this.others.clear();
+    this.distinct.length = 0;
+  }
+}
+
 function groupIntoWindows(
   epoch: number,
   byRank: number[][][],
@@ -48,21 +87,24 @@ function groupIntoWindows(
 ): ExpectedWindow[] {
   const longest = Math.max(0, ...byRank.map((mbs) => mbs.length));
   const windows: ExpectedWindow[] = [];
+  const tally = new SampleTally(units.length);
   for (let first = 0; first < longest; first += k) {
     const last = Math.min(first + k, longest) - 1;
-    const times = new Map<number, number>();
     for (const mbs of byRank)
-      for (const mb of mbs.slice(first, last + 1))
-        for (const s of mb) times.set(s, (times.get(s) ?? 0) + 1);
-    const distinct = [...times.keys()];
-    const repeated = distinct.filter((s) => (times.get(s) ?? 0) > 1);
+      for (let position = first; position <= last && position < mbs.length; position++)
+        for (const s of mbs[position] as number[]) tally.add(s);
+    const distinct = [...tally.distinct];
+    const repeated = distinct.filter((s) => tally.times(s) > 1);
+    let windowUnits = 0;
+    for (const s of distinct) windowUnits += units[s] ?? 0;
+    tally.clear();
     windows.push({
       epoch,
       index: windows.length,
       microBatches: [first, last],
       samples: distinct,
       repeated,
-      units: distinct.reduce((total, s) => total + (units[s] ?? 0), 0),
+      units: windowUnits,
     });
   }
   return windows;

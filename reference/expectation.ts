@@ -59,10 +59,15 @@ export function expectRun(scenario: Scenario, trace: Trace): Expectation {
       mbs.forEach((mb, position) => {
         const first = position - (position % k);
         const inWindow = Math.min(first + k, mbs.length) - first;
-        const mbUnits = mb.reduce((total, s) => total + (units[s] ?? 0), 0);
+        let mbUnits = 0;
+        for (const s of mb) mbUnits += units[s] ?? 0;
         for (const s of mb)
-          if (ranks[s] === -1)
-            [ranks[s], sizes[s], batchUnits[s], counts[s]] = [rank, mb.length, mbUnits, inWindow];
+          if (ranks[s] === -1) {
+            ranks[s] = rank;
+            sizes[s] = mb.length;
+            batchUnits[s] = mbUnits;
+            counts[s] = inWindow;
+          }
       });
     });
     rankOf.push(ranks);
@@ -94,10 +99,12 @@ export function windowHolding(
   sample: number,
   preferred: ExpectedWindow | null | undefined,
 ): ExpectedWindow | null {
-  if (preferred && preferred.epoch === epoch) {
+  const first = expectation.windowOf[epoch]?.[sample] ?? null;
+  // The first window holding the sample needs no search; another may hold it too (a padded shard).
+  if (preferred && preferred !== first && preferred.epoch === epoch) {
     const set = sampleSets.get(preferred) ?? new Set(preferred.samples);
     sampleSets.set(preferred, set);
     if (set.has(sample)) return preferred;
   }
-  return expectation.windowOf[epoch]?.[sample] ?? null;
+  return first;
 }

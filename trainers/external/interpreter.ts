@@ -3,8 +3,15 @@ import { delimiter, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { WorkerCommand } from "./worker-process.js";
 
+let foundRoot: string | undefined;
+
 /** The repository (or installed package) root: the nearest folder above this module holding trainers/python. */
 export function packageRoot(): string {
+  foundRoot ??= searchPackageRoot();
+  return foundRoot;
+}
+
+function searchPackageRoot(): string {
   let folder = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     if (existsSync(join(folder, "trainers", "python", "pyproject.toml"))) return folder;

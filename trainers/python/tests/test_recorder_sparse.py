@@ -78,6 +78,25 @@ def checked_reads(monkeypatch):
     return reads
 
 
+@pytest.fixture(autouse=True)
+def candidates_at_every_size(monkeypatch):
+    """These tests' fingerprints are small, and below SPARSE_READ_FROM entries the recorder scans in
+    full: here every size is read from the candidates where it can be."""
+    monkeypatch.setattr(recorder_module, "SPARSE_READ_FROM", 0)
+
+
+def test_fingerprints_below_the_threshold_are_scanned_in_full(checked_reads, data, monkeypatch):
+    monkeypatch.setattr(recorder_module, "SPARSE_READ_FROM", 40)
+    for n, from_candidates in [(19, False), (20, True)]:  # 2 epochs x n entries
+        reads_before, sparse_before = checked_reads.reads, checked_reads.sparse
+        scenario = scenario_dict(datasetSize=n, batchSize=3, accumulation=2)
+        features, labels = data(n)
+        trace = run_scenario("reference", scenario, features, labels, parameters_for("logistic"))
+        reads = checked_reads.reads - reads_before
+        assert reads == len(trace["steps"]) > 0
+        assert checked_reads.sparse - sparse_before == (reads if from_candidates else 0), n
+
+
 # -- the exactness of one read ------------------------------------------------------------------
 
 
