@@ -122,11 +122,8 @@ export function makeTokenSequences(s: DatasetFields): TokenSequences {
   return { inputIds, labels };
 }
 
-/**
- * The scenario's dataset: Gaussian features, labels from a fixed logistic teacher with noise;
- * under token weighting also the token sequences.
- */
-export function makeDataset(s: DatasetFields): Dataset {
+/** Gaussian features and labels from a fixed logistic teacher with noise, drawn with the data seed. */
+function drawFeaturesAndLabels(s: DatasetFields): Pick<Dataset, "features" | "labels"> {
   const next = generator(s.dataSeed, 1);
   const teacher = [1.5, -2, 0.75];
   const features: number[][] = [];
@@ -143,9 +140,31 @@ export function makeDataset(s: DatasetFields): Dataset {
     features.push(x);
     labels.push(next() < p ? 1 : 0);
   }
-  return s.weighting === "tokens"
-    ? { features, labels, tokens: makeTokenSequences(s) }
-    : { features, labels };
+  return { features, labels };
+}
+
+/**
+ * The scenario's dataset: Gaussian features, labels from a fixed logistic teacher with noise;
+ * under token weighting also the token sequences. Features and labels are drawn when first read
+ * (the fingerprint model reads neither), the same values whenever that is.
+ */
+export function makeDataset(s: DatasetFields): Dataset {
+  const fields = { datasetSize: s.datasetSize, dataSeed: s.dataSeed };
+  let drawn: Pick<Dataset, "features" | "labels"> | undefined;
+  const draw = () => {
+    drawn ??= drawFeaturesAndLabels(fields);
+    return drawn;
+  };
+  const dataset: Dataset = {
+    get features() {
+      return draw().features;
+    },
+    get labels() {
+      return draw().labels;
+    },
+  };
+  if (s.weighting === "tokens") dataset.tokens = makeTokenSequences(s);
+  return dataset;
 }
 
 /** The body's initial parameters (small Gaussian values), flattened as {@link bodyParameterCount} says. */

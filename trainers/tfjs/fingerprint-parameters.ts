@@ -123,13 +123,14 @@ export class FingerprintParameters {
    */
   private lookupSparse(indices: readonly number[]): tf.Tensor1D {
     const phi = this.currentPhi() as Float32Array;
-    const values = Float32Array.from(indices, (index) => phi[index] as number);
+    const values = new Float32Array(indices.length);
+    for (let k = 0; k < indices.length; k++) values[k] = phi[indices[k] as number] as number;
     const lookup = tf.customGrad((...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
       const anchor = inputs[0] as tf.Tensor;
       return {
         value: tf.tensor1d(values),
         gradFunc: (dy: tf.Tensor) => {
-          this.sink?.(indices, Float32Array.from(dy.dataSync()));
+          this.sink?.(indices, new Float32Array(dy.dataSync()));
           return tf.zerosLike(anchor);
         },
       };

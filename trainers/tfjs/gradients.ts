@@ -142,8 +142,13 @@ export class GradientBuffer {
 
   /** phi's accumulated gradient, sparse, indices ascending (a copy); empty on dense gradients. */
   readFingerprint(): SparseGradient {
-    const indices = Int32Array.from(this.fingerprint.keys()).sort();
-    const values = Float32Array.from(indices, (index) => this.fingerprint.get(index) as number);
+    const indices = new Int32Array(this.fingerprint.size);
+    let k = 0;
+    for (const index of this.fingerprint.keys()) indices[k++] = index;
+    indices.sort();
+    const values = new Float32Array(indices.length);
+    for (let i = 0; i < indices.length; i++)
+      values[i] = this.fingerprint.get(indices[i] as number) as number;
     return { indices, values };
   }
 

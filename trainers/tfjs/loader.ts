@@ -26,7 +26,8 @@ export function sampleOrder(
   shuffle: Scenario["shuffle"],
   epoch: number,
 ): number[] {
-  const order = Array.from({ length: datasetSize }, (_, i) => i);
+  const order: number[] = [];
+  for (let i = 0; i < datasetSize; i++) order.push(i);
   if (shuffle === false) return order;
   const rng = xoroshiro128plus(shuffle | 0);
   for (let e = 0; e < epoch; e++) rng.jump();
