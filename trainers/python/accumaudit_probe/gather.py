@@ -12,8 +12,8 @@ builds the dense gradient that becomes ``.grad``.
 The dense path is kept wherever a sparse gradient could be seen by code other than autograd's
 accumulation: under ``create_graph`` (the gradient itself is differentiated), while
 torch.distributed is initialised (DDP reads gradients as they are produced), and when the
-parameter has hooks of its own on the gradient. Under torch.func transforms (vmap, grad) it is plain
-indexing.
+parameter has hooks of its own on the gradient. Under torch.func transforms (vmap, grad), and for
+a parameter of fewer than :data:`SPARSE_BACKWARD_FROM` entries, it is plain indexing.
 """
 
 from __future__ import annotations
@@ -59,8 +59,18 @@ def _sparse_allowed(parameter: torch.Tensor) -> bool:
     return not (torch.distributed.is_available() and torch.distributed.is_initialized())
 
 
+#: Parameters with fewer entries are read by plain indexing: below about this size its dense
+#: backward costs less than the sparse one's set-up (B = 32, one thread: 145 against 229
+#: microseconds per forward and backward at 262,144 entries, 217 against 219 at 524,288).
+SPARSE_BACKWARD_FROM = 131072
+
+
 def gather_fingerprint(parameter: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """``parameter[index]`` (a flat parameter, a 1-D integer index), with the gradient described above."""
-    if not (torch.is_grad_enabled() and parameter.requires_grad) or torch._C._are_functorch_transforms_active():
+    if (
+        parameter.numel() < SPARSE_BACKWARD_FROM
+        or not (torch.is_grad_enabled() and parameter.requires_grad)
+        or torch._C._are_functorch_transforms_active()
+    ):
         return parameter[index]
     return _GatherFingerprint.apply(parameter, index.long())

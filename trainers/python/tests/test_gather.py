@@ -11,9 +11,25 @@ import random
 import pytest
 import torch
 
+from accumaudit_probe import gather
 from accumaudit_probe.gather import gather_fingerprint
 
 SEEDS = 200
+
+
+@pytest.fixture(autouse=True)
+def sparse_backward_at_every_size(monkeypatch):
+    """These tests' parameters are small, and below SPARSE_BACKWARD_FROM entries the read is plain
+    indexing: here every size takes the sparse backward where it can."""
+    monkeypatch.setattr(gather, "SPARSE_BACKWARD_FROM", 0)
+
+
+def test_parameters_below_the_threshold_are_read_by_plain_indexing(monkeypatch):
+    monkeypatch.setattr(gather, "SPARSE_BACKWARD_FROM", 10)
+    small, large = torch.nn.Parameter(torch.zeros(9)), torch.nn.Parameter(torch.zeros(10))
+    index = torch.tensor([1, 2])
+    assert type(gather_fingerprint(small, index).grad_fn).__name__ == "IndexBackward0"
+    assert "GatherFingerprint" in type(gather_fingerprint(large, index).grad_fn).__name__
 
 
 def plain(parameter: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
