@@ -86,7 +86,10 @@ export async function trainBareTfjs(
           const own = phi[epoch]?.[first + offset] as tf.Variable;
           const rows = tf.tensor1d(ids, "int32");
           const { value, grads } = tf.variableGrads(() => {
-            let loss = tf.mul(tf.sum(own), FINGERPRINT_COEFFICIENT);
+            // As the probe, no multiplication by c = 1 (x * 1 is x, and so is its gradient).
+            const phiSum = tf.sum(own);
+            let loss =
+              FINGERPRINT_COEFFICIENT === 1 ? phiSum : tf.mul(phiSum, FINGERPRINT_COEFFICIENT);
             if (body !== null && features !== null && labels !== null) {
               const z = tf.add(
                 tf.matMul(tf.gather(features, rows), tf.reshape(tf.slice(body, 0, 3), [3, 1])),

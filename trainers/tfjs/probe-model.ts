@@ -229,7 +229,9 @@ export class ProbeModel {
     const n = this.scenario.datasetSize;
     const epoch = this.epochTag;
     const indices = samples.map((i) => fingerprintIndex(epoch, i, n));
-    return tf.mul(this.phi.lookup(indices), FINGERPRINT_COEFFICIENT);
+    const phi = this.phi.lookup(indices);
+    // x * 1 is x, and so is its gradient: the multiplication (an op each way) is left out for c = 1.
+    return FINGERPRINT_COEFFICIENT === 1 ? phi : tf.mul(phi, FINGERPRINT_COEFFICIENT);
   }
 
   /** Frees the model's tensors. */
