@@ -39,6 +39,37 @@ describe("auditTrainer", () => {
     expect(seen.length).toBe(40);
   });
 
+  it("stops drawing cases once interrupted, even with a million runs to go", async () => {
+    const stop = new AbortController();
+    let started = 0;
+    const audit = await auditTrainer(simulatedTrainer("exact", "reference"), {
+      runs: 1_000_000,
+      seed: 1,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.state === "started" && ++started === 3) stop.abort();
+      },
+    });
+    // Before, fast-check drew every remaining run (about a minute) and counted them all as run.
+    expect(audit.search).toEqual({ kind: "passed", casesRun: 3 });
+    expect(started).toBe(3);
+  });
+
+  it("keeps the counterexample found so far when interrupted while shrinking", async () => {
+    const stop = new AbortController();
+    const audit = await auditTrainer(simulatedTrainer("two-loop-like", "two-loop"), {
+      runs: 1_000_000,
+      seed: 7,
+      space: { shuffle: false, models: ["fingerprint"] },
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.phase === "shrink" && p.state === "finished") stop.abort();
+      },
+    });
+    if (audit.search.kind !== "refuted") throw new Error("expected a counterexample");
+    expect(audit.search.counterexample.check.verdict).toBe("fail");
+  });
+
   it("reports a throwing trainer as a search that could not check it, with the error", async () => {
     const broken: Trainer = {
       name: "broken",

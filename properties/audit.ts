@@ -159,6 +159,11 @@ async function checkAhead(
   return outcomes;
 }
 
+/** Thrown by the search's property once the audit is interrupted (see {@link AuditOptions.signal}). */
+class SearchInterrupted extends Error {
+  override name = "SearchInterrupted";
+}
+
 /** The property search: a shrunk counterexample, the case the trainer could not run, or none. */
 async function searchCounterexample(
   trainer: Trainer,
@@ -189,8 +194,14 @@ async function searchCounterexample(
   const shrunk = new Map<string, CheckOutcome>();
   const property = fc.asyncProperty(scenarioArbitrary(options.space), async (scenario) => {
     // A trainer that cannot run is not shrunk: every further case would cost a crash or a timeout.
-    // An interrupted audit runs no further case.
-    if (firstError || options.signal?.aborted) return true;
+    // An interrupted audit runs no further case: while shrinking, every further candidate passes;
+    // while searching, the property throws, so that fast-check stops drawing the remaining runs
+    // (a million runs take it about a minute to draw) and shrinks only that throw, case-free.
+    if (firstError) return true;
+    if (options.signal?.aborted) {
+      if (lastFailure) return true;
+      throw new SearchInterrupted();
+    }
     const key = JSON.stringify(scenario);
     const known = ahead.get(key) ?? shrunk.get(key);
     ahead.delete(key);
@@ -217,6 +228,9 @@ async function searchCounterexample(
   const casesRun = details.numRuns;
   const error = firstError as CheckError | null;
   if (error) return { kind: "error", casesRun, check: error };
+  // Interrupted before any failure: the cases run passed, and fast-check's counterexample is the throw's.
+  if (details.errorInstance instanceof SearchInterrupted && lastFailure === null)
+    return { kind: "passed", casesRun: cases };
   if (!details.failed) return { kind: "passed", casesRun };
   if (!details.counterexample)
     throw (

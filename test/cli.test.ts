@@ -504,7 +504,7 @@ describe("accumaudit CLI", () => {
       "--trainer",
       "reference",
       "--runs",
-      "3000",
+      "1000000",
       "--seed",
       "1",
       "--jobs",
@@ -512,8 +512,8 @@ describe("accumaudit CLI", () => {
       "--json",
     ]);
     try {
-      // Well into the search (3000 cases of the reference take minutes): no progress line shows
-      // off a terminal, so the test waits.
+      // Well into the search (a million cases of the reference take about an hour at 300 cases/s):
+      // no progress line shows off a terminal, so the test waits.
       await new Promise((resolve) => setTimeout(resolve, 10_000));
       child.kill("SIGINT");
       expect(await closed, output.stderr).toBe(130);
