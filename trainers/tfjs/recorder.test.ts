@@ -33,6 +33,17 @@ async function train(s: Scenario, options: RunOptions) {
 }
 
 describe("recording", () => {
+  it("keeps a finished trace as it was when the recorder sees more afterwards", async () => {
+    const recorder = new TraceRecorder(scenario.datasetSize);
+    recorder.forward(0, [1, 2]);
+    recorder.skipped(0, 1024);
+    const trace = await recorder.finish({ name: "by-hand" }, scenario);
+    const before = structuredClone(trace);
+    recorder.forward(0, [3]);
+    recorder.skipped(0, 512);
+    expect(trace).toEqual(before);
+  });
+
   it("writes a trace that survives JSON and parseTrace", async () => {
     const { trace } = await train(scenario, {});
     expect(trace.format).toBe("accumaudit-trace");

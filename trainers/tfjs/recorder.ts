@@ -161,8 +161,9 @@ export class TraceRecorder implements Recorder {
       version: TRACE_VERSION,
       trainer,
       scenario,
-      steps: this.steps,
-      microBatches: this.microBatches,
+      // Copies of the lists: a forward pass after the run must not change the trace returned.
+      steps: [...this.steps],
+      microBatches: [...this.microBatches],
     });
   }
 
