@@ -26,7 +26,8 @@ export interface ScalingOptions {
   skipAfterSeconds: number;
 }
 
-const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+/** The built CLI the bench starts in processes of their own. */
+export const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
 const GNU_TIME = "/usr/bin/time";
 
 function measureOne(trainer: string, datasetSize: number, options: ScalingOptions): ScalingPoint {

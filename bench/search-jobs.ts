@@ -3,7 +3,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { fileURLToPath } from "node:url";
 import { auditTrainer } from "../properties/audit.js";
 import type { RunOptions } from "../trainers/contract/trainer.js";
 import {
@@ -12,8 +11,7 @@ import {
 } from "../trainers/external/python-trainer.js";
 import { resolveTrainer } from "../trainers/registry.js";
 import { disposeTfjsThreads, setTfjsThreadPoolSize } from "../trainers/tfjs/thread-pool.js";
-
-const CLI = fileURLToPath(new URL("../cli/main.js", import.meta.url));
+import { CLI } from "./scaling.js";
 
 /** Search throughput of one audit at one --jobs value. */
 export interface JobsFigures {

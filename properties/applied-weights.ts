@@ -1,4 +1,4 @@
-import { FINGERPRINT_COEFFICIENT } from "../trainers/contract/probe.js";
+import { FINGERPRINT_COEFFICIENT, occurrenceIndex } from "../trainers/contract/probe.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedEntry } from "./outcome.js";
 
@@ -31,14 +31,7 @@ class EntriesByOccurrence {
   }
 
   private flat(epoch: number, sample: number): number {
-    const inside =
-      Number.isInteger(epoch) &&
-      Number.isInteger(sample) &&
-      epoch >= 0 &&
-      epoch < this.epochs &&
-      sample >= 0 &&
-      sample < this.datasetSize;
-    return inside ? epoch * this.datasetSize + sample : -1;
+    return occurrenceIndex(epoch, sample, this.epochs, this.datasetSize);
   }
 
   add(entry: AppliedEntry): void {

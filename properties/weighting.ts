@@ -44,15 +44,10 @@ interface Due {
  * |w - 1/|W|| * |W| exactly under sample weighting); infinite where no weight was due (no
  * window, or a sample without loss tokens).
  */
-function relativeWeightError(
-  weight: number,
-  expected: number,
-  windowUnits: number,
-  units: number,
-): number {
+function relativeWeightError(weight: number, due: Due): number {
   if (!Number.isFinite(weight)) return Number.POSITIVE_INFINITY;
-  if (expected === 0) return Math.abs(weight) > 0 ? Number.POSITIVE_INFINITY : 0;
-  return (Math.abs(weight - expected) * windowUnits) / units;
+  if (due.expected === 0) return Math.abs(weight) > 0 ? Number.POSITIVE_INFINITY : 0;
+  return (Math.abs(weight - due.expected) * due.windowUnits) / due.units;
 }
 
 /** What occurrence (epoch, sample) is due, in the window `preferred` when it holds the sample. */
@@ -165,11 +160,7 @@ function weightGroups(
         samples: sampleSet(run.map((r) => r.entry.sample)),
         weight: run.reduce((sum, r) => sum + r.entry.weight, 0) / run.length,
         expected: first.expected,
-        relError: Math.max(
-          ...run.map((r) =>
-            relativeWeightError(r.entry.weight, r.due.expected, r.due.windowUnits, r.due.units),
-          ),
-        ),
+        relError: Math.max(...run.map((r) => relativeWeightError(r.entry.weight, r.due))),
       });
       run = [];
     };
@@ -228,13 +219,12 @@ export function checkWeighting(
   const stepWeightError = applied.byStep.map((entries, step) => {
     let stepMax = 0;
     for (const e of entries) {
-      const window = windowHolding(expectation, e.epoch, e.sample, matches[step]?.window);
-      const units = expectation.units[e.sample] ?? 0;
-      const windowUnits = window?.units ?? 0;
-      const expectedWeight = windowUnits > 0 ? units / windowUnits : 0;
-      const relError = relativeWeightError(e.weight, expectedWeight, windowUnits, units);
+      const due = dueFor(expectation, e.epoch, e.sample, matches[step]?.window);
+      const { window, expected: expectedWeight } = due;
+      const windowSize = window?.samples.length ?? 0;
+      const relError = relativeWeightError(e.weight, due);
       stepMax = Math.max(stepMax, relError);
-      if (!worst || relError > worst.relError || Number.isNaN(e.weight)) {
+      if (!worst || relError > worst.relError || Number.isNaN(e.weight))
         worst = {
           epoch: e.epoch,
           sample: e.sample,
@@ -242,12 +232,11 @@ export function checkWeighting(
           stepEpoch: trace.steps[e.step]?.epoch ?? -1,
           weight: e.weight,
           expectedWeight,
-          windowSize: window?.samples.length ?? 0,
-          units,
-          windowUnits,
+          windowSize,
+          units: due.units,
+          windowUnits: due.windowUnits,
           relError,
         };
-      }
     }
     return stepMax;
   });

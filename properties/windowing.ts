@@ -1,4 +1,5 @@
 import type { Expectation } from "../reference/expectation.js";
+import { occurrenceIndex } from "../trainers/contract/probe.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
 import type { AppliedEntry, WindowingFinding, WindowingResult } from "./outcome.js";
@@ -29,12 +30,12 @@ function irregularMicroBatches(trace: Trace, expectation: Expectation): Windowin
 }
 
 /**
- * An occurrence as one number, epoch x N + sample; NaN for one outside the scenario, so that a set
- * holding it equals no window's.
+ * An occurrence as one number, its {@link occurrenceIndex}; NaN for one outside the scenario, so
+ * that a set holding it equals no window's.
  */
-function occurrenceKey(epoch: number, sample: number, datasetSize: number): number {
-  const inside = Number.isInteger(epoch) && epoch >= 0 && Number.isInteger(sample);
-  return inside && sample >= 0 && sample < datasetSize ? epoch * datasetSize + sample : Number.NaN;
+function occurrenceKey(epoch: number, sample: number, scenario: Trace["scenario"]): number {
+  const index = occurrenceIndex(epoch, sample, scenario.epochs, scenario.datasetSize);
+  return index < 0 ? Number.NaN : index;
 }
 
 function sameKeys(a: Float64Array, b: Float64Array): boolean {
@@ -47,12 +48,12 @@ function sameKeys(a: Float64Array, b: Float64Array): boolean {
 class StepOccurrenceSets {
   private readonly byLowest = new Map<number, Float64Array[]>();
 
-  constructor(byStep: readonly AppliedEntry[][], datasetSize: number) {
+  constructor(byStep: readonly AppliedEntry[][], scenario: Trace["scenario"]) {
     for (const entries of byStep) {
       if (entries.length === 0) continue;
       const keys = new Float64Array(entries.length);
       entries.forEach((e, i) => {
-        keys[i] = occurrenceKey(e.epoch, e.sample, datasetSize);
+        keys[i] = occurrenceKey(e.epoch, e.sample, scenario);
       });
       keys.sort();
       const lowest = keys[0] as number;
@@ -79,8 +80,7 @@ export function checkWindowing(
   expectation: Expectation,
   applied: AppliedWeights,
 ): WindowingResult {
-  const { datasetSize } = trace.scenario;
-  const stepSets = new StepOccurrenceSets(applied.byStep, datasetSize);
+  const stepSets = new StepOccurrenceSets(applied.byStep, trace.scenario);
   const unmatched: WindowingFinding[] = [];
   let expectedSteps = 0;
   const weighted = (s: number) => (expectation.units[s] ?? 0) > 0;
@@ -92,7 +92,7 @@ export function checkWindowing(
       const samples = window.samples.filter(weighted);
       const keys = new Float64Array(samples.length);
       samples.forEach((s, i) => {
-        keys[i] = occurrenceKey(window.epoch, s, datasetSize);
+        keys[i] = occurrenceKey(window.epoch, s, trace.scenario);
       });
       if (stepSets.has(keys.sort())) continue;
       const sharedBy = new Map<number, number>();

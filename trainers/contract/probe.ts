@@ -177,3 +177,23 @@ export function initialBodyParameters(s: Pick<Scenario, "model" | "dataSeed">): 
 export function fingerprintIndex(epoch: number, sample: number, datasetSize: number): number {
   return epoch * datasetSize + sample;
 }
+
+/**
+ * {@link fingerprintIndex} of an occurrence of the scenario (whole numbers, epoch below `epochs`,
+ * sample below `datasetSize`), or -1 for anything else (a trace not yet validated may hold it).
+ */
+export function occurrenceIndex(
+  epoch: number,
+  sample: number,
+  epochs: number,
+  datasetSize: number,
+): number {
+  const inside =
+    Number.isInteger(epoch) &&
+    Number.isInteger(sample) &&
+    epoch >= 0 &&
+    epoch < epochs &&
+    sample >= 0 &&
+    sample < datasetSize;
+  return inside ? fingerprintIndex(epoch, sample, datasetSize) : -1;
+}

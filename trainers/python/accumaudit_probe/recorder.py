@@ -237,8 +237,8 @@ class Recorder:
             return {"epochs": [], "samples": [], "weights": []}
         grad = grad.detach().reshape(-1)
         index = None
-        if candidates is None or grad.numel() < SPARSE_READ_FROM:
-            pass  # the full scan below
+        if candidates is None:
+            pass  # a small fingerprint: the full scan below
         elif self._full_scans_left > 0:
             self._full_scans_left -= 1
         else:
