@@ -129,10 +129,11 @@ class ProbeDataset(torch.utils.data.Dataset):
         """``[self[i] for i in indices]``, read with one gather per field (torch's DataLoader calls
         this for a micro-batch, then its ``collate_fn``).
 
-        The result is a real list of items equal to ``self[i]``'s, so any ``collate_fn`` works on it
-        unchanged; it also carries the gathered micro-batch, which :func:`collate` (the loaders of
-        ``RunContext.make_loader``) returns instead of stacking the items again. Token sequences are
-        gathered padded to the micro-batch's longest, as :func:`collate` pads them.
+        The result is a list of items equal to ``self[i]``'s (a :class:`ProbeItems`, made when first
+        looked at), so any ``collate_fn`` works on it unchanged; it also carries the gathered
+        micro-batch, which :func:`collate` (the loaders of ``RunContext.make_loader``) returns without
+        making the items at all. Token sequences are gathered padded to the micro-batch's longest, as
+        :func:`collate` pads them.
         """
         batch = None
         index = _integer_index(indices)
@@ -143,17 +144,7 @@ class ProbeDataset(torch.utils.data.Dataset):
                 pass
         if batch is None:  # not a list of valid integers: item by item, whatever that makes of it
             return [self[i] for i in indices]
-        if self.tokens:
-            lengths = self.lengths[index].tolist()
-            rows = zip(batch["x"].unbind(0), batch["y"].unbind(0), batch["ids"].unbind(0), lengths, strict=True)
-            items = ProbeItems({"x": x[:n], "y": y[:n], "ids": ids} for x, y, ids, n in rows)
-        else:
-            items = ProbeItems(
-                {"x": x, "y": y, "ids": ids}
-                for x, y, ids in zip(batch["x"].unbind(0), batch["y"].unbind(0), batch["ids"].unbind(0), strict=True)
-            )
-        items.batch = batch
-        return items
+        return ProbeItems(batch, self.lengths[index].tolist() if self.tokens else None)
 
     def _gather(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
         """The samples at ``index`` as one micro-batch (token sequences padded to the longest of them)."""
@@ -199,9 +190,57 @@ def _integer_index(indices: Sequence[int]) -> torch.Tensor | None:
 
 
 class ProbeItems(list):
-    """A list of :class:`ProbeDataset` items that also holds them gathered as one micro-batch."""
+    """The items of one micro-batch gathered by :meth:`ProbeDataset.__getitems__`: a list equal to
+    ``[dataset[i] for i in indices]`` that also holds them gathered as one micro-batch (:attr:`batch`).
 
-    batch: dict[str, torch.Tensor] | None = None
+    The items are made the first time the list is used as a list: every method of ``list`` (length,
+    iteration, indexing, comparison, mutation, copying, pickling) fills it first. :func:`collate`
+    reads :attr:`batch` of a list nobody has used, so the loaders of ``RunContext.make_loader`` never
+    make the B items; any other ``collate_fn`` gets them. (Code that reads a list's storage without
+    calling any of its methods, as C encoders such as ``json``'s do, sees it empty until then.)
+    """
+
+    def __init__(self, batch: dict[str, torch.Tensor], lengths: list[int] | None = None):
+        super().__init__()
+        #: The micro-batch as :func:`collate` returns it (token sequences padded to the longest).
+        self.batch: dict[str, torch.Tensor] | None = batch
+        self._lengths = lengths
+        self._unused = True
+
+    @property
+    def unused(self) -> bool:
+        """True while no list method has run, so the list still equals :attr:`batch` item by item."""
+        return self._unused
+
+    def _fill(self) -> None:
+        if not self._unused:
+            return
+        self._unused = False
+        batch = self.batch
+        assert batch is not None
+        rows = zip(batch["x"].unbind(0), batch["y"].unbind(0), batch["ids"].unbind(0), strict=True)
+        if self._lengths is None:
+            list.extend(self, ({"x": x, "y": y, "ids": ids} for x, y, ids in rows))
+        else:
+            list.extend(
+                self, ({"x": x[:n], "y": y[:n], "ids": ids} for (x, y, ids), n in zip(rows, self._lengths, strict=True))
+            )
+
+
+def _filled_first(method: Callable[..., Any]) -> Callable[..., Any]:
+    def filled(self: ProbeItems, *args: Any, **kwargs: Any) -> Any:
+        self._fill()
+        return method(self, *args, **kwargs)
+
+    filled.__name__ = method.__name__
+    filled.__doc__ = method.__doc__
+    return filled
+
+
+_NOT_LIST_USE = {"__new__", "__init__", "__getattribute__", "__class_getitem__", "__init_subclass__", "__subclasshook__"}
+for _name, _method in [*vars(list).items(), ("__reduce__", object.__reduce__), ("__reduce_ex__", object.__reduce_ex__)]:
+    if callable(_method) and _name not in _NOT_LIST_USE:
+        setattr(ProbeItems, _name, _filled_first(_method))
 
 
 def collate(items: Any) -> Any:
@@ -210,7 +249,7 @@ def collate(items: Any) -> Any:
     Sample weighting: ``default_collate``'s dict of ``x`` [B, 3], ``y`` [B] and ``ids`` [B]. Token
     weighting: :func:`collate_tokens`, ``x`` and ``y`` [B, L] padded to the longest sequence.
     """
-    if type(items) is ProbeItems and items.batch is not None and len(items) == items.batch["ids"].shape[0]:
+    if type(items) is ProbeItems and items.unused and items.batch is not None:
         return dict(items.batch)
     if _are_token_items(items):
         return collate_tokens(items)

@@ -11,7 +11,9 @@ a data-parallel run.
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 import random
 import struct
 from typing import Any
@@ -433,3 +435,70 @@ def test_batched_items_equal_the_items_one_by_one(data, seed):
     assert ctx.make_loader(collate_fn=lambda items: items).collate_fn is not collate
     assert isinstance(next(iter(ctx.make_loader(collate_fn=lambda items: items))), list)
     assert next(iter(ctx.make_loader(batch_size=None, shuffle_seed=None)))["ids"].dim() == 0
+
+
+def same_items(a: list[dict[str, torch.Tensor]], b: list[dict[str, torch.Tensor]]) -> bool:
+    return len(a) == len(b) and all(same_batch(x, y) for x, y in zip(a, b, strict=True))
+
+
+def stacked(items: list[dict[str, torch.Tensor]]) -> list[dict[str, torch.Tensor]]:
+    """The items' fields stacked through ``zip(*...)``, the way hand-written collate_fns often do it."""
+    columns = zip(*[(item["x"][:1], item["y"].reshape(-1)[:1], item["ids"]) for item in items], strict=True)
+    return [dict(zip(("x", "y", "ids"), (torch.stack(column) for column in columns), strict=True))]
+
+
+#: Ways a collate_fn may use the list it is given; each returns a list of items or a plain value.
+LIST_USES: dict[str, Any] = {
+    "len": len,
+    "iter": lambda items: list(iter(items)),
+    "index": lambda items: [items[1], items[-1]],
+    "slice": lambda items: items[1:3],
+    "reversed": lambda items: list(reversed(items)),
+    "bool": bool,
+    "contains": lambda items: items[0] in items,
+    "copy": lambda items: items.copy(),
+    "add": lambda items: items + [items[0]],
+    "append": lambda items: (items.append(items[0]), items)[1],
+    "pop": lambda items: (items.pop(), items)[1],
+    "setitem": lambda items: (items.__setitem__(0, items[2]), items)[1],
+    "star": lambda items: [*items],
+    "zip": stacked,
+    "pickle": lambda items: pickle.loads(pickle.dumps(items)),
+    "deepcopy": copy.deepcopy,
+}
+
+
+@pytest.mark.parametrize("tokens", [False, True], ids=["samples", "tokens"])
+@pytest.mark.parametrize("use", LIST_USES)
+def test_gathered_items_are_made_on_first_use_and_then_act_as_the_list_one_by_one(data, use, tokens):
+    """ProbeItems makes its items only when used as a list; whatever the use, it acts as the eager list."""
+    from accumaudit_probe.probe import ProbeItems, collate
+
+    features, labels = data(8)
+    dataset = ProbeDataset(features, labels, tokens=token_sequences(8, [1, 3, 0, 2]) if tokens else None)
+    indices = [5, 0, 7, 3]
+    items = dataset.__getitems__(indices)
+    assert type(items) is ProbeItems and items.unused
+    batch = collate(items)  # the loaders' path reads the gathered batch and makes no items
+    assert items.unused and list.__len__(items) == 0
+    assert same_batch(batch, collate([dataset[i] for i in indices]))
+    eager = [dataset[i] for i in indices]
+    lazy_result, eager_result = LIST_USES[use](items), LIST_USES[use](eager)
+    assert not items.unused and list.__len__(items) == len(eager)
+    if isinstance(eager_result, list):
+        assert same_items(lazy_result, eager_result)
+    else:
+        assert lazy_result == eager_result
+    assert same_items(list.copy(items), eager)  # a mutation landed in the list itself, as in the eager one
+    # once used, collate stacks the items as they now are, not the batch gathered before
+    assert same_batch(collate(items), collate(eager))
+
+
+def test_a_loader_worker_sends_gathered_items_back_as_the_items(data):
+    """With a collate_fn that returns the list itself, items made in a loader worker cross to this process."""
+    from torch.utils.data import DataLoader
+
+    features, labels = data(10)
+    dataset = ProbeDataset(features, labels)
+    loader = DataLoader(dataset, batch_size=4, collate_fn=lambda items: items, num_workers=1)
+    assert same_items(list(next(iter(loader))), [dataset[i] for i in range(4)])
