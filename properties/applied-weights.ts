@@ -12,6 +12,10 @@ export interface AppliedWeights {
    * for none and for an occurrence outside the scenario.
    */
   occurrence(epoch: number, sample: number): readonly AppliedEntry[];
+  /** The first of {@link occurrence}'s entries, without making a list of them. */
+  firstOccurrence(epoch: number, sample: number): AppliedEntry | undefined;
+  /** How many entries {@link occurrence} holds, without making a list of them. */
+  occurrenceCount(epoch: number, sample: number): number;
 }
 
 /**
@@ -46,6 +50,17 @@ class EntriesByOccurrence {
     }
   }
 
+  firstEntry(epoch: number, sample: number): AppliedEntry | undefined {
+    const at = this.flat(epoch, sample);
+    return at < 0 ? undefined : this.first[at];
+  }
+
+  count(epoch: number, sample: number): number {
+    const at = this.flat(epoch, sample);
+    if (at < 0 || this.first[at] === undefined) return 0;
+    return this.all.get(at)?.length ?? 1;
+  }
+
   get(epoch: number, sample: number): readonly AppliedEntry[] {
     const at = this.flat(epoch, sample);
     if (at < 0) return NONE;
@@ -77,5 +92,10 @@ export function readAppliedWeights(trace: Trace): AppliedWeights {
     }
     return entries;
   });
-  return { byStep, occurrence: (epoch, sample) => byOccurrence.get(epoch, sample) };
+  return {
+    byStep,
+    occurrence: (epoch, sample) => byOccurrence.get(epoch, sample),
+    firstOccurrence: (epoch, sample) => byOccurrence.firstEntry(epoch, sample),
+    occurrenceCount: (epoch, sample) => byOccurrence.count(epoch, sample),
+  };
 }

@@ -126,10 +126,10 @@ export function checkCoverage(
       dropped: 0,
     };
     for (let sample = 0; sample < datasetSize; sample++) {
-      const entries = applied.occurrence(epoch, sample);
-      const first = entries[0];
+      const first = applied.firstOccurrence(epoch, sample);
+      const count = applied.occurrenceCount(epoch, sample);
       let s: OccurrenceStatus = "ok";
-      if (entries.length === 0 && dropped.has(sample)) {
+      if (count === 0 && dropped.has(sample)) {
         s = "dropped";
         found.add("dropped", { kind: "dropped", epoch }, sample);
       } else if (!first && expectation.units[sample] === 0 && !unseen.has(sample)) {
@@ -141,9 +141,9 @@ export function checkCoverage(
         const ranks = [...new Set(seen.get(sample))];
         const head = { kind: "lost" as const, epoch, skippedStep, ranks };
         found.add(`lost:${skippedStep}:${ranks.join(",")}`, head, sample);
-      } else if (entries.length > 1 || seen.repeated(sample)) {
+      } else if (count > 1 || seen.repeated(sample)) {
         s = "duplicated";
-        const steps = entries.map((e) => e.step);
+        const steps = applied.occurrence(epoch, sample).map((e) => e.step);
         const seenOnRanks = seen.get(sample);
         const likelyCause = new Set(seenOnRanks).size > 1 ? ("sampler-padding" as const) : null;
         const head = { kind: "duplicated" as const, epoch, steps, seenOnRanks, likelyCause };
@@ -158,7 +158,8 @@ export function checkCoverage(
         }
       }
       row.push(s);
-      counts[s === "ok" ? "applied" : s]++;
+      if (s === "ok") counts.applied++;
+      else counts[s]++;
     }
     status.push(row);
     perEpoch.push(counts);

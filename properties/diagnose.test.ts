@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { expectRun } from "../reference/expectation.js";
 import { simulateTrace } from "../test/support/simulated-trace.js";
 import { makeDataset } from "../trainers/contract/probe.js";
 import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
@@ -204,6 +205,74 @@ describe("diagnoseTrace", () => {
       (f) => f.kind === "unmatched-window",
     );
     expect(unmatched).toEqual([expect.objectContaining({ window: 1, step: 1, sharedSamples: 5 })]);
+  });
+
+  it("matches a window exactly when some step holds its occurrences, each once (against sorted keys)", () => {
+    /** The windows no step matches, by the definition: sorted occurrence keys equal. */
+    const unmatchedBySortedKeys = (trace: Trace): string[] => {
+      const { datasetSize: n } = trace.scenario;
+      const sorted = (keys: number[]) => keys.sort((a, b) => a - b).join(",");
+      const stepKeys = new Set(
+        trace.steps
+          .filter((step) => !step.skipped)
+          .map((step) => {
+            const f = step.fingerprint;
+            return sorted(
+              f.samples.flatMap((s, k) => (f.weights[k] === 0 ? [] : [(f.epochs[k] ?? 0) * n + s])),
+            );
+          }),
+      );
+      return expectRun(trace.scenario, trace)
+        .plans.flatMap((plan) => plan.windows)
+        .filter((w) => !stepKeys.has(sorted(w.samples.map((s) => w.epoch * n + s))))
+        .map((w) => `${w.epoch}:${w.index}`);
+    };
+    const edit = fc.record({
+      step: fc.nat(),
+      entry: fc.nat(),
+      other: fc.nat(),
+      how: fc.constantFrom("duplicate", "replace", "remove", "add", "move-epoch", "reverse"),
+    });
+    fc.assert(
+      fc.property(
+        fc.record({
+          datasetSize: fc.integer({ min: 2, max: 40 }),
+          batchSize: fc.integer({ min: 1, max: 6 }),
+          accumulation: fc.integer({ min: 1, max: 3 }),
+          epochs: fc.integer({ min: 1, max: 2 }),
+        }),
+        fc.array(edit, { maxLength: 3 }),
+        (input, edits) => {
+          const trace = simulateTrace(scenario(input));
+          const steps = structuredClone(trace.steps);
+          const { datasetSize: n, epochs } = trace.scenario;
+          for (const { step, entry, other, how } of edits) {
+            const f = steps[step % steps.length]?.fingerprint;
+            if (!f || f.samples.length === 0) continue;
+            const k = entry % f.samples.length;
+            const j = other % f.samples.length;
+            if (how === "duplicate") {
+              f.samples[k] = f.samples[j] as number;
+              f.epochs[k] = f.epochs[j] as number;
+            } else if (how === "replace") f.samples[k] = other % n;
+            else if (how === "remove") {
+              for (const list of [f.samples, f.epochs, f.weights]) list.splice(k, 1);
+            } else if (how === "add") {
+              f.samples.push(other % n);
+              f.epochs.push(other % epochs);
+              f.weights.push(f.weights[k] as number);
+            } else if (how === "move-epoch") f.epochs[k] = other % epochs;
+            else for (const list of [f.samples, f.epochs, f.weights]) list.reverse();
+          }
+          const edited = { ...trace, steps };
+          const found = diagnose(edited).properties.windowing.findings.flatMap((f) =>
+            f.kind === "unmatched-window" ? [`${f.epoch}:${f.window}`] : [],
+          );
+          expect(found).toEqual(unmatchedBySortedKeys(edited));
+        },
+      ),
+      { numRuns: 400 },
+    );
   });
 
   it("fails weighting on a NaN weight and on a perturbed body gradient", () => {

@@ -26,11 +26,22 @@ export function matchStepsToWindows(
   applied: AppliedWeights,
 ): StepWindow[] {
   return applied.byStep.map((entries) => {
-    const counts = new Map<ExpectedWindow, number>();
+    // Most steps hold one window's occurrences only: a map of counts is made at the second window.
+    let only: StepWindow = { window: null, shared: 0 };
+    let counts: Map<ExpectedWindow, number> | undefined;
     for (const e of entries) {
       const window = expectation.windowOf[e.epoch]?.[e.sample];
-      if (window) counts.set(window, (counts.get(window) ?? 0) + 1);
+      if (!window) continue;
+      if (counts) counts.set(window, (counts.get(window) ?? 0) + 1);
+      else if (only.window === null || only.window === window)
+        only = { window, shared: only.shared + 1 };
+      else
+        counts = new Map([
+          [only.window, only.shared],
+          [window, 1],
+        ]);
     }
+    if (!counts) return only;
     let best: StepWindow = { window: null, shared: 0 };
     for (const [window, shared] of counts) if (shared > best.shared) best = { window, shared };
     return best;

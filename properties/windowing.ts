@@ -2,7 +2,7 @@ import type { Expectation } from "../reference/expectation.js";
 import { occurrenceIndex } from "../trainers/contract/probe.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
-import type { AppliedEntry, WindowingFinding, WindowingResult } from "./outcome.js";
+import type { WindowingFinding, WindowingResult } from "./outcome.js";
 
 /** Micro-batches whose size is not B; each rank's last of an epoch may be smaller (not with drop_last). */
 function irregularMicroBatches(trace: Trace, expectation: Expectation): WindowingFinding[] {
@@ -30,43 +30,59 @@ function irregularMicroBatches(trace: Trace, expectation: Expectation): Windowin
 }
 
 /**
- * An occurrence as one number, its {@link occurrenceIndex}; NaN for one outside the scenario, so
- * that a set holding it equals no window's.
+ * Finds whether some applied step's occurrences are exactly a window's: each of them once, and
+ * nothing else. The window's occurrences are marked, then only the steps holding its first
+ * occurrence are compared with the marks, in time linear in their sizes.
  */
-function occurrenceKey(epoch: number, sample: number, scenario: Trace["scenario"]): number {
-  const index = occurrenceIndex(epoch, sample, scenario.epochs, scenario.datasetSize);
-  return index < 0 ? Number.NaN : index;
-}
+class StepMatcher {
+  /** inWindow[occurrence] === window stamp: the occurrence belongs to the window being matched. */
+  private readonly inWindow: Int32Array;
+  /** inStep[occurrence] === step stamp: the step being compared already held the occurrence. */
+  private readonly inStep: Int32Array;
+  private windowStamp = 0;
+  private stepStamp = 0;
 
-function sameKeys(a: Float64Array, b: Float64Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-/** The applied steps' occurrence multisets (sorted keys), looked up by their smallest key. */
-class StepOccurrenceSets {
-  private readonly byLowest = new Map<number, Float64Array[]>();
-
-  constructor(byStep: readonly AppliedEntry[][], scenario: Trace["scenario"]) {
-    for (const entries of byStep) {
-      if (entries.length === 0) continue;
-      const keys = new Float64Array(entries.length);
-      entries.forEach((e, i) => {
-        keys[i] = occurrenceKey(e.epoch, e.sample, scenario);
-      });
-      keys.sort();
-      const lowest = keys[0] as number;
-      const sets = this.byLowest.get(lowest);
-      if (sets) sets.push(keys);
-      else this.byLowest.set(lowest, [keys]);
-    }
+  constructor(
+    private readonly applied: AppliedWeights,
+    private readonly scenario: Trace["scenario"],
+  ) {
+    this.inWindow = new Int32Array(scenario.epochs * scenario.datasetSize);
+    this.inStep = new Int32Array(scenario.epochs * scenario.datasetSize);
   }
 
-  /** Whether some step's occurrences are exactly these sorted keys. */
-  has(keys: Float64Array): boolean {
-    const sets = keys.length === 0 ? undefined : this.byLowest.get(keys[0] as number);
-    return sets?.some((set) => sameKeys(set, keys)) ?? false;
+  private index(epoch: number, sample: number): number {
+    return occurrenceIndex(epoch, sample, this.scenario.epochs, this.scenario.datasetSize);
+  }
+
+  /** Whether an applied step holds exactly the occurrences of `samples` (distinct) in `epoch`. */
+  matched(epoch: number, samples: readonly number[]): boolean {
+    const first = samples[0];
+    if (first === undefined) return false;
+    const stamp = ++this.windowStamp;
+    for (const s of samples) {
+      const at = this.index(epoch, s);
+      if (at < 0) return false; // an occurrence outside the scenario is in no step
+      this.inWindow[at] = stamp;
+    }
+    const tried = new Set<number>();
+    for (const { step } of this.applied.occurrence(epoch, first)) {
+      if (tried.has(step)) continue;
+      tried.add(step);
+      if (this.stepHoldsExactly(step, samples.length, stamp)) return true;
+    }
+    return false;
+  }
+
+  private stepHoldsExactly(step: number, size: number, windowStamp: number): boolean {
+    const entries = this.applied.byStep[step] ?? [];
+    if (entries.length !== size) return false;
+    const stamp = ++this.stepStamp;
+    for (const e of entries) {
+      const at = this.index(e.epoch, e.sample);
+      if (at < 0 || this.inWindow[at] !== windowStamp || this.inStep[at] === stamp) return false;
+      this.inStep[at] = stamp;
+    }
+    return true;
   }
 }
 
@@ -80,7 +96,7 @@ export function checkWindowing(
   expectation: Expectation,
   applied: AppliedWeights,
 ): WindowingResult {
-  const stepSets = new StepOccurrenceSets(applied.byStep, trace.scenario);
+  const steps = new StepMatcher(applied, trace.scenario);
   const unmatched: WindowingFinding[] = [];
   let expectedSteps = 0;
   const weighted = (s: number) => (expectation.units[s] ?? 0) > 0;
@@ -89,12 +105,7 @@ export function checkWindowing(
       expectedSteps++;
       // A window without loss tokens is due a zero step: no fingerprint weight tells which it is.
       if (window.units === 0) continue;
-      const samples = window.samples.filter(weighted);
-      const keys = new Float64Array(samples.length);
-      samples.forEach((s, i) => {
-        keys[i] = occurrenceKey(window.epoch, s, trace.scenario);
-      });
-      if (stepSets.has(keys.sort())) continue;
+      if (steps.matched(window.epoch, window.samples.filter(weighted))) continue;
       const sharedBy = new Map<number, number>();
       for (const s of window.samples)
         for (const e of applied.occurrence(window.epoch, s))

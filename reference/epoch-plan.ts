@@ -47,7 +47,7 @@ export interface EpochPlan {
 class SampleTally {
   private readonly counts: Int32Array;
   private readonly others = new Map<number, number>();
-  readonly distinct: number[] = [];
+  private distinct: number[] = [];
 
   constructor(datasetSize: number) {
     this.counts = new Int32Array(datasetSize);
@@ -70,12 +70,20 @@ class SampleTally {
     return inside ? (this.counts[sample] as number) : (this.others.get(sample) ?? 0);
   }
 
-  /** Clears every count, for the next micro-batches. */
-  clear(): void {
-    for (const s of this.distinct)
+  /**
+   * The distinct samples counted so far, in first-seen order, with those counted more than once;
+   * clears every count for the next micro-batches.
+   */
+  take(): { distinct: number[]; repeated: number[] } {
+    const { distinct } = this;
+    const repeated: number[] = [];
+    for (const s of distinct) {
+      if (this.times(s) > 1) repeated.push(s);
       if (Number.isInteger(s) && s >= 0 && s < this.counts.length) this.counts[s] = 0;
+    }
     this.others.clear();
-    this.distinct.length = 0;
+    this.distinct = [];
+    return { distinct, repeated };
   }
 }
 
@@ -93,11 +101,9 @@ function groupIntoWindows(
     for (const mbs of byRank)
       for (let position = first; position <= last && position < mbs.length; position++)
         for (const s of mbs[position] as number[]) tally.add(s);
-    const distinct = [...tally.distinct];
-    const repeated = distinct.filter((s) => tally.times(s) > 1);
+    const { distinct, repeated } = tally.take();
     let windowUnits = 0;
     for (const s of distinct) windowUnits += units[s] ?? 0;
-    tally.clear();
     windows.push({
       epoch,
       index: windows.length,

@@ -23,7 +23,10 @@ export interface Expectation {
   expectedWeight: number[][];
   /** rankOf[e][i]: the first rank whose loader produced sample i in epoch e; -1 for none. */
   rankOf: number[][];
-  /** microBatchSize[e][i]: samples in the micro-batch that fed sample i in epoch e; 0 for none. */
+  /**
+   * microBatchSize[e][i]: samples in the micro-batch that fed sample i in epoch e; 0 for none.
+   * This and the next two are worked out when first read.
+   */
   microBatchSize: number[][];
   /** microBatchUnits[e][i]: loss units (samples or loss tokens) of that micro-batch; 0 for none. */
   microBatchUnits: number[][];
@@ -34,57 +37,98 @@ export interface Expectation {
 /** The oracle's expectation for a trace of the scenario. */
 export function expectRun(scenario: Scenario, trace: Trace): Expectation {
   const plans = planEpochs(scenario, trace);
-  const windowOf = plans.map((plan) => {
-    const byWindow: Array<ExpectedWindow | null> = new Array(scenario.datasetSize).fill(null);
-    for (const window of plan.windows)
-      for (const s of window.samples) byWindow[s] = byWindow[s] ?? window;
-    return byWindow;
-  });
   const units = lossUnits(scenario);
-  const expectedWeight = windowOf.map((row) =>
-    row.map((w, i) => (w && w.units > 0 ? (units[i] ?? 0) / w.units : 0)),
-  );
   const n = scenario.datasetSize;
-  const k = scenario.accumulation;
-  const rankOf: number[][] = [];
-  const microBatchSize: number[][] = [];
-  const microBatchUnits: number[][] = [];
-  const windowMicroBatches: number[][] = [];
+  const windowOf: Array<Array<ExpectedWindow | null>> = [];
+  const expectedWeight: number[][] = [];
   for (const plan of plans) {
-    const ranks: number[] = new Array(n).fill(-1);
-    const sizes: number[] = new Array(n).fill(0);
-    const batchUnits: number[] = new Array(n).fill(0);
-    const counts: number[] = new Array(n).fill(0);
-    plan.byRank.forEach((mbs, rank) => {
-      mbs.forEach((mb, position) => {
-        const first = position - (position % k);
-        const inWindow = Math.min(first + k, mbs.length) - first;
-        let mbUnits = 0;
-        for (const s of mb) mbUnits += units[s] ?? 0;
-        for (const s of mb)
-          if (ranks[s] === -1) {
-            ranks[s] = rank;
-            sizes[s] = mb.length;
-            batchUnits[s] = mbUnits;
-            counts[s] = inWindow;
-          }
-      });
-    });
-    rankOf.push(ranks);
-    microBatchSize.push(sizes);
-    microBatchUnits.push(batchUnits);
-    windowMicroBatches.push(counts);
+    const byWindow: Array<ExpectedWindow | null> = new Array(n).fill(null);
+    const weights: number[] = new Array(n).fill(0);
+    for (const window of plan.windows)
+      for (const s of window.samples) {
+        if (byWindow[s] !== null && byWindow[s] !== undefined) continue;
+        byWindow[s] = window;
+        if (Number.isInteger(s) && s >= 0 && s < n && window.units > 0)
+          weights[s] = (units[s] ?? 0) / window.units;
+      }
+    windowOf.push(byWindow);
+    expectedWeight.push(weights);
   }
+  const rankOf = plans.map((plan) => {
+    const ranks: number[] = new Array(n).fill(-1);
+    plan.byRank.forEach((mbs, rank) => {
+      for (const mb of mbs) for (const s of mb) if (ranks[s] === -1) ranks[s] = rank;
+    });
+    return ranks;
+  });
+  let facts: MicroBatchFacts | undefined;
+  const microBatchFacts = () => {
+    facts ??= microBatchFactsOf(plans, n, scenario.accumulation, units);
+    return facts;
+  };
   return {
     units,
     plans,
     windowOf,
     expectedWeight,
     rankOf,
-    microBatchSize,
-    microBatchUnits,
-    windowMicroBatches,
+    get microBatchSize() {
+      return microBatchFacts().microBatchSize;
+    },
+    get microBatchUnits() {
+      return microBatchFacts().microBatchUnits;
+    },
+    get windowMicroBatches() {
+      return microBatchFacts().windowMicroBatches;
+    },
   };
+}
+
+type MicroBatchFacts = Pick<
+  Expectation,
+  "microBatchSize" | "microBatchUnits" | "windowMicroBatches"
+>;
+
+/**
+ * The micro-batch that first fed each sample (the one {@link Expectation.rankOf} names the rank
+ * of): its size, its loss units and the micro-batches of its window. Only an explanation of a
+ * failing step reads them, so {@link expectRun} works them out when first read.
+ */
+function microBatchFactsOf(
+  plans: readonly EpochPlan[],
+  n: number,
+  k: number,
+  units: readonly number[],
+): MicroBatchFacts {
+  const facts: MicroBatchFacts = {
+    microBatchSize: [],
+    microBatchUnits: [],
+    windowMicroBatches: [],
+  };
+  for (const plan of plans) {
+    const fed = new Uint8Array(n);
+    const sizes: number[] = new Array(n).fill(0);
+    const batchUnits: number[] = new Array(n).fill(0);
+    const counts: number[] = new Array(n).fill(0);
+    for (const mbs of plan.byRank)
+      mbs.forEach((mb, position) => {
+        const first = position - (position % k);
+        const inWindow = Math.min(first + k, mbs.length) - first;
+        let mbUnits = 0;
+        for (const s of mb) mbUnits += units[s] ?? 0;
+        for (const s of mb)
+          if (Number.isInteger(s) && s >= 0 && s < n && fed[s] === 0) {
+            fed[s] = 1;
+            sizes[s] = mb.length;
+            batchUnits[s] = mbUnits;
+            counts[s] = inWindow;
+          }
+      });
+    facts.microBatchSize.push(sizes);
+    facts.microBatchUnits.push(batchUnits);
+    facts.windowMicroBatches.push(counts);
+  }
+  return facts;
 }
 
 const sampleSets = new WeakMap<ExpectedWindow, Set<number>>();
