@@ -5,6 +5,7 @@ import "@tensorflow/tfjs";
 import type { LossScaler } from "./loss-scaler.js";
 import { gradientRounding } from "./precision.js";
 import type { ProbeModel } from "./probe-model.js";
+import { SparseFloat32Sums } from "./sparse-sum.js";
 import type { Precision } from "./types.js";
 
 /**
@@ -24,16 +25,19 @@ export interface SparseGradient {
  * fp32, rounded to half precision (overflow gives +-Infinity) and accumulated in fp32; in bf16
  * each micro-batch's gradient is rounded to bfloat16, without loss scaling.
  *
- * With a model on sparse gradients (see ProbeModel) phi's gradient is kept sparse: a map from
- * the flat indices touched since the last {@link zero} to their float32 sums, so a backward
- * pass costs the micro-batch's size, not epochs x N. Every float32 operation is the one the dense
+ * With a model on sparse gradients (see ProbeModel) phi's gradient is kept sparse: the flat
+ * indices touched since the last {@link zero} and their float32 sums ({@link SparseFloat32Sums}),
+ * so a backward pass costs the micro-batch's size, not epochs x N. Every float32 operation is the one the dense
  * tensors did (each entry rounded with Math.fround), so the values are the same bit for bit.
  * The body's gradient stays a dense tensor.
  */
 export class GradientBuffer {
   private readonly accumulated = new Map<tf.Variable, tf.Tensor>();
   /** phi's accumulated gradient by flat index (sparse gradients). */
-  private readonly fingerprint = new Map<number, number>();
+  private readonly fingerprint: SparseFloat32Sums;
+  /** One backward pass's gradient of phi, and one lookup's (sparse gradients). */
+  private readonly pass: SparseFloat32Sums;
+  private readonly lookup: SparseFloat32Sums;
   private readonly round: ((x: number) => number) | null;
   private readonly variables: tf.Variable[];
 
@@ -44,25 +48,26 @@ export class GradientBuffer {
   ) {
     this.round = gradientRounding(precision);
     this.variables = model.gradientVariables;
+    const size = model.sparseGradients ? model.fingerprintSize : 0;
+    this.fingerprint = new SparseFloat32Sums(size);
+    this.pass = new SparseFloat32Sums(size);
+    this.lookup = new SparseFloat32Sums(size);
   }
 
   /** `loss.backward()`: adds the gradient of `loss()` (scaled by the loss scale, if any). */
   backward(loss: () => tf.Scalar): void {
     const scale = this.scaler?.scale ?? 1;
     // phi's gradient from this loss, summed over its lookups in float32 as the tape would.
-    const pass = new Map<number, number>();
+    const { pass, lookup } = this;
+    pass.clear();
     const previousSink = this.model.sparseGradients
       ? this.model.setFingerprintGradientSink((indices, gradient) => {
           // One lookup: a scatter of its values into zeros (a repeated index summed in order,
           // -0 landing as 0, as ScatterNd does) added to the rest.
-          const lookup = new Map<number, number>();
-          indices.forEach((index, k) => {
-            lookup.set(index, Math.fround((lookup.get(index) ?? 0) + (gradient[k] as number)));
-          });
-          for (const [index, g] of lookup) {
-            const before = pass.get(index);
-            pass.set(index, before === undefined ? g : Math.fround(before + g));
-          }
+          lookup.clear();
+          for (let k = 0; k < indices.length; k++)
+            lookup.add(indices[k] as number, 0 + (gradient[k] as number));
+          lookup.addTo(pass);
         })
       : null;
     let grads: tf.NamedTensorMap;
@@ -76,12 +81,7 @@ export class GradientBuffer {
     } finally {
       if (this.model.sparseGradients) this.model.setFingerprintGradientSink(previousSink);
     }
-    const round = this.round;
-    for (const [index, computed] of pass) {
-      const g = round === null ? computed : round(computed);
-      const before = this.fingerprint.get(index);
-      this.fingerprint.set(index, before === undefined ? g : Math.fround(before + g));
-    }
+    pass.addTo(this.fingerprint, this.round ?? undefined);
     this.variables.forEach((variable, k) => {
       const computed = grads[variable.name];
       if (computed === undefined) return;
@@ -112,7 +112,7 @@ export class GradientBuffer {
   /** `p.grad /= divisor` for every variable (the reference's division by the window's sample count). */
   divide(divisor: number): void {
     const d = Math.fround(divisor);
-    for (const [index, g] of this.fingerprint) this.fingerprint.set(index, Math.fround(g / d));
+    this.fingerprint.update((g) => g / d);
     for (const [variable, gradient] of this.accumulated) {
       this.accumulated.set(
         variable,
@@ -142,14 +142,7 @@ export class GradientBuffer {
 
   /** phi's accumulated gradient, sparse, indices ascending (a copy); empty on dense gradients. */
   readFingerprint(): SparseGradient {
-    const indices = new Int32Array(this.fingerprint.size);
-    let k = 0;
-    for (const index of this.fingerprint.keys()) indices[k++] = index;
-    indices.sort();
-    const values = new Float32Array(indices.length);
-    for (let i = 0; i < indices.length; i++)
-      values[i] = this.fingerprint.get(indices[i] as number) as number;
-    return { indices, values };
+    return this.fingerprint.sorted();
   }
 
   /** `optimizer.zero_grad()`. */

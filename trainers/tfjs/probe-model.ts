@@ -94,6 +94,11 @@ export class ProbeModel {
     return this.phi.variable;
   }
 
+  /** Length of phi: epochs x N. */
+  get fingerprintSize(): number {
+    return this.scenario.epochs * this.scenario.datasetSize;
+  }
+
   /** Whether `variable` is phi's variable (without bringing it up to date). */
   isFingerprint(variable: tf.Variable): boolean {
     return this.phi.isVariable(variable);
