@@ -54,7 +54,11 @@ export class SparseFloat32Sums {
 
   /** The indices holding a sum, ascending, and their sums. */
   sorted(): { indices: Int32Array; values: Float32Array } {
-    const indices = Int32Array.from(this.touched).sort();
+    const indices = Int32Array.from(this.touched);
+    let ascending = true;
+    for (let k = 1; k < indices.length && ascending; k++)
+      ascending = (indices[k - 1] as number) < (indices[k] as number);
+    if (!ascending) indices.sort(); // a loader in index order touches them ascending already
     const values = new Float32Array(indices.length);
     for (let k = 0; k < indices.length; k++)
       values[k] = this.values[indices[k] as number] as number;
