@@ -28,7 +28,7 @@ export interface BareLoopOptions {
   accumulation?: number;
   /** Probe body (default fingerprint: phi only). One epoch, no shuffle, fp32. */
   model?: "fingerprint" | "logistic";
-  /** Interleaved repetitions per row (default 5). */
+  /** Interleaved repetitions per row (default 15). */
   repetitions?: number;
   /** Each repetition runs enough cases to last about this long (default 60 ms). */
   targetRepetitionMs?: number;
@@ -104,7 +104,7 @@ export async function measureBareLoops(options: BareLoopOptions = {}): Promise<B
   const model = options.model ?? "fingerprint";
   const backend = options.backend ?? "cpu";
   const sides = options.sides ?? ["tfjs", "pytorch"];
-  const repetitions = options.repetitions ?? 5;
+  const repetitions = options.repetitions ?? 15;
   if (sizes.some((n) => !Number.isInteger(n) || n < 1))
     throw new RangeError(`bare-loop bench: sizes: expected whole numbers, saw ${sizes.join(",")}`);
   if (!Number.isInteger(repetitions) || repetitions < 1)

@@ -18,7 +18,7 @@ const { values } = parseArgs({
     "scaling-sizes": { type: "string", default: "1000,10000,100000,1000000" },
     "scaling-skip-after": { type: "string", default: "120" },
     "bare-sizes": { type: "string", default: "1000,10000,100000" },
-    "bare-repetitions": { type: "string", default: "5" },
+    "bare-repetitions": { type: "string", default: "15" },
     "bare-model": { type: "string", default: "fingerprint" },
     "search-runs": { type: "string", default: "300" },
     "fresh-runs": { type: "string", default: "100" },
