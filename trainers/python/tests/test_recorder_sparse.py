@@ -380,7 +380,7 @@ def test_a_data_parallel_run_reads_what_the_full_scan_reads(checked_reads, data)
         ("hf-trainer", "transformers"),
         ("ignite", "ignite"),
         ("poutyne", "poutyne"),
-        ("keras", "keras"),
+        ("keras", "accumaudit_probe.adapters.with_keras"),  # sets KERAS_BACKEND=torch before keras is imported
         ("fastai", "fastai"),
         ("fastai-native", "fastai"),
         ("mmengine", "mmengine"),
