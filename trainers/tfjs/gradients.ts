@@ -27,8 +27,9 @@ export interface SparseGradient {
  *
  * With a model on sparse gradients (see ProbeModel) phi's gradient is kept sparse: the flat
  * indices touched since the last {@link zero} and their float32 sums ({@link SparseFloat32Sums}),
- * so a backward pass costs the micro-batch's size, not epochs x N. Every float32 operation is the one the dense
- * tensors did (each entry rounded with Math.fround), so the values are the same bit for bit.
+ * so a backward pass costs the micro-batch's size, not epochs x N. Every float32 operation is the
+ * one the dense tensors did (each entry rounded to float32), so the values are the same bit for
+ * bit.
  * The body's gradient stays a dense tensor.
  */
 export class GradientBuffer {

@@ -203,7 +203,7 @@ class ProbeItems(list):
     def __init__(self, batch: dict[str, torch.Tensor], lengths: list[int] | None = None):
         super().__init__()
         #: The micro-batch as :func:`collate` returns it (token sequences padded to the longest).
-        self.batch: dict[str, torch.Tensor] | None = batch
+        self.batch: dict[str, torch.Tensor] = batch
         self._lengths = lengths
         self._unused = True
 
@@ -217,7 +217,6 @@ class ProbeItems(list):
             return
         self._unused = False
         batch = self.batch
-        assert batch is not None
         rows = zip(batch["x"].unbind(0), batch["y"].unbind(0), batch["ids"].unbind(0), strict=True)
         if self._lengths is None:
             list.extend(self, ({"x": x, "y": y, "ids": ids} for x, y, ids in rows))
@@ -249,7 +248,7 @@ def collate(items: Any) -> Any:
     Sample weighting: ``default_collate``'s dict of ``x`` [B, 3], ``y`` [B] and ``ids`` [B]. Token
     weighting: :func:`collate_tokens`, ``x`` and ``y`` [B, L] padded to the longest sequence.
     """
-    if type(items) is ProbeItems and items.unused and items.batch is not None:
+    if type(items) is ProbeItems and items.unused:
         return dict(items.batch)
     if _are_token_items(items):
         return collate_tokens(items)
