@@ -4,6 +4,7 @@
  */
 export {
   DEFAULT_SPACE,
+  defaultMaxDatasetSize,
   missionScenarios,
   type ScenarioSpace,
   scenarioArbitrary,
@@ -43,9 +44,20 @@ export type {
   WorstWeight,
 } from "./properties/outcome.js";
 export { PROPERTY_NAMES } from "./properties/outcome.js";
+export { leastDatasetSize, type ScenarioPins } from "./properties/pinned-size.js";
+export {
+  type KnownCounterexample,
+  type LeftOutReason,
+  missionCounterexamples,
+  type PinnedRegressions,
+  pinRegressions,
+  type RegressionLeftOut,
+  type RegressionPurpose,
+} from "./properties/regressions.js";
 export { runCheck } from "./properties/run-check.js";
 export { type SampleSet, sampleIds } from "./properties/sample-set.js";
-export { TOLERANCES, type Tolerance, toleranceFor } from "./properties/tolerance.js";
+export { ranPrecision, TOLERANCES, type Tolerance, toleranceFor } from "./properties/tolerance.js";
+export { type DrawPlan, type DrawWindow, planDraws } from "./reference/draw-plan.js";
 export { expectRun } from "./reference/expectation.js";
 export {
   type Advice,
@@ -98,6 +110,7 @@ export {
   DEFAULT_LENGTHS,
   describeIssues,
   droppedPerEpoch,
+  MAX_DRAWS,
   MAX_FINGERPRINT_PARAMETERS,
   MAX_LOSS_TOKENS,
   MODELS,
@@ -105,6 +118,7 @@ export {
   microBatchesPerEpoch,
   PRECISIONS,
   parseScenario,
+  SAMPLINGS,
   type Scenario,
   ScenarioError,
   type ScenarioInput,

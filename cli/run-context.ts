@@ -1,20 +1,27 @@
 import type { ReplayCommand } from "../reports/reporter.js";
 import type { RunOptions } from "../trainers/contract/trainer.js";
+import { DEFAULT_RUN_TIMEOUT_MS } from "../trainers/external/protocol-trainer.js";
 import type { ExternalOptions } from "../trainers/registry.js";
 import { backendFlag, choiceFlag, type FlagValues, timeoutFlag } from "./options.js";
-import { replayCommand } from "./replay.js";
+import { currentInvocation, type Invocation, programWords, replayCommand } from "./replay.js";
 import { UsageError } from "./usage-error.js";
 
 /** How trainers run, from the flags check and audit share. */
 export interface RunContext {
   runOptions: RunOptions;
   external: ExternalOptions;
-  /** The `accumaudit check` command that replays a case with the same run flags. */
+  /** The `accumaudit check` command that replays a case as this run did (cli/replay.ts). */
   replay: ReplayCommand;
 }
 
-/** Reads --backend, --python, --device and --timeout. */
-export function runContextFromFlags(values: FlagValues): RunContext {
+/**
+ * Reads --backend, --python, --device and --timeout; the replay command starts accumaudit as
+ * `invocation` did and sets again the environment a Python trainer's worker read.
+ */
+export function runContextFromFlags(
+  values: FlagValues,
+  invocation: Invocation = currentInvocation(),
+): RunContext {
   const backend = backendFlag(values);
   const device = choiceFlag(values, "device", ["cpu", "cuda"] as const);
   const timeoutMs = timeoutFlag(values);
@@ -29,11 +36,17 @@ export function runContextFromFlags(values: FlagValues): RunContext {
     ...(device ? { device } : {}),
     ...(timeoutMs ? { timeoutMs } : {}),
   };
-  const runFlags: string[] = [];
-  if (backend) runFlags.push("--backend", backend);
-  if (python) runFlags.push("--python", python);
-  if (device) runFlags.push("--device", device);
-  return { runOptions, external, replay: replayCommand(runFlags) };
+  const replay = replayCommand({
+    program: programWords(invocation),
+    env: invocation.env,
+    ...(backend ? { backend } : {}),
+    ...(python ? { python } : {}),
+    ...(device ? { device } : {}),
+    ...(timeoutMs && timeoutMs !== DEFAULT_RUN_TIMEOUT_MS
+      ? { timeout: String(timeoutMs / 1000) }
+      : {}),
+  });
+  return { runOptions, external, replay };
 }
 
 /**

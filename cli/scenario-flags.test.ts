@@ -65,6 +65,24 @@ describe("scenario flags", () => {
     );
   });
 
+  it("read a run that draws with replacement, and refuse epochs beside it in one line", () => {
+    const base = { "dataset-size": "50", "batch-size": "4", accumulation: "3" };
+    const s = scenarioFromFlags({ ...base, sampling: "replacement", steps: "5" });
+    expect(s).toMatchObject({ sampling: "replacement", steps: 5, epochs: 1 });
+    expect(scenarioFlags(s).join(" ")).toBe(
+      "--dataset-size 50 --batch-size 4 --accumulation 3 --sampling replacement --steps 5",
+    );
+    expect(() =>
+      scenarioFromFlags({ ...base, sampling: "replacement", steps: "5", epochs: "2" }),
+    ).toThrow(/^--epochs: expected 1 under replacement sampling .*, saw 2$/);
+    expect(() => scenarioFromFlags({ ...base, sampling: "replacement" })).toThrow(
+      "--steps: expected the optimizer steps the run takes under replacement sampling, saw none",
+    );
+    expect(() => scenarioFromFlags({ ...base, steps: "5" })).toThrow(
+      "--steps: expected none under epoch sampling",
+    );
+  });
+
   it("accepts an exponent for a real number", () => {
     expect(
       scenarioFromFlags({
@@ -78,7 +96,7 @@ describe("scenario flags", () => {
 
   it("make the usage text and help from the schema", () => {
     expect(scenarioUsage().join(" ")).toBe(
-      "--dataset-size N --batch-size B --accumulation K [--world-size W] [--epochs E] [--drop-last] [--shuffle SEED] [--precision fp32|fp16|bf16] [--model fingerprint|logistic|mlp|causal-lm] [--data-seed S] [--weighting samples|tokens] [--lengths LENGTHS] [--learning-rate LR]",
+      "--dataset-size N --batch-size B --accumulation K [--world-size W] [--epochs E] [--sampling epochs|replacement] [--steps S] [--drop-last] [--shuffle SEED] [--precision fp32|fp16|bf16] [--model fingerprint|logistic|mlp|causal-lm] [--data-seed S] [--weighting samples|tokens] [--lengths LENGTHS] [--learning-rate LR]",
     );
     expect(scenarioHelp()).toMatch(
       /^ {2}--dataset-size N +number of labelled samples \(required\)$/m,
@@ -91,11 +109,11 @@ describe("scenario flags", () => {
     expect(shellWord("python:my_module:train")).toBe("python:my_module:train");
     expect(shellWord("/opt/my env/bin/python")).toBe("'/opt/my env/bin/python'");
     expect(shellWord("it's")).toBe(`'it'\\''s'`);
-    const replay = replayCommand(["--python", "/opt/my env/python"]);
+    const replay = replayCommand({ python: "/opt/my env/python" });
     expect(
-      replay("reference", parseScenario({ datasetSize: 3, batchSize: 2, accumulation: 2 })),
+      replay("python:reference", parseScenario({ datasetSize: 3, batchSize: 2, accumulation: 2 })),
     ).toBe(
-      "accumaudit check --trainer reference --dataset-size 3 --batch-size 2 --accumulation 2 --python '/opt/my env/python'",
+      "accumaudit check --trainer python:reference --dataset-size 3 --batch-size 2 --accumulation 2 --python '/opt/my env/python'",
     );
   });
 });

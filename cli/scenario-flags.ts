@@ -62,19 +62,29 @@ export function scenarioFromFlags(values: FlagValues): Scenario {
   return parsed.data;
 }
 
+/** How usage text shows the fields: all optional (`audit` pins what is given), some repeatable. */
+export interface UsageForm {
+  allOptional?: boolean;
+  /** Fields that may be given more than once, shown with `...`. */
+  repeatable?: ReadonlySet<ScenarioField["key"]>;
+}
+
 /** A field as usage text shows it: `--dataset-size N`, `[--drop-last]`, `[--precision fp32|fp16|bf16]`. */
-function usageOf(field: ScenarioField): string {
+function usageOf(field: ScenarioField, form: UsageForm = {}): string {
   const value =
     field.kind === "switch"
       ? ""
       : ` ${field.kind === "choice" ? (field.choices ?? []).join("|") : (field.symbol ?? "VALUE")}`;
-  return field.optional ? `[${field.flag}${value}]` : `${field.flag}${value}`;
+  const repeat = form.repeatable?.has(field.key) ? "..." : "";
+  return field.optional || form.allOptional
+    ? `[${field.flag}${value}]${repeat}`
+    : `${field.flag}${value}`;
 }
 
 /** The scenario flags of `accumaudit check` in one line each of at most `width` characters. */
-export function scenarioUsage(width = 92): string[] {
+export function scenarioUsage(width = 92, form: UsageForm = {}): string[] {
   const lines: string[] = [];
-  for (const part of SCENARIO_FIELDS.map(usageOf)) {
+  for (const part of SCENARIO_FIELDS.map((f) => usageOf(f, form))) {
     const last = lines[lines.length - 1];
     if (last !== undefined && last.length + part.length + 1 <= width)
       lines[lines.length - 1] = `${last} ${part}`;
@@ -83,21 +93,32 @@ export function scenarioUsage(width = 92): string[] {
   return lines;
 }
 
-/** What each scenario flag means, with its default: the "Scenario" block of `check --help`. */
-export function scenarioHelp(): string {
+/**
+ * What each scenario flag means, with its default: the "Scenario" block of `check --help`. With
+ * `pinning`, as `audit --help` shows it: nothing is required, and what is not given is drawn.
+ */
+export function scenarioHelp(pinning = false): string {
   const rows = SCENARIO_FIELDS.map((f) => {
     const name = usageOf(f).replace(/^\[|\]$/g, "");
-    const when = f.optional
-      ? f.kind === "switch"
-        ? ""
-        : f.default === undefined
+    const when = pinning
+      ? ""
+      : f.optional
+        ? f.kind === "switch"
           ? ""
-          : ` (default ${f.default === false ? "off" : String(f.default)})`
-      : " (required)";
+          : f.default === undefined
+            ? ""
+            : ` (default ${f.default === false ? "off" : String(f.default)})`
+        : " (required)";
     return [name, `${f.description}${when}`] as const;
   });
   const width = Math.max(...rows.map(([name]) => name.length));
   return rows.map(([name, text]) => `  ${name.padEnd(width)}  ${text}`).join("\n");
+}
+
+/** One field's value as its flag (and the value's text): nothing for a switch that is off. */
+function fieldFlags(field: ScenarioField, value: unknown): string[] {
+  if (field.kind === "switch") return value === true ? [field.flag] : [];
+  return [field.flag, Array.isArray(value) ? value.join(",") : String(value)];
 }
 
 /** The scenario as `accumaudit check` flags: every required field, and the others that differ from their default. */
@@ -105,7 +126,64 @@ export function scenarioFlags(s: Scenario): string[] {
   return SCENARIO_FIELDS.flatMap((f) => {
     const value = s[f.key];
     if (f.optional && value === f.default) return [];
-    if (f.kind === "switch") return value === true ? [f.flag] : [];
-    return [f.flag, Array.isArray(value) ? value.join(",") : String(value)];
+    return fieldFlags(f, value);
   });
+}
+
+/** Pinned fields as the flags that pin them, in schema order (a pin at its default included). */
+export function pinFlags(pins: Partial<Scenario>): string[] {
+  return SCENARIO_FIELDS.flatMap((f) =>
+    pins[f.key] === undefined ? [] : fieldFlags(f, pins[f.key]),
+  );
+}
+
+/**
+ * The scenario fields given as flags, for `audit` to pin: each value validated by its field's
+ * schema, then together by {@link ScenarioSchema}'s rules across fields (a required field left
+ * out taken at its smallest), each problem a one-line usage error naming the flag as `check`
+ * gives it. A field of `lists` given more than once is a list to draw from, not a pin: it is
+ * left out. The model and the loss-token counts are checked against a weighting only when the
+ * weighting is pinned too (a list of weightings is the command's to check).
+ */
+export function pinsFromFlags(
+  values: FlagValues,
+  lists: ReadonlySet<ScenarioField["key"]> = new Set(),
+): Partial<Scenario> {
+  const pins: Record<string, unknown> = {};
+  for (const field of SCENARIO_FIELDS) {
+    let raw = values[optionName(field)];
+    if (Array.isArray(raw)) {
+      if (raw.length > 1 && lists.has(field.key)) continue;
+      if (raw.length > 1) throw new UsageError(`${field.flag}: expected one value`);
+      raw = raw[0];
+    }
+    if (raw === undefined || raw === false) continue;
+    const parsed = ScenarioSchema.shape[field.key].safeParse(flagValue(field, raw));
+    if (!parsed.success)
+      throw new UsageError(
+        `${field.flag}: ${parsed.error.issues.map((i) => i.message).join("; ")}`,
+      );
+    pins[field.key] = parsed.data;
+  }
+  // The rules across fields, on the pins with the required fields at their smallest; the model
+  // and the loss-token counts are held to a weighting only when it is pinned too.
+  const counts = Array.isArray(pins.lengths) ? pins.lengths.length : 1;
+  const { model, ...rest } = pins;
+  const probe = {
+    datasetSize: counts,
+    batchSize: 1,
+    accumulation: 1,
+    ...(pins.weighting === undefined
+      ? { ...rest, ...(pins.lengths === undefined ? {} : { weighting: "tokens" }) }
+      : pins),
+  };
+  assertScenarioRules(probe);
+  return pins as Partial<Scenario>;
+}
+
+/** Checks a scenario against {@link ScenarioSchema}; a problem is a one-line usage error naming the flags. */
+export function assertScenarioRules(input: unknown): void {
+  const parsed = ScenarioSchema.safeParse(input);
+  if (!parsed.success)
+    throw new UsageError(describeIssues(parsed.error, (key) => FLAG_OF.get(key) ?? key));
 }

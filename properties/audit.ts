@@ -32,7 +32,10 @@ export interface AuditOptions {
   /** fast-check replay path (with the seed of the failing audit). */
   path?: string;
   space?: Partial<ScenarioSpace>;
-  /** Fixed scenarios checked beside the search, e.g. {@link missionScenarios}. */
+  /**
+   * Fixed scenarios checked beside the search, e.g. {@link missionScenarios}. They are checked as
+   * given: the space's pins do not reach them (`pinRegressions` applies pins where they fit).
+   */
   regressions?: Scenario[];
   runOptions?: RunOptions;
   onProgress?: (progress: AuditProgress) => void;

@@ -8,6 +8,7 @@ import type {
   EpochCoverage,
   OccurrenceStatus,
 } from "./outcome.js";
+import { drawnWithReplacement } from "./replacement-signs.js";
 import { sampleSet } from "./sample-set.js";
 
 /** Coverage with the status of every occurrence, for reports. */
@@ -36,10 +37,13 @@ type FindingHead = {
 
 /** The order findings of one epoch are listed in. */
 const KIND_ORDER: Record<CoverageFinding["kind"], number> = {
+  "drawn-with-replacement": -1,
   leaked: 0,
   lost: 1,
   duplicated: 2,
   dropped: 3,
+  "lost-draws": 4,
+  "duplicated-draws": 5,
 };
 
 /** Collects one epoch's affected samples into findings, one per kind and step. */
@@ -96,8 +100,10 @@ class RanksSeen {
  * Coverage: in every epoch every sample contributes to exactly one applied optimizer step of
  * that epoch, through one forward pass. Lost, leaked (applied by a later epoch's step),
  * duplicated (applied by several steps or fed through several micro-batches, as a padded shard
- * does) and dropped-by-drop_last occurrences are told apart. A sample without loss tokens (token
- * weighting) is due weight 0: it is covered when a loader produced it.
+ * does) and dropped-by-drop_last occurrences are told apart. A step's epoch is the latest epoch of
+ * the occurrences it applied (the trace's steps carry it: see step-epochs.ts), so an occurrence is
+ * leaked exactly when its step also applied a later epoch's samples. A sample without loss tokens
+ * (token weighting) is due weight 0: it is covered whether or not a loader produced it.
  */
 export function checkCoverage(
   trace: Trace,
@@ -112,7 +118,6 @@ export function checkCoverage(
   for (let epoch = 0; epoch < epochs; epoch++) {
     const plan = expectation.plans[epoch];
     const dropped = new Set(plan?.dropped ?? []);
-    const unseen = new Set(plan?.unseen ?? []);
     const seen = new RanksSeen(plan, datasetSize);
     const row: OccurrenceStatus[] = [];
     const found = new EpochFindings();
@@ -132,8 +137,8 @@ export function checkCoverage(
       if (count === 0 && dropped.has(sample)) {
         s = "dropped";
         found.add("dropped", { kind: "dropped", epoch }, sample);
-      } else if (!first && expectation.units[sample] === 0 && !unseen.has(sample)) {
-        // No loss tokens: nothing of it can reach a step, and it is covered once a loader produced it.
+      } else if (!first && expectation.units[sample] === 0) {
+        // No loss tokens: it is due weight 0, so a loop that never feeds it loses nothing.
       } else if (!first) {
         s = "lost";
         const step = nextStep(epoch, sample);
@@ -149,8 +154,9 @@ export function checkCoverage(
         const head = { kind: "duplicated" as const, epoch, steps, seenOnRanks, likelyCause };
         found.add(`duplicated:${steps.join(",")}:${seenOnRanks.join(",")}`, head, sample);
       } else {
+        // The step's epoch is the latest epoch among what it applied (see step-epochs.ts).
         const stepEpoch = trace.steps[first.step]?.epoch ?? -1;
-        if (stepEpoch !== epoch) {
+        if (stepEpoch > epoch) {
           s = "leaked";
           const ranks = [...new Set(seen.get(sample))];
           const head = { kind: "leaked" as const, epoch, step: first.step, stepEpoch, ranks };
@@ -165,6 +171,8 @@ export function checkCoverage(
     perEpoch.push(counts);
     findings.push(...found.findings());
   }
+  // A loop that draws with replacement loses and repeats samples in every epoch: say so first.
+  findings.unshift(...drawnWithReplacement(trace, expectation));
   const ok = findings.every((f) => f.kind === "dropped");
   return { result: { ok, epochs: perEpoch, findings }, status };
 }

@@ -3,8 +3,11 @@ import type { Dataset } from "../trainers/contract/probe.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import { readAppliedWeights } from "./applied-weights.js";
 import { checkCoverage } from "./coverage.js";
+import { diagnoseDraws } from "./diagnose-draws.js";
 import type { CheckJudgement, StepAnalysis } from "./outcome.js";
 import { checkReplicas } from "./replicas.js";
+import { stepEpochs, withStepEpochs } from "./step-epochs.js";
+import { outlineEpochs, stepParts } from "./step-parts.js";
 import { matchStepsToWindows, windowRef } from "./step-windows.js";
 import { toleranceFor } from "./tolerance.js";
 import { checkWeighting } from "./weighting.js";
@@ -12,17 +15,22 @@ import { checkWindowing } from "./windowing.js";
 
 /**
  * Judges a trace against the oracle: coverage, weighting and windowing with their findings, plus
- * the per-step and per-occurrence data that reports draw. The trace's scenario is the one
- * checked; the verdict is "fail" exactly when a property has a failing finding.
+ * the per-step and per-occurrence data that reports draw. Every step's epoch is the one its
+ * applied samples belong to (see step-epochs.ts), not the tag the model carried at `step()`. The trace's scenario is the one
+ * checked; the verdict is "fail" exactly when a property has a failing finding. A run that draws
+ * with replacement (`sampling: "replacement"`) is judged by its draws instead (diagnose-draws.ts).
  */
 export function diagnoseTrace(
-  trace: Trace,
+  recorded: Trace,
   dataset: Dataset,
-  trainerName = trace.trainer.name,
+  trainerName = recorded.trainer.name,
 ): CheckJudgement {
-  const scenario = trace.scenario;
+  const scenario = recorded.scenario;
+  // A run that draws with replacement has no epochs: its windows are its draws, K micro-batches at a time.
+  if (scenario.sampling === "replacement") return diagnoseDraws(recorded, dataset, trainerName);
+  const applied = readAppliedWeights(recorded);
+  const trace = withStepEpochs(recorded, stepEpochs(recorded, applied));
   const expectation = expectRun(scenario, trace);
-  const applied = readAppliedWeights(trace);
   const matches = matchStepsToWindows(expectation, applied);
   const coverage = checkCoverage(trace, expectation, applied);
   const weighting = checkWeighting(
@@ -43,6 +51,7 @@ export function diagnoseTrace(
     replicas,
   };
   const pass = coverage.result.ok && weighting.result.ok && windowing.ok && replicas.ok;
+  const parts = stepParts(expectation, applied, matches, pass);
   const fed = new Array<number>(trace.steps.length).fill(0);
   for (const mb of trace.microBatches ?? [])
     if ((mb.rank ?? 0) === 0 && mb.stepsBefore < fed.length)
@@ -60,6 +69,10 @@ export function diagnoseTrace(
       weightRelError: weighting.stepWeightError[index] ?? 0,
       weightSpread: weighting.stepWeightSpread[index] ?? 0,
       bodyRelError: weighting.stepBodyError[index] ?? null,
+      parts: parts[index] ?? [],
+      weightFactor: weighting.stepWeightFactor[index] ?? null,
+      bodyFactor: weighting.stepBodyFactor[index] ?? null,
+      ownBatch: weighting.stepOwnBatch[index] ?? false,
     };
   });
   return {
@@ -69,6 +82,7 @@ export function diagnoseTrace(
     verdict: pass ? "pass" : "fail",
     properties,
     steps,
+    plan: outlineEpochs(expectation),
     weights: {
       byStep: applied.byStep,
       status: coverage.status,

@@ -25,7 +25,10 @@ export interface MicroBatchRef {
   units: number;
 }
 
-/** Coverage counts for one epoch. */
+/**
+ * Coverage counts for one epoch. Under replacement sampling there is one row, epoch 0, and it
+ * counts draws (a sample drawn twice counts twice) of the scenario's windows.
+ */
 export interface EpochCoverage {
   epoch: number;
   /** Occurrences a correct trainer applies in this epoch (N minus dropped-by-config). */
@@ -75,14 +78,65 @@ export type CoverageFinding =
       seenOnRanks: number[];
       likelyCause: "sampler-padding" | null;
     }
-  | { kind: "dropped"; epoch: number; samples: SampleSet };
+  | { kind: "dropped"; epoch: number; samples: SampleSet }
+  | {
+      /**
+       * Replacement sampling: draws of one window that no applied step applied (`skippedStep`:
+       * the skipped step call right after their forward passes, null when none was skipped).
+       * `epoch` is 0, the one tag such a run has.
+       */
+      kind: "lost-draws";
+      epoch: number;
+      window: number;
+      /** The window's micro-batch positions in forward order, first and last. */
+      microBatches: [number, number];
+      /** Draws lost: the samples' draws in the window, a sample drawn twice counted twice. */
+      draws: number;
+      samples: SampleSet;
+      skippedStep: number | null;
+    }
+  | {
+      /** Replacement sampling: draws of one window applied by more than one step (`steps`). */
+      kind: "duplicated-draws";
+      epoch: number;
+      window: number;
+      microBatches: [number, number];
+      draws: number;
+      samples: SampleSet;
+      steps: number[];
+    }
+  | {
+      /**
+       * Epoch sampling: the loop draws samples with replacement, not in epochs. In this epoch, on
+       * this rank, `sample` was fed by the micro-batches at these two positions (the same position
+       * twice: twice in one micro-batch) while `neverDrawn` samples were never fed; `samples` are
+       * those fed more than once. Coverage per epoch does not apply to such a loop;
+       * `appliedSteps` is the number of steps it applied, what replacement sampling's steps would be.
+       */
+      kind: "drawn-with-replacement";
+      epoch: number;
+      rank: number;
+      samples: SampleSet;
+      sample: number;
+      microBatches: [number, number];
+      neverDrawn: number;
+      appliedSteps: number;
+    };
 
-/** Coverage: each sample in exactly one applied step of its epoch. */
+/**
+ * Coverage: each sample in exactly one applied step of its epoch (under replacement sampling,
+ * each draw in exactly one applied step).
+ */
 export interface CoverageResult {
-  /** No sample lost, leaked or duplicated. */
+  /** No sample lost, leaked or duplicated (no draw lost or duplicated). */
   ok: boolean;
   epochs: EpochCoverage[];
-  /** Grouped by kind, epoch and step; every affected occurrence is in exactly one finding. */
+  /**
+   * Grouped by kind, epoch and step; every affected occurrence is in exactly one finding of the
+   * kinds lost, leaked, duplicated and dropped (under replacement sampling, every affected draw in
+   * one lost-draws or duplicated-draws finding). A drawn-with-replacement finding comes first and
+   * names the samples fed more than once, which those findings hold too.
+   */
   findings: CoverageFinding[];
 }
 
@@ -141,13 +195,20 @@ export type WeightingFinding =
 /**
  * Loss scalings that common loops use, each a weight per sample (B_i: the loss units of the
  * sample's micro-batch, its samples or, under token weighting, its loss tokens; m: the
- * micro-batches of its rank in the window; W: ranks, averaged by DDP), times the sample's own
- * units (1, or its loss tokens):
+ * micro-batches of its rank in the window; R_i: the loss units of its rank's part of the window;
+ * W: ranks, averaged by DDP), times the sample's own units (1, or its loss tokens):
  * "divided-by-k" 1/(W K B_i) (a micro-batch mean / K, the tail window included);
  * "micro-batch-mean" 1/(W m B_i) (a micro-batch mean / the window's micro-batches);
- * "not-divided" 1/(W B_i) (micro-batch means summed, never divided).
+ * "not-divided" 1/(W B_i) (micro-batch means summed, never divided);
+ * "per-rank-count" 1/(W R_i) (each rank divides by its own count, then DDP averages; W > 1 only);
+ * "summed" 1/W (every sample's loss summed, never divided by any count).
  */
-export type LossScaling = "divided-by-k" | "micro-batch-mean" | "not-divided";
+export type LossScaling =
+  | "divided-by-k"
+  | "micro-batch-mean"
+  | "not-divided"
+  | "per-rank-count"
+  | "summed";
 
 /** Applied gradient against the sample-count-weighted full-batch gradient. */
 export interface WeightingResult {
@@ -170,8 +231,9 @@ export interface WeightingResult {
 }
 
 /**
- * What windowing found: the number of applied steps differs from the number of windows; an
- * expected window that no applied step reproduced (with the step holding most of its samples);
+ * What windowing found: the number of applied steps differs from the number of windows (counted
+ * from the scenario); windows of an epoch that no loader produced (the run stopped before them);
+ * an expected window that no applied step reproduced (with the step holding most of its samples);
  * a micro-batch whose size is not B (the epoch's last may be smaller).
  */
 export type WindowingFinding =
@@ -189,7 +251,29 @@ export type WindowingFinding =
       stepSamples: number;
       sharedSamples: number;
     }
-  | { kind: "irregular-micro-batch"; epoch: number; rank: number; position: number; size: number };
+  | {
+      kind: "unproduced-windows";
+      epoch: number;
+      /** First and last window (0-based positions in the epoch) that no loader produced. */
+      windows: [number, number];
+      /** Micro-batch positions per rank the scenario implies beyond those produced. */
+      microBatches: number;
+      /** Micro-batch positions the longest rank's loader produced in the epoch. */
+      producedMicroBatches: number;
+      /** Samples with loss units that these windows hold. */
+      samples: number;
+    }
+  | { kind: "irregular-micro-batch"; epoch: number; rank: number; position: number; size: number }
+  | {
+      /**
+       * Replacement sampling: micro-batches drawn beyond the scenario's steps x K (positions in
+       * forward order, first and last), their draws, and the applied steps that applied any.
+       */
+      kind: "extra-draws";
+      microBatches: [number, number];
+      draws: number;
+      steps: number[];
+    };
 
 /** K micro-batches per window except the epoch's last, one applied step per window. */
 export interface WindowingResult {
@@ -244,6 +328,48 @@ export function propertiesFor(worldSize: number): readonly PropertyName[] {
   return worldSize > 1 ? PROPERTY_NAMES : PROPERTY_NAMES.filter((p) => p !== "replicas");
 }
 
+/**
+ * The part of one expected window that a step applied: which micro-batch positions of it (first
+ * and last, and how many) and how many of its samples. `window` is null for samples that belong
+ * to no window (dropped by configuration, or outside the scenario).
+ */
+export interface StepPart {
+  epoch: number;
+  window: number | null;
+  /** The window's micro-batch positions, first and last (null without a window). */
+  windowMicroBatches: [number, number] | null;
+  /** Positions of the micro-batches whose samples the step applied, first and last (-1 when unknown). */
+  microBatches: [number, number];
+  /** How many distinct micro-batch positions the step took samples from. */
+  microBatchCount: number;
+  /** Occurrences of the window the step applied. */
+  samples: number;
+  /** The window's samples that carry loss units (all of them under sample weighting). */
+  windowSamples: number;
+}
+
+/** One expected window, as advice and reports read it. */
+export interface WindowOutline {
+  index: number;
+  /** Its micro-batch positions in the epoch, first and last (on each rank). */
+  microBatches: [number, number];
+  /** Its samples that carry loss units, over every rank. */
+  samples: number;
+  units: number;
+  /** Positions of it that no loader produced. */
+  unproduced: number;
+}
+
+/** An epoch's windows, from the scenario, with how far the loaders got. */
+export interface EpochOutline {
+  epoch: number;
+  /** Micro-batch positions per rank the epoch has (from the scenario, or more when produced). */
+  microBatches: number;
+  /** Positions the longest rank's loader produced. */
+  produced: number;
+  windows: WindowOutline[];
+}
+
 /** Per applied or skipped step, what the oracle found: data for charts. */
 export interface StepAnalysis {
   step: number;
@@ -262,6 +388,23 @@ export interface StepAnalysis {
   weightSpread: number;
   /** Body gradient relative error, null without a body, when skipped or unmatched. */
   bodyRelError: number | null;
+  /** What the step applied, window by window (empty for a skipped step). */
+  parts: StepPart[];
+  /**
+   * The one factor c with every applied weight = c x its due weight (within the tolerance), when
+   * there is one: 1 for a right step; null when the weights are not one multiple of the due ones.
+   */
+  weightFactor: number | null;
+  /**
+   * The factor c with applied body gradient = c x the oracle's (within the body tolerance), when
+   * there is one; null without a body, for an unmatched step, or when none fits.
+   */
+  bodyFactor: number | null;
+  /**
+   * True when the step gave each occurrence it applied units_i / (the units of all it applied):
+   * it weighted what it holds as one batch, so any weight error comes from what it holds.
+   */
+  ownBatch: boolean;
 }
 
 /** What each occurrence ended up as. */
@@ -333,6 +476,8 @@ export interface CheckJudgement extends CheckSubject {
   verdict: "pass" | "fail";
   properties: PropertyResults;
   steps: StepAnalysis[];
+  /** Every epoch's expected windows. */
+  plan: EpochOutline[];
   weights: OccurrenceWeights;
 }
 

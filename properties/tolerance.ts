@@ -1,4 +1,5 @@
 import type { Scenario } from "../trainers/contract/scenario.js";
+import type { TrainerInfo } from "../trainers/contract/trace.js";
 
 /** Tolerances of the weighting property for one precision. */
 export interface Tolerance {
@@ -19,16 +20,23 @@ export const TOLERANCES: Record<Scenario["precision"], Tolerance> = {
 };
 
 /**
- * The tolerance in force for a scenario; when the trainer ran another precision than the one
- * asked for, the looser of the two.
+ * The tolerance in force: the one of the precision the trainer ran (`ran`, from the trace's
+ * `trainer.precision`), else of the scenario's. A run asked for fp16 that ran fp32 is held to
+ * fp32's tolerance, one that ran bf16 to bf16's.
  */
 export function toleranceFor(
   scenario: Scenario,
   ran: Scenario["precision"] = scenario.precision,
 ): Tolerance {
-  const asked = TOLERANCES[scenario.precision];
-  const actual = TOLERANCES[ran];
-  return { weight: Math.max(asked.weight, actual.weight), body: Math.max(asked.body, actual.body) };
+  return TOLERANCES[ran];
+}
+
+/** The precision a run really ran: the trainer's `precision` when it said another, else the scenario's. */
+export function ranPrecision(
+  scenario: Scenario,
+  trainer: Pick<TrainerInfo, "precision"> | undefined,
+): Scenario["precision"] {
+  return trainer?.precision ?? scenario.precision;
 }
 
 /**

@@ -26,6 +26,12 @@ export interface WeightingCheck {
   stepWeightSpread: number[];
   /** Body relative error per step; null without a body, for skipped steps, or unmatched ones. */
   stepBodyError: Array<number | null>;
+  /** The common factor of every weight over its due weight, per step (see StepAnalysis.weightFactor). */
+  stepWeightFactor: Array<number | null>;
+  /** The factor of the body gradient over the oracle's, per step (see StepAnalysis.bodyFactor). */
+  stepBodyFactor: Array<number | null>;
+  /** Whether each step weighted what it holds as one batch (see StepAnalysis.ownBatch). */
+  stepOwnBatch: boolean[];
 }
 
 /** What an occurrence is due from a step's point of view: its window, units and expected weight. */
@@ -64,7 +70,7 @@ function dueFor(
 }
 
 /** How much larger the largest weight is than the smallest (0 when equal; infinite when one is not positive). */
-function weightSpread(entries: readonly AppliedEntry[]): number {
+export function weightSpread(entries: readonly AppliedEntry[]): number {
   if (entries.length < 2) return 0;
   let min = Number.POSITIVE_INFINITY;
   let max = Number.NEGATIVE_INFINITY;
@@ -77,34 +83,112 @@ function weightSpread(entries: readonly AppliedEntry[]): number {
   return min > 0 ? max / min - 1 : Number.POSITIVE_INFINITY;
 }
 
-function bodyErrors(
+/** A step's body gradient against the oracle's: the relative error, and the factor that explains it, if one does. */
+interface BodyComparison {
+  error: number | null;
+  factor: number | null;
+}
+
+function compareBodies(
   trace: Trace,
   dataset: Dataset,
   matches: StepWindow[],
   units: readonly number[],
-): Array<number | null> {
+  tolerance: number,
+): BodyComparison[] {
   const model = trace.scenario.model;
-  if (model === "fingerprint") return trace.steps.map(() => null);
+  const none = { error: null, factor: null };
+  if (model === "fingerprint") return trace.steps.map(() => none);
   return trace.steps.map((step, index) => {
     const window = matches[index]?.window;
-    if (step.skipped || !step.body || !window) return null;
+    if (step.skipped || !step.body || !window) return none;
     const params = step.body.parametersBefore;
     const applied = step.body.gradient;
-    if (![...params, ...applied].every(Number.isFinite)) return Number.POSITIVE_INFINITY;
+    if (![...params, ...applied].every(Number.isFinite))
+      return { error: Number.POSITIVE_INFINITY, factor: null };
     const expected = windowBodyGradient(model, params, dataset, window.samples, units);
     const scale = expected.meanSampleNorm > 0 ? expected.meanSampleNorm : 1;
-    return distance(applied, expected.gradient) / scale;
+    const error = distance(applied, expected.gradient) / scale;
+    return { error, factor: bodyFactor(applied, expected.gradient, scale, tolerance) };
   });
+}
+
+/** The c that makes `applied` = c x `expected` within `tolerance` (relative to `scale`), if one does. */
+export function bodyFactor(
+  applied: readonly number[],
+  expected: readonly number[],
+  scale: number,
+  tolerance: number,
+): number | null {
+  let dot = 0;
+  let norm = 0;
+  expected.forEach((e, i) => {
+    dot += e * (applied[i] ?? 0);
+    norm += e * e;
+  });
+  if (norm === 0) return null;
+  const c = dot / norm;
+  const residual = distance(
+    applied,
+    expected.map((e) => c * e),
+  );
+  return residual / scale <= tolerance ? c : null;
+}
+
+/**
+ * Whether a step gave each occurrence units_i / (the units of every occurrence it applied): the
+ * mean over what it holds, as if that were its window.
+ */
+function weighsOwnBatch(
+  entries: readonly AppliedEntry[],
+  units: readonly number[],
+  tolerance: number,
+): boolean {
+  let total = 0;
+  for (const e of entries) total += units[e.sample] ?? 0;
+  if (total === 0) return false;
+  return entries.every((e) => {
+    const own = (units[e.sample] ?? 0) / total;
+    return own > 0 && Math.abs(e.weight - own) <= tolerance * own;
+  });
+}
+
+/**
+ * The one factor c with every weight of a step = c x its due weight within the tolerance, if one
+ * does (1 for a right step, null for none: no entries, or a weight where none was due).
+ */
+function weightFactor(
+  entries: readonly AppliedEntry[],
+  dues: readonly Due[],
+  tolerance: number,
+): number | null {
+  let min = Number.POSITIVE_INFINITY;
+  let max = Number.NEGATIVE_INFINITY;
+  for (let k = 0; k < entries.length; k++) {
+    const expected = dues[k]?.expected ?? 0;
+    const weight = entries[k]?.weight ?? Number.NaN;
+    if (expected === 0 || !Number.isFinite(weight)) return null;
+    const ratio = weight / expected;
+    min = Math.min(min, ratio);
+    max = Math.max(max, ratio);
+  }
+  if (!Number.isFinite(min)) return null;
+  const c = (min + max) / 2;
+  return max - min <= 2 * tolerance * Math.abs(c) ? c : null;
 }
 
 /**
  * The weight each loss scaling gives one occurrence (see {@link LossScaling}). Where a window
  * holds K micro-batches the first two agree: the per-micro-batch mean is then the mistake.
  */
-const SCALINGS: Array<[LossScaling, (k: number, w: number, b: number, m: number) => number]> = [
+const SCALINGS: Array<
+  [LossScaling, (k: number, w: number, b: number, m: number, r: number) => number]
+> = [
   ["micro-batch-mean", (_k, w, b, m) => 1 / (w * m * b)],
   ["divided-by-k", (k, w, b) => 1 / (w * k * b)],
   ["not-divided", (_k, w, b) => 1 / (w * b)],
+  ["per-rank-count", (_k, w, _b, _m, r) => (w > 1 ? 1 / (w * r) : Number.NaN)],
+  ["summed", (_k, w) => 1 / w],
 ];
 
 /** The loss scaling that gives every weight of a step within the tolerance, if one does. */
@@ -119,9 +203,10 @@ function lossScaling(
     const fits = entries.every((e) => {
       const b = expectation.microBatchUnits[e.epoch]?.[e.sample] ?? 0;
       const m = expectation.windowMicroBatches[e.epoch]?.[e.sample] ?? 0;
+      const r = expectation.rankWindowUnits[e.epoch]?.[e.sample] ?? 0;
       const units = expectation.units[e.sample] ?? 0;
-      if (b === 0 || m === 0) return false;
-      const predicted = units * weight(scenario.accumulation, scenario.worldSize, b, m);
+      if (b === 0 || m === 0 || r === 0) return false;
+      const predicted = units * weight(scenario.accumulation, scenario.worldSize, b, m, r);
       return Math.abs(e.weight - predicted) <= tolerance * predicted;
     });
     if (fits) return name;
@@ -216,10 +301,13 @@ export function checkWeighting(
   tolerance: Tolerance,
 ): WeightingCheck {
   let worst: WorstWeight | null = null;
+  const stepWeightFactor: Array<number | null> = [];
   const stepWeightError = applied.byStep.map((entries, step) => {
     let stepMax = 0;
+    const dues: Due[] = [];
     for (const e of entries) {
       const due = dueFor(expectation, e.epoch, e.sample, matches[step]?.window);
+      dues.push(due);
       const { window, expected: expectedWeight } = due;
       const windowSize = window?.samples.length ?? 0;
       const relError = relativeWeightError(e.weight, due);
@@ -238,10 +326,14 @@ export function checkWeighting(
           relError,
         };
     }
+    stepWeightFactor.push(
+      stepMax <= tolerance.weight ? 1 : weightFactor(entries, dues, tolerance.weight),
+    );
     return stepMax;
   });
   const stepWeightSpread = applied.byStep.map(weightSpread);
-  const stepBodyError = bodyErrors(trace, dataset, matches, expectation.units);
+  const bodies = compareBodies(trace, dataset, matches, expectation.units, tolerance.body);
+  const stepBodyError = bodies.map((b) => b.error);
   const findings: WeightingFinding[] = [];
   trace.steps.forEach((step, index) => {
     const relError = stepWeightError[index] ?? 0;
@@ -294,5 +386,10 @@ export function checkWeighting(
     stepWeightError,
     stepWeightSpread,
     stepBodyError,
+    stepWeightFactor,
+    stepBodyFactor: bodies.map((b) => b.factor),
+    stepOwnBatch: applied.byStep.map((entries) =>
+      weighsOwnBatch(entries, expectation.units, tolerance.weight),
+    ),
   };
 }

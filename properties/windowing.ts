@@ -1,28 +1,39 @@
+import type { ExpectedWindow } from "../reference/epoch-plan.js";
 import type { Expectation } from "../reference/expectation.js";
 import { occurrenceIndex } from "../trainers/contract/probe.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import type { AppliedWeights } from "./applied-weights.js";
 import type { WindowingFinding, WindowingResult } from "./outcome.js";
 
-/** Micro-batches whose size is not B; each rank's last of an epoch may be smaller (not with drop_last). */
+/**
+ * Micro-batches whose size is not B; each rank's last of an epoch may be smaller (not with
+ * drop_last). A micro-batch short only by samples without loss tokens that no loader produced in
+ * the epoch (a loop that leaves them out, as TRL's SFTTrainer does) is no failure: those samples
+ * make up for the shortfall of the epoch's short micro-batches, as far as they go.
+ */
 function irregularMicroBatches(trace: Trace, expectation: Expectation): WindowingFinding[] {
   const { batchSize, dropLast } = trace.scenario;
   const irregular: WindowingFinding[] = [];
   for (const plan of expectation.plans) {
     if (plan.source !== "observed") continue;
+    let leftOut = plan.emptyNotFed.length;
     plan.byRank.forEach((mbs, rank) => {
       mbs.forEach((mb, position) => {
         const last = position === mbs.length - 1;
-        const fits =
-          mb.length === batchSize || (last && !dropLast && mb.length < batchSize && mb.length > 0);
-        if (!fits)
-          irregular.push({
-            kind: "irregular-micro-batch",
-            epoch: plan.epoch,
-            rank,
-            position,
-            size: mb.length,
-          });
+        if (mb.length === batchSize) return;
+        if (last && !dropLast && mb.length < batchSize && mb.length > 0) return;
+        const short = batchSize - mb.length;
+        if (mb.length > 0 && short > 0 && short <= leftOut) {
+          leftOut -= short;
+          return;
+        }
+        irregular.push({
+          kind: "irregular-micro-batch",
+          epoch: plan.epoch,
+          rank,
+          position,
+          size: mb.length,
+        });
       });
     });
   }
@@ -86,10 +97,16 @@ class StepMatcher {
   }
 }
 
+/** Whether any applied step gave weight to one of the window's samples. */
+function holdsAny(applied: AppliedWeights, window: ExpectedWindow): boolean {
+  return window.samples.some((s) => applied.occurrenceCount(window.epoch, s) > 0);
+}
+
 /**
  * Windowing: one applied step per window, K micro-batches per window except the epoch's last,
  * which holds what is left. Each expected window must be exactly the occurrence set of one
- * applied step.
+ * applied step. The windows, and so the steps expected, come from the scenario: windows that no
+ * loader produced (a run that stopped early) are expected too, and reported together.
  */
 export function checkWindowing(
   trace: Trace,
@@ -100,11 +117,24 @@ export function checkWindowing(
   const unmatched: WindowingFinding[] = [];
   let expectedSteps = 0;
   const weighted = (s: number) => (expectation.units[s] ?? 0) > 0;
+  const unproduced: WindowingFinding[] = [];
   for (const plan of expectation.plans) {
+    const never = plan.windows.filter((w) => w.unproduced > 0 && !holdsAny(applied, w));
+    const [firstNever, lastNever] = [never[0], never[never.length - 1]];
+    if (firstNever && lastNever)
+      unproduced.push({
+        kind: "unproduced-windows",
+        epoch: plan.epoch,
+        windows: [firstNever.index, lastNever.index],
+        microBatches: plan.microBatches - plan.produced,
+        producedMicroBatches: plan.produced,
+        samples: never.reduce((n, w) => n + w.samples.filter(weighted).length, 0),
+      });
     for (const window of plan.windows) {
       expectedSteps++;
       // A window without loss tokens is due a zero step: no fingerprint weight tells which it is.
       if (window.units === 0) continue;
+      if (never.includes(window)) continue;
       if (steps.matched(window.epoch, window.samples.filter(weighted))) continue;
       const sharedBy = new Map<number, number>();
       for (const s of window.samples)
@@ -132,6 +162,7 @@ export function checkWindowing(
     ...(appliedSteps === expectedSteps
       ? []
       : [{ kind: "step-count" as const, expected: expectedSteps, applied: appliedSteps }]),
+    ...unproduced,
     ...unmatched,
     ...irregularMicroBatches(trace, expectation),
   ];

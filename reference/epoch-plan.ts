@@ -22,6 +22,11 @@ export interface ExpectedWindow {
    * token weighting (counted over every rank: the global token count).
    */
   units: number;
+  /**
+   * Micro-batch positions of the window that no loader produced (the run stopped before them):
+   * the scenario implies them, and the samples never produced fill them in index order.
+   */
+  unproduced: number;
 }
 
 /** Where an epoch's sample order came from. */
@@ -31,13 +36,28 @@ export type OrderSource = "observed" | "index-order" | "applied-steps";
 export interface EpochPlan {
   epoch: number;
   source: OrderSource;
-  /** Micro-batches of the epoch per rank, in loader order (sample ids): `byRank[r][position]`. */
+  /**
+   * Micro-batches of the epoch per rank that the loaders produced, in loader order (sample ids):
+   * `byRank[r][position]`.
+   */
   byRank: number[][][];
+  /**
+   * Micro-batch positions per rank the epoch has: the scenario's count (N, B, W and drop_last),
+   * or the loaders' when they produced more. The windows cover them all.
+   */
+  microBatches: number;
+  /** Positions the longest rank's loader produced; fewer than {@link microBatches} when the run stopped early. */
+  produced: number;
   windows: ExpectedWindow[];
   /** Samples drop_last leaves out of this epoch on purpose. */
   dropped: number[];
   /** Samples the loaders never produced in this epoch although they were not dropped on purpose. */
   unseen: number[];
+  /**
+   * Samples without loss tokens (token weighting) that no loader produced: they are due weight 0,
+   * so a loop that leaves them out (as TRL's SFTTrainer does) loses nothing.
+   */
+  emptyNotFed: number[];
 }
 
 /**
@@ -92,6 +112,7 @@ function groupIntoWindows(
   byRank: number[][][],
   k: number,
   units: readonly number[],
+  produced: number,
 ): ExpectedWindow[] {
   const longest = Math.max(0, ...byRank.map((mbs) => mbs.length));
   const windows: ExpectedWindow[] = [];
@@ -111,6 +132,7 @@ function groupIntoWindows(
       samples: distinct,
       repeated,
       units: windowUnits,
+      unproduced: Math.max(0, last + 1 - Math.max(first, produced)),
     });
   }
   return windows;
@@ -163,11 +185,48 @@ function appliedOrder(trace: Trace, epoch: number): number[] {
   return order;
 }
 
-/** Whether the samples missing from an epoch are what drop_last leaves out: less than B per rank. */
-function droppedOnPurpose(scenario: Scenario, missing: number): boolean {
-  const { datasetSize: n, batchSize: b, dropLast, worldSize } = scenario;
+/**
+ * Whether the samples missing from an epoch are what drop_last leaves out of `kept` samples (the
+ * dataset, less the samples without loss tokens a loop left out): less than B per rank.
+ */
+function droppedOnPurpose(scenario: Scenario, kept: number, missing: number): boolean {
+  const { batchSize: b, dropLast, worldSize } = scenario;
   if (!dropLast) return false;
-  return worldSize === 1 ? missing === n % b : missing > 0 && missing <= worldSize * (b - 1);
+  return worldSize === 1 ? missing === kept % b : missing > 0 && missing <= worldSize * (b - 1);
+}
+
+/**
+ * The fewest micro-batch positions per rank an epoch of `kept` samples has: each rank holds at
+ * least floor(kept / W) of them (a sampler that pads gives some ranks one more), in micro-batches
+ * of B, the last incomplete one dropped under drop_last.
+ */
+function scenarioMicroBatches(scenario: Scenario, kept: number): number {
+  const perRank = Math.floor(kept / scenario.worldSize);
+  return scenario.dropLast
+    ? Math.floor(perRank / scenario.batchSize)
+    : Math.ceil(perRank / scenario.batchSize);
+}
+
+/**
+ * Micro-batches for the positions no loader produced (`from` up to `to`, exclusive): the samples
+ * never produced, in index order, B per rank and position. They stand for what the scenario
+ * implies so that windows and steps are counted from the scenario, not from the run.
+ */
+function unproducedMicroBatches(
+  scenario: Scenario,
+  notProduced: readonly number[],
+  from: number,
+  to: number,
+): { byRank: number[][][]; left: number[] } {
+  const { batchSize: b, worldSize: w } = scenario;
+  const byRank: number[][][] = Array.from({ length: w }, () => []);
+  let next = 0;
+  for (let position = from; position < to && next < notProduced.length; position++)
+    for (let rank = 0; rank < w && next < notProduced.length; rank++) {
+      byRank[rank]?.push(notProduced.slice(next, next + b));
+      next += b;
+    }
+  return { byRank, left: notProduced.slice(next) };
 }
 
 function planEpoch(
@@ -199,15 +258,53 @@ function planEpoch(
   for (const mbs of byRank)
     for (const mb of mbs) for (const s of mb) if (s >= 0 && s < n) present[s] = 1;
   const missing: number[] = [];
-  for (let i = 0; i < n; i++) if (present[i] === 0) missing.push(i);
-  const onPurpose = droppedOnPurpose(scenario, missing.length);
+  const emptyMissing: number[] = [];
+  let empty = 0;
+  for (let i = 0; i < n; i++) {
+    const hasUnits = (units[i] ?? 0) > 0;
+    if (!hasUnits) empty++;
+    if (present[i] === 1) continue;
+    if (hasUnits) missing.push(i);
+    else emptyMissing.push(i);
+  }
+  // A loop that leaves out the samples without loss tokens leaves out all of them: the epoch then
+  // holds the others only, and its micro-batches are counted from them.
+  const leavesOutEmpty = empty > 0 && emptyMissing.length === empty;
+  const kept = leavesOutEmpty ? n - empty : n;
+  const missingOfKept = leavesOutEmpty
+    ? missing
+    : [...missing, ...emptyMissing].sort((x, y) => x - y);
+  const onPurpose = droppedOnPurpose(scenario, kept, missingOfKept.length);
+  const produced = Math.max(0, ...byRank.map((mbs) => mbs.length));
+  const positions = Math.max(produced, scenarioMicroBatches(scenario, kept));
+  const notProduced = onPurpose ? [] : missing;
+  const { byRank: filler, left } = unproducedMicroBatches(
+    scenario,
+    notProduced,
+    produced,
+    positions,
+  );
+  // Samples beyond the positions the scenario has are what drop_last leaves out of a run that
+  // stopped early: as many as it drops (in index order, the same ones).
+  const leftOnPurpose = left.length > 0 && droppedOnPurpose(scenario, kept, left.length);
+  const leftOut = new Set(leftOnPurpose ? left : []);
+  // Each rank's list reaches the produced positions (empty ones add nothing) before the filler.
+  const withFiller = Array.from({ length: Math.max(byRank.length, filler.length) }, (_, rank) => {
+    const mbs = byRank[rank] ?? [];
+    if (positions === produced) return mbs;
+    const gap = Array.from({ length: produced - mbs.length }, () => [] as number[]);
+    return [...mbs, ...gap, ...(filler[rank] ?? [])];
+  });
   return {
     epoch,
     source,
     byRank,
-    windows: groupIntoWindows(epoch, byRank, k, units),
-    dropped: onPurpose ? missing : [],
-    unseen: onPurpose ? [] : missing,
+    microBatches: positions,
+    produced,
+    windows: groupIntoWindows(epoch, withFiller, k, units, produced),
+    dropped: onPurpose ? missingOfKept : [...leftOut],
+    unseen: onPurpose ? [] : missing.filter((i) => !leftOut.has(i)),
+    emptyNotFed: onPurpose && !leavesOutEmpty ? [] : emptyMissing,
   };
 }
 

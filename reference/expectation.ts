@@ -32,9 +32,14 @@ export interface Expectation {
   microBatchUnits: number[][];
   /** windowMicroBatches[e][i]: micro-batches of that micro-batch's rank in its window; 0 for none. */
   windowMicroBatches: number[][];
+  /** rankWindowUnits[e][i]: loss units of that rank's micro-batches in the window; 0 for none. */
+  rankWindowUnits: number[][];
 }
 
-/** The oracle's expectation for a trace of the scenario. */
+/**
+ * The oracle's expectation for a trace of the scenario, by epochs. A run that draws with
+ * replacement (`sampling: "replacement"`) has no epochs: `planDraws` (draw-plan.ts) plans it.
+ */
 export function expectRun(scenario: Scenario, trace: Trace): Expectation {
   const plans = planEpochs(scenario, trace);
   const units = lossUnits(scenario);
@@ -81,17 +86,20 @@ export function expectRun(scenario: Scenario, trace: Trace): Expectation {
     get windowMicroBatches() {
       return microBatchFacts().windowMicroBatches;
     },
+    get rankWindowUnits() {
+      return microBatchFacts().rankWindowUnits;
+    },
   };
 }
 
 type MicroBatchFacts = Pick<
   Expectation,
-  "microBatchSize" | "microBatchUnits" | "windowMicroBatches"
+  "microBatchSize" | "microBatchUnits" | "windowMicroBatches" | "rankWindowUnits"
 >;
 
 /**
  * The micro-batch that first fed each sample (the one {@link Expectation.rankOf} names the rank
- * of): its size, its loss units and the micro-batches of its window. Only an explanation of a
+ * of): its size, its loss units, the micro-batches of its window on its rank and their units. Only an explanation of a
  * failing step reads them, so {@link expectRun} works them out when first read.
  */
 function microBatchFactsOf(
@@ -104,29 +112,39 @@ function microBatchFactsOf(
     microBatchSize: [],
     microBatchUnits: [],
     windowMicroBatches: [],
+    rankWindowUnits: [],
   };
+  const unitsOf = (mb: readonly number[]) => mb.reduce((total, s) => total + (units[s] ?? 0), 0);
   for (const plan of plans) {
     const fed = new Uint8Array(n);
     const sizes: number[] = new Array(n).fill(0);
     const batchUnits: number[] = new Array(n).fill(0);
     const counts: number[] = new Array(n).fill(0);
-    for (const mbs of plan.byRank)
+    const rankUnits: number[] = new Array(n).fill(0);
+    for (const mbs of plan.byRank) {
+      const mbUnits = mbs.map(unitsOf);
+      const windowUnits: number[] = [];
+      mbUnits.forEach((u, position) => {
+        const w = Math.floor(position / k);
+        windowUnits[w] = (windowUnits[w] ?? 0) + u;
+      });
       mbs.forEach((mb, position) => {
         const first = position - (position % k);
         const inWindow = Math.min(first + k, mbs.length) - first;
-        let mbUnits = 0;
-        for (const s of mb) mbUnits += units[s] ?? 0;
         for (const s of mb)
           if (Number.isInteger(s) && s >= 0 && s < n && fed[s] === 0) {
             fed[s] = 1;
             sizes[s] = mb.length;
-            batchUnits[s] = mbUnits;
+            batchUnits[s] = mbUnits[position] ?? 0;
             counts[s] = inWindow;
+            rankUnits[s] = windowUnits[Math.floor(position / k)] ?? 0;
           }
       });
+    }
     facts.microBatchSize.push(sizes);
     facts.microBatchUnits.push(batchUnits);
     facts.windowMicroBatches.push(counts);
+    facts.rankWindowUnits.push(rankUnits);
   }
   return facts;
 }

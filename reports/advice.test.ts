@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { CORRECT, type LoopState, simulateLoop } from "../test/support/loop-simulator.js";
 import { judge, judgeLoop } from "../test/support/outcomes.js";
 import { simulateDataParallelTrace, simulateTrace } from "../test/support/simulated-trace.js";
-import { parseScenario } from "../trainers/contract/scenario.js";
+import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
 import type { Trace } from "../trainers/contract/trace.js";
 import { adviceFor, mistakesOf } from "./advice.js";
 import { formatAdvice } from "./text.js";
@@ -34,17 +35,59 @@ function traceOf(
   };
 }
 
+/** Every micro-batch's mean divided by K, as the documentation loop scales its loss. */
+const meanOverK = (state: LoopState) =>
+  1 / (state.scenario.accumulation * state.unitsOf(state.batches[state.position] ?? []));
+
+/**
+ * The DDP reference's trace with every step re-weighted as ranks that divide by their own samples
+ * in the window do (then DDP averages): weight 1 / (W x the rank's samples in the window).
+ */
+function perRankCounts(scenario: ScenarioInput): ReturnType<typeof judge> {
+  const trace = simulateDataParallelTrace(scenario, "ddp-reference");
+  const w = trace.scenario.worldSize;
+  const rankOf = new Map<number, number>();
+  for (const mb of trace.microBatches ?? [])
+    for (const s of mb.samples) rankOf.set(s, mb.rank ?? 0);
+  const reweigh = (step: Trace["steps"][number]) => {
+    const perRank = new Map<number, number>();
+    for (const s of step.fingerprint.samples)
+      perRank.set(rankOf.get(s) ?? 0, (perRank.get(rankOf.get(s) ?? 0) ?? 0) + 1);
+    step.fingerprint.weights = step.fingerprint.samples.map(
+      (s) => 1 / (w * (perRank.get(rankOf.get(s) ?? 0) ?? 1)),
+    );
+  };
+  trace.steps.forEach(reweigh);
+  for (const replica of trace.replicas ?? []) replica.steps.forEach(reweigh);
+  return judge(trace);
+}
+
 describe("advice", () => {
   it.each([
     [
       "docs-loop that never steps",
       () => judgeLoop({ datasetSize: 1, batchSize: 1, accumulation: 2 }, "docs-loop"),
-      ["no-step", "tail-never-stepped"],
+      ["no-step"],
     ],
     [
       "docs-loop's leaked and lost tail",
       () => judgeLoop({ datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2 }, "docs-loop"),
       ["tail-never-stepped", "tail-divided-by-k"],
+    ],
+    [
+      "a loop that clears the gradient at every epoch start (the tail lost in every epoch)",
+      () =>
+        judge(
+          simulateLoop(
+            { datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2 },
+            {
+              ...CORRECT,
+              stepAfter: (s) => (s.position + 1) % s.scenario.accumulation === 0,
+              clearAtEpochStart: true,
+            },
+          ),
+        ),
+      ["tail-never-stepped"],
     ],
     [
       "tail-step's tail divided by K",
@@ -80,7 +123,71 @@ describe("advice", () => {
             [0, 1, 1],
           ),
         ),
-      ["window-spans-epochs", "tail-divided-by-k"],
+      ["counter-across-epochs"],
+    ],
+    [
+      "a micro-batch count over the run, each micro-batch mean / K (the last 2 micro-batches lost)",
+      () =>
+        judge(
+          simulateLoop(
+            { datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 3 },
+            { scale: meanOverK, stepAfter: (s) => s.counter % s.scenario.accumulation === 0 },
+          ),
+        ),
+      ["counter-across-epochs", "tail-divided-by-k"],
+    ],
+    [
+      "a first step after one micro-batch (i % K == 0 from 0)",
+      () =>
+        judge(
+          simulateLoop(
+            { datasetSize: 64, batchSize: 8, accumulation: 4, epochs: 2 },
+            { scale: meanOverK, stepAfter: (s) => s.position % s.scenario.accumulation === 0 },
+          ),
+        ),
+      ["first-step-early"],
+    ],
+    [
+      "a last window stepped after every micro-batch",
+      () =>
+        judge(
+          simulateLoop(
+            { datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2 },
+            {
+              // K recomputed inside the tail: a step per micro-batch there, each its own mean.
+              scale: (s) =>
+                (s.position >= s.batches.length - (s.batches.length % s.scenario.accumulation)
+                  ? 1
+                  : 1 / s.scenario.accumulation) / s.unitsOf(s.batches[s.position] ?? []),
+              stepAfter: (s) =>
+                (s.position + 1) % s.scenario.accumulation === 0 ||
+                s.position >= s.batches.length - (s.batches.length % s.scenario.accumulation),
+            },
+          ),
+        ),
+      ["tail-split"],
+    ],
+    [
+      "a step budget that ends the run in its second epoch",
+      () =>
+        judge(
+          simulateLoop(
+            { datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2, model: "logistic" },
+            { ...CORRECT, maxSteps: 5 },
+          ),
+        ),
+      ["step-budget"],
+    ],
+    [
+      "steps clipped to a global norm",
+      () =>
+        judge(
+          simulateLoop(
+            { datasetSize: 40, batchSize: 4, accumulation: 2, epochs: 2, model: "logistic" },
+            { ...CORRECT, clipNorm: 0.05 },
+          ),
+        ),
+      ["scaled-step"],
     ],
     [
       "a loss never divided",
@@ -104,17 +211,18 @@ describe("advice", () => {
       () =>
         judge(
           traceOf(
-            { datasetSize: 2, batchSize: 1, accumulation: 2 },
+            { datasetSize: 3, batchSize: 1, accumulation: 3 },
             [
               [
                 [0, 0, 0.3],
                 [0, 1, 0.3],
+                [0, 2, 0.1],
               ],
             ],
             [0],
           ),
         ),
-      ["weights-off"],
+      ["unexplained"],
     ],
     [
       "a sampler that pads a shard",
@@ -127,11 +235,90 @@ describe("advice", () => {
         ),
       ["sampler-padding"],
     ],
+    [
+      "ranks that divide by their own sample count",
+      () => perRankCounts({ datasetSize: 11, batchSize: 2, accumulation: 3, worldSize: 2 }),
+      ["per-rank-count"],
+    ],
   ] as const)("names the mistakes of %s", (_, check, mistakes) => {
     expect(mistakesOf(check())).toEqual(mistakes);
   });
 
-  it("names a skipped step whose window was not redone, a duplicate, drifting replicas and an off body", () => {
+  it("shows each mistake's evidence: the steps, windows and micro-batches", () => {
+    const docs = adviceFor(
+      judgeLoop({ datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2 }, "docs-loop"),
+    );
+    const tail = docs.find((a) => a.id === "tail-never-stepped");
+    expect(tail?.evidence).toEqual([
+      {
+        epoch: 0,
+        window: 3,
+        microBatches: [12, 13],
+        step: 3,
+        shows:
+          "window 4 of epoch 1 (micro-batches 13–14, 14 samples) never stepped in its epoch: step 4 applied it together with window 1 of epoch 2 (micro-batches 1–4, 32 samples)",
+      },
+      {
+        epoch: 1,
+        window: 3,
+        microBatches: [12, 13],
+        shows:
+          "window 4 of epoch 2 (micro-batches 13–14, 14 samples) was fed, but no step came after it before the run ended",
+      },
+    ]);
+    const divided = docs.find((a) => a.id === "tail-divided-by-k");
+    expect(divided?.evidence[0]?.shows).toBe(
+      "step 4 (micro-batches 13–14 of epoch 1 and 1–4 of epoch 2) gave 8 samples of epoch 1 (96–103) weight 1/32; their 14-sample window should give 1/14: each micro-batch's mean divided by K = 4",
+    );
+    const text = formatAdvice(docs).join("\n");
+    expect(text).toContain(
+      "      Evidence: window 4 of epoch 1 (micro-batches 13–14, 14 samples) never stepped",
+    );
+  });
+
+  it("says when no known mistake explains a finding, and shows what the trace shows", () => {
+    const [advice] = adviceFor(
+      judge(
+        traceOf(
+          { datasetSize: 3, batchSize: 1, accumulation: 3 },
+          [
+            [
+              [0, 0, 0.3],
+              [0, 1, 0.3],
+              [0, 2, 0.1],
+            ],
+          ],
+          [0],
+        ),
+      ),
+    );
+    expect(advice?.id).toBe("unexplained");
+    expect(advice?.cause).toMatch(/^No accumulation mistake accumaudit knows explains/);
+    expect(advice?.evidence.map((e) => e.shows)).toEqual([
+      "step 1 (micro-batches 1–3 of epoch 1) gave 1 sample of epoch 1 weight 1/10 where 1/3 was due (relative error 0.7), and no common loss scaling or single factor gives its weights",
+    ]);
+  });
+
+  it("tells a body off by a lower precision's rounding from one off by more", () => {
+    const off = (relative: number) => {
+      const trace = simulateTrace({
+        datasetSize: 8,
+        batchSize: 2,
+        accumulation: 2,
+        model: "logistic",
+      });
+      for (const step of trace.steps)
+        if (step.body)
+          step.body.gradient = step.body.gradient.map(
+            (g, i) => g * (1 + (i % 2 === 0 ? relative : -relative)),
+          );
+      return mistakesOf(judge(trace));
+    };
+    expect(off(0.01)).toEqual(["body-precision"]);
+    expect(off(0.9)).toEqual(["unexplained"]);
+  });
+
+  it("names a skipped step whose window was not redone, a duplicate and drifting replicas", () => {
     const skipped = simulateTrace({ datasetSize: 4, batchSize: 2, accumulation: 1 });
     const first = skipped.steps[0];
     if (!first) throw new Error("expected a first step");
@@ -156,17 +343,6 @@ describe("advice", () => {
     if (!replicaStep) throw new Error("expected rank 1's step");
     replicaStep.fingerprint.weights[0] = 1;
     expect(mistakesOf(judge(drift))).toEqual(["replicas-drift"]);
-
-    const body = simulateTrace({
-      datasetSize: 4,
-      batchSize: 2,
-      accumulation: 2,
-      model: "logistic",
-    });
-    const gradient = body.steps[0]?.body?.gradient;
-    if (!gradient) throw new Error("expected a body gradient");
-    gradient[0] = (gradient[0] ?? 0) + 1;
-    expect(mistakesOf(judge(body))).toEqual(["body-off"]);
   });
 
   it("gives the cause, the change, a snippet in the trainer's language and the loop to copy", () => {

@@ -1,32 +1,33 @@
 import type { CheckJudgement } from "../properties/outcome.js";
-import { frameworkCause } from "./framework-causes.js";
-import { findingsOf } from "./sentences/coverage.js";
-import { stepFindings } from "./sentences/weighting.js";
 import {
+  DRAW_MISTAKE_TITLES,
+  DRAW_PYTHON_REFERENCE,
+  DRAW_SNIPPETS,
+  DRAW_TEXT,
+} from "./draw-advice.js";
+import { frameworkCause } from "./framework-causes.js";
+import { detectMistakes, type Evidence, type MistakeId } from "./mistakes/index.js";
+import {
+  type AdviceLanguage,
   TOKEN_MISTAKE_TITLES,
   TOKEN_PYTHON_REFERENCE,
   TOKEN_SNIPPETS,
   TOKEN_TEXT,
 } from "./token-advice.js";
 
-/** The mistakes accumaudit recognises in a failing loop. */
-export type MistakeId =
-  | "no-step"
-  | "tail-never-stepped"
-  | "window-spans-epochs"
-  | "skipped-step-lost"
-  | "sampler-padding"
-  | "applied-twice"
-  | "tail-divided-by-k"
-  | "micro-batch-mean"
-  | "loss-not-divided"
-  | "weights-off"
-  | "replicas-drift"
-  | "body-off";
+export type { Evidence, MistakeId } from "./mistakes/index.js";
 
-/** What to change in a failing loop: the cause in one sentence, the change, code, and the loop to copy. */
+/**
+ * What to change in a failing loop: the mistake, what the trace shows of it (its evidence: the
+ * steps, windows and micro-batches), the cause in one sentence, the change, code, and the loop to
+ * copy. `unexplained` advice says that no known mistake explains its evidence.
+ */
 export interface Advice {
   id: MistakeId;
+  /** The mistake in a few words. */
+  title: string;
+  /** What the trace shows, each piece naming where (0-based indices; its sentence counts from 1). */
+  evidence: Evidence[];
   cause: string;
   change: string;
   /** The fix in the trainer's language: PyTorch for python: trainers, TensorFlow.js for the built-in ones. */
@@ -40,7 +41,7 @@ export interface Advice {
   framework: { name: string; cause: string } | null;
 }
 
-type Language = Advice["snippet"]["language"];
+type Language = AdviceLanguage;
 
 const REFERENCE: Record<Language, { single: string; ranks: string }> = {
   python: {
@@ -76,20 +77,28 @@ const WINDOW_LOOP: Record<Language, string> = {
 }`,
 };
 
+const CLEAR_AFTER_STEP: Record<Language, string> = {
+  python: `optimizer.step()
+optimizer.zero_grad()   # after every step, and at every epoch start`,
+  typescript: `optimizer.step();
+optimizer.zeroGrad(); // after every step, and at every epoch start`,
+};
+
 const SNIPPETS: Record<MistakeId, Partial<Record<Language, string>>> = {
   "no-step": WINDOW_LOOP,
+  "first-step-early": WINDOW_LOOP,
   "tail-never-stepped": WINDOW_LOOP,
-  "window-spans-epochs": WINDOW_LOOP,
+  "counter-across-epochs": WINDOW_LOOP,
+  "tail-split": WINDOW_LOOP,
+  "step-budget": {
+    python: `steps_per_epoch = math.ceil(len(loader) / K)    # the last, shorter window included
+max_steps = steps_per_epoch * epochs`,
+  },
   "tail-divided-by-k": WINDOW_LOOP,
   "micro-batch-mean": WINDOW_LOOP,
   "loss-not-divided": WINDOW_LOOP,
-  "weights-off": WINDOW_LOOP,
-  "applied-twice": {
-    python: `optimizer.step()
-optimizer.zero_grad()   # after every step, and at every epoch start`,
-    typescript: `optimizer.step();
-optimizer.zeroGrad(); // after every step, and at every epoch start`,
-  },
+  unexplained: WINDOW_LOOP,
+  "applied-twice": CLEAR_AFTER_STEP,
   "skipped-step-lost": {
     python: `while True:                      # redo the window until its step is applied
     for x, y, ids in window:
@@ -107,6 +116,11 @@ counts = torch.tensor([samples_in_my_window])
 dist.all_reduce(counts)                              # the window's samples on all ranks
 loss = model.per_sample_loss(x, y, ids).sum() * world_size / counts.item()`,
   },
+  "per-rank-count": {
+    python: `counts = torch.tensor([samples_in_my_window])
+dist.all_reduce(counts)                              # the window's samples on all ranks
+loss = model.per_sample_loss(x, y, ids).sum() * world_size / counts.item()`,
+  },
   "replicas-drift": {
     python: `for j, (x, y, ids) in enumerate(window):
     last = j == len(window) - 1
@@ -114,54 +128,100 @@ loss = model.per_sample_loss(x, y, ids).sum() * world_size / counts.item()`,
         (loss_of(x, y, ids) * world_size / window_samples).backward()
 optimizer.step()`,
   },
-  "body-off": {
-    python: `# no clipping, weight decay or other change of the gradient between backward() and step()
-optimizer = torch.optim.SGD(model.parameters(), lr=lr)`,
+  "scaled-step": {
+    python: `# audited run: no clip_grad_norm_ / max_grad_norm, no constant factor on the loss
+loss = model.per_sample_loss(x, y, ids).sum() / window_samples`,
+  },
+  "draws-with-replacement": {
+    python: `# it draws with replacement: audit it as such (S: its optimizer steps)
+#   accumaudit check --trainer ... --sampling replacement --steps S ...
+# or, to train on every sample once per epoch, iterate a loader instead of random indices:
+loader = DataLoader(dataset, batch_size=B, shuffle=True)`,
+  },
+  "draws-never-stepped": {
+    python: `for step in range(steps):          # every window of K micro-batches gets its step
+    for micro_step in range(K):
+        ...                            # forward and backward of one micro-batch of draws
+    optimizer.step()
+    optimizer.zero_grad()`,
+  },
+  "body-precision": {
+    python: `with ctx.autocast():   # autocast exactly as the scenario's --precision asks
+    loss = model.per_sample_loss(x, y, ids).sum() / window_samples`,
   },
 };
 
 /** Each mistake in a few words, for the lead sentence of an explanation (sample weighting). */
 export const MISTAKE_TITLES: Record<MistakeId, string> = {
   "no-step": "no optimizer step was taken",
+  "first-step-early": "the first step came after one micro-batch",
   "tail-never-stepped": "the epoch's last window never stepped",
-  "window-spans-epochs": "a step mixed two epochs",
+  "counter-across-epochs": "the micro-batch count ran across epochs",
+  "tail-split": "the epoch's last window was split over several steps",
+  "step-budget": "the run stopped before its epochs were done",
   "skipped-step-lost": "a skipped mixed-precision step lost its window",
   "sampler-padding": "the sampler's padding trained samples twice",
   "applied-twice": "samples were applied twice",
   "tail-divided-by-k": "the last window was divided by K",
   "micro-batch-mean": "per-micro-batch means over-weight a smaller micro-batch",
   "loss-not-divided": "the loss was never divided",
-  "weights-off": "the weights are off",
+  "per-rank-count": "each rank divided by its own sample count",
+  "scaled-step": "whole steps were scaled by a factor",
+  "body-precision": "the body ran in a lower precision",
   "replicas-drift": "the replicas drifted apart",
-  "body-off": "the body gradient is off",
+  "draws-with-replacement": "the loop draws samples with replacement, not in epochs",
+  "draws-never-stepped": "the last draws never reached a step",
+  unexplained: "no known mistake explains what the trace shows",
 };
 
 /** A mistake in a few words, as the weighting checked reads it. */
 export function mistakeTitle(
   id: MistakeId,
   weighting: CheckJudgement["scenario"]["weighting"],
+  sampling: CheckJudgement["scenario"]["sampling"] = "epochs",
 ): string {
-  return (weighting === "tokens" ? TOKEN_MISTAKE_TITLES[id] : undefined) ?? MISTAKE_TITLES[id];
+  return (
+    (sampling === "replacement" ? DRAW_MISTAKE_TITLES[id] : undefined) ??
+    (weighting === "tokens" ? TOKEN_MISTAKE_TITLES[id] : undefined) ??
+    MISTAKE_TITLES[id]
+  );
 }
 
 const TEXT: Record<MistakeId, { cause: string; change: string }> = {
   "no-step": {
-    cause:
-      "No optimizer step was taken: the loop steps only when (i + 1) % K == 0, and an epoch has fewer than K micro-batches.",
+    cause: "No optimizer step was applied: every sample of the run was lost.",
     change:
       "Step at the end of every window, the epoch's last (shorter) window included, and divide by the window's sample count.",
   },
+  "first-step-early": {
+    cause:
+      "An epoch's first step came after its first micro-batch alone and every later step after K more, as a condition i % K == 0 with i counted from 0 does: each step holds the end of one window and the start of the next.",
+    change:
+      "Step after micro-batch i when (i + 1) % K == 0 or i is the epoch's last, and divide by the window's sample count.",
+  },
   "tail-never-stepped": {
     cause:
-      "The epoch's last window, shorter than K micro-batches, never stepped: its gradient stayed in .grad and leaked into the next epoch's first step, and after the last epoch it was never applied.",
+      "The epoch's last window never stepped in its epoch: its gradient was applied with the next epoch's first window, or never.",
     change:
       "Step after the epoch's last micro-batch too (flush the last window), dividing by the window's sample count, and clear the gradient after every step.",
   },
-  "window-spans-epochs": {
+  "counter-across-epochs": {
     cause:
-      "A step held micro-batches of two epochs: the accumulation counter runs across epochs instead of starting again at every epoch.",
+      "The micro-batch count runs across epochs instead of starting again at every epoch: steps hold K micro-batches counted over the epoch boundary, and what the count never completes at the run's end is lost.",
     change:
-      "Count micro-batches per epoch (reset the counter and flush the last window at every epoch's end).",
+      "Count micro-batches per epoch: start the count again at every epoch and step after each epoch's last micro-batch.",
+  },
+  "tail-split": {
+    cause:
+      "The epoch's last window was applied by several steps, each holding part of it, so its samples were weighted as smaller batches than their window.",
+    change:
+      "Step once per window: the last window holds every micro-batch left, whatever their number; do not recompute K inside it.",
+  },
+  "step-budget": {
+    cause:
+      "The run stopped before its epochs were done: the windows after its last step never completed, as a step budget (max_steps, max_iters) shorter than the epochs makes happen.",
+    change:
+      "Give the run the steps its epochs hold, ceil(micro-batches per epoch / K) per epoch with the last, shorter window counted, or audit the scenario with the epochs your budget really covers.",
   },
   "skipped-step-lost": {
     cause:
@@ -182,26 +242,38 @@ const TEXT: Record<MistakeId, { cause: string; change: string }> = {
   },
   "tail-divided-by-k": {
     cause:
-      "The loss of every micro-batch was divided by K, also in the epoch's last window that holds fewer than K micro-batches, so the tail's samples got too little weight.",
+      "The loss of every micro-batch was divided by K, also in a window that holds fewer than K micro-batches, so that window's samples got too little weight.",
     change:
       "Divide by the window's sample count instead: sum the per-sample losses and divide by how many samples the window holds.",
   },
   "micro-batch-mean": {
     cause:
-      "Each micro-batch's mean loss was divided by the window's number of micro-batches, so the samples of a smaller last micro-batch weighed more than the others.",
+      "Each micro-batch's mean loss was divided by the number of micro-batches in its window, so the samples of a smaller micro-batch weighed more than the others.",
     change:
       "Weight samples, not micro-batches: sum the per-sample losses and divide by the window's sample count.",
   },
   "loss-not-divided": {
     cause:
-      "The loss was never divided for accumulation: each step applied the sum of its micro-batches' mean losses.",
+      "The loss was never divided for accumulation: each step applied a sum (of its micro-batches' mean losses, or of its samples' losses) where the window's mean was due.",
     change: "Divide by the window's sample count (or return the mean over the window's samples).",
   },
-  "weights-off": {
+  "per-rank-count": {
     cause:
-      "A step gave its samples other weights than 1/|W|, in a way none of the common mistakes explains.",
+      "Each rank divided its loss by its own samples in the window and the all-reduce averaged the ranks, so the samples of a rank with fewer of them weighed more.",
     change:
-      "Compare the loss scaling with the reference loop: every sample of a window weighs 1 / (samples in the window).",
+      "Divide by the window's sample count over every rank: all-reduce the count, and multiply the loss by the world size, which the all-reduce divides by.",
+  },
+  "scaled-step": {
+    cause:
+      "Whole steps were scaled: every weight of a step and its body gradient were one multiple of what was due. Gradient clipping to a global norm (clip_grad_norm_, max_grad_norm) does this, and so does a constant factor in the loss.",
+    change:
+      "accumaudit holds every step to the unclipped full-batch gradient and does not model clipping yet: audit the loop with clipping turned off, and take any constant factor out of the loss.",
+  },
+  "body-precision": {
+    cause:
+      "Every sample got its due weight, but the body gradient is off by what a lower precision's rounding gives: the body's forward or backward ran in bf16 or fp16 (autocast, a half-precision model or framework setting) where the check expects the precision it holds the run to.",
+    change:
+      "Audit with the precision the loop really trains in (--precision bf16 or fp16), or turn the lower precision off for the audited run.",
   },
   "replicas-drift": {
     cause:
@@ -209,42 +281,29 @@ const TEXT: Record<MistakeId, { cause: string; change: string }> = {
     change:
       "Synchronise once per window: run the window's last backward outside no_sync(), and step every rank at the same windows.",
   },
-  "body-off": {
+  "draws-with-replacement": {
     cause:
-      "The samples' weights are right but the body gradient is off the float64 oracle: something changed the gradient between backward() and the step (clipping, weight decay, a scaler left on).",
+      "The loop draws its micro-batches at random with replacement (as torch.randint indices do), so an epoch does not feed every sample once: some samples come twice, others never. Coverage per epoch does not apply to such a loop, and its epoch windows are not its windows.",
     change:
-      "Apply the accumulated gradient as it is: no clipping or weight decay in an audited run, and unscale before the step.",
+      "Audit it as the loop it is, with --sampling replacement --steps S (S: its optimizer steps); or, to train on every sample once per epoch, draw micro-batches from a loader over the dataset instead of random indices.",
+  },
+  "draws-never-stepped": {
+    cause:
+      "The run drew micro-batches after its last optimizer step: their gradient stayed in .grad and was never applied, as a loop that steps one time fewer than it draws windows does.",
+    change:
+      "Step after every K-th micro-batch, the last included: draw exactly S windows of K micro-batches, each followed by its step.",
+  },
+  unexplained: {
+    cause:
+      "No accumulation mistake accumaudit knows explains what the trace shows; the evidence below is what it shows.",
+    change:
+      "Compare the loop with the reference loop window by window: one step per window of K micro-batches (the epoch's last holds the rest), each sample weighing 1 / (samples in its window).",
   },
 };
 
-/** The mistakes a failing check shows, most basic first. */
+/** The mistakes a failing check shows, most basic first (`unexplained` last, when anything is). */
 export function mistakesOf(check: CheckJudgement): MistakeId[] {
-  const { coverage, weighting, windowing, replicas } = check.properties;
-  const k = check.scenario.accumulation;
-  const found: MistakeId[] = [];
-  const add = (id: MistakeId) => {
-    if (!found.includes(id)) found.push(id);
-  };
-  if (windowing.appliedSteps === 0 && windowing.expectedSteps > 0) add("no-step");
-  const steps = new Map(check.steps.map((s) => [s.step, s]));
-  for (const leak of findingsOf(coverage, "leaked"))
-    add(
-      (steps.get(leak.step)?.microBatches ?? 0) > k ? "tail-never-stepped" : "window-spans-epochs",
-    );
-  for (const lost of findingsOf(coverage, "lost"))
-    add(lost.skippedStep === null ? "tail-never-stepped" : "skipped-step-lost");
-  for (const duplicate of findingsOf(coverage, "duplicated"))
-    add(duplicate.likelyCause === "sampler-padding" ? "sampler-padding" : "applied-twice");
-  for (const step of stepFindings(weighting)) {
-    if (step.explainedBy === "divided-by-k") add("tail-divided-by-k");
-    else if (step.explainedBy === "micro-batch-mean") add("micro-batch-mean");
-    else if (step.explainedBy === "not-divided") add("loss-not-divided");
-    else if (found.length === 0) add("weights-off");
-  }
-  if (!replicas.ok) add("replicas-drift");
-  if (weighting.findings.some((f) => f.kind === "body-gradient") && found.length === 0)
-    add("body-off");
-  return found;
+  return detectMistakes(check).map((m) => m.id);
 }
 
 /** The language of a trainer's fix: TensorFlow.js for the built-in trainers, PyTorch otherwise. */
@@ -253,29 +312,39 @@ function languageOf(check: CheckJudgement): Language {
 }
 
 /**
- * How to fix a failing check: for each mistake its findings show, the cause in one sentence, the
- * change to make, a short snippet in the trainer's language and the reference loop to copy.
- * Under token weighting the fix divides by the window's loss tokens instead of its samples.
- * Empty for a check that passed.
+ * How to fix a failing check: for each mistake its trace shows, the evidence (steps, windows,
+ * micro-batches), the cause in one sentence, the change to make, a short snippet in the trainer's
+ * language and the reference loop to copy; what no known mistake explains comes as `unexplained`
+ * with what the trace shows. Under token weighting the fix divides by the window's loss tokens
+ * instead of its samples. Empty for a check that passed.
  */
 export function adviceFor(check: CheckJudgement): Advice[] {
   if (check.verdict === "pass") return [];
   const language = languageOf(check);
   const tokens = check.scenario.weighting === "tokens";
   const reference =
-    check.scenario.worldSize > 1
-      ? REFERENCE[language].ranks
-      : tokens && language === "python"
-        ? TOKEN_PYTHON_REFERENCE
-        : REFERENCE[language].single;
+    check.scenario.sampling === "replacement"
+      ? DRAW_PYTHON_REFERENCE
+      : check.scenario.worldSize > 1
+        ? REFERENCE[language].ranks
+        : tokens && language === "python"
+          ? TOKEN_PYTHON_REFERENCE
+          : REFERENCE[language].single;
   const info = check.trainerInfo;
-  return mistakesOf(check).map((id) => {
-    const snippets = (tokens ? TOKEN_SNIPPETS[id] : undefined) ?? SNIPPETS[id];
+  // A run that draws with replacement has its own loop to copy and its own words: no epochs, no tails.
+  const draws = check.scenario.sampling === "replacement";
+  return detectMistakes(check).map(({ id, evidence }) => {
+    const snippets =
+      (draws ? DRAW_SNIPPETS[id] : undefined) ??
+      (tokens ? TOKEN_SNIPPETS[id] : undefined) ??
+      SNIPPETS[id];
     const code = snippets[language] ?? snippets.python ?? "";
     const cause = frameworkCause(info?.framework, id, check.scenario.weighting);
     return {
       id,
-      ...((tokens ? TOKEN_TEXT[id] : undefined) ?? TEXT[id]),
+      title: mistakeTitle(id, check.scenario.weighting, check.scenario.sampling),
+      evidence,
+      ...((draws ? DRAW_TEXT[id] : undefined) ?? (tokens ? TOKEN_TEXT[id] : undefined) ?? TEXT[id]),
       snippet: { language: snippets[language] ? language : "python", code },
       reference,
       framework:

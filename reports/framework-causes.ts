@@ -1,8 +1,8 @@
-import type { MistakeId } from "./advice.js";
+import type { MistakeId } from "./mistakes/catalogue.js";
 
 type CauseTable = Partial<Record<MistakeId, string>>;
 
-const COUNTS_OVER_THE_RUN = ["window-spans-epochs", "no-step", "tail-never-stepped"] as const;
+const COUNTS_OVER_THE_RUN = ["counter-across-epochs", "no-step", "tail-never-stepped"] as const;
 const WEIGHTS_PER_MICRO_BATCH = ["tail-divided-by-k", "micro-batch-mean"] as const;
 
 function causes(

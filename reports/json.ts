@@ -6,7 +6,9 @@ import type {
   WindowingResult,
 } from "../properties/outcome.js";
 import { sampleIds } from "../properties/sample-set.js";
+import { ranPrecision } from "../properties/tolerance.js";
 import { adviceFor } from "./advice.js";
+import { pinsJson } from "./pins.js";
 import type { Reporter, RunEnd, RunStart } from "./reporter.js";
 import { findingsOf } from "./sentences/coverage.js";
 import { checkErrorMessage, propertyMessage, tokenWeightingOf } from "./sentences/index.js";
@@ -58,6 +60,9 @@ function windowingJson(result: WindowingResult) {
     mismatches: windowingFindings(result, "unmatched-window")
       .slice(0, LIST_CAP)
       .map(({ kind, stepEpoch, ...mismatch }) => mismatch),
+    unproducedWindows: windowingFindings(result, "unproduced-windows")
+      .slice(0, LIST_CAP)
+      .map(({ kind, ...never }) => never),
     irregularMicroBatches: windowingFindings(result, "irregular-micro-batch")
       .slice(0, LIST_CAP)
       .map(({ kind, ...micro }) => micro),
@@ -68,14 +73,17 @@ function windowingJson(result: WindowingResult) {
 /**
  * A check as `accumaudit check --json` prints it: `weighting` names what the weights were held
  * to (`samples` or `tokens`; under tokens `lossTokens` gives each sample's loss tokens, the
- * first {@link LIST_CAP}); `properties` holds each property's verdict, its message and its
- * findings (null when the check could not run, with `error` saying why).
+ * first {@link LIST_CAP}); `scenario.precision` is the precision asked for and
+ * `trainerInfo.precision` the one that ran, always given beside it; `properties` holds each
+ * property's verdict, its message and its findings (null when the check could not run, with
+ * `error` saying why).
  */
 export function checkJson(check: CheckOutcome) {
   const tokens = tokenWeightingOf(check);
+  const info = check.trainerInfo;
   const head = {
     trainer: check.trainer,
-    ...(check.trainerInfo ? { trainerInfo: check.trainerInfo } : {}),
+    ...(info ? { trainerInfo: { ...info, precision: ranPrecision(check.scenario, info) } } : {}),
     scenario: check.scenario,
     verdict: check.verdict,
     weighting: check.scenario.weighting,
@@ -177,6 +185,7 @@ export class JsonReporter implements Reporter {
       runs: run.meta.runs,
       backend: run.meta.backend,
       weighting: runWeightings(run.meta, end.audits).join(", "),
+      ...pinsJson(run),
       trainers: this.trainers,
       ...(end.interrupted ? { interrupted: end.interrupted } : {}),
     };

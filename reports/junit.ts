@@ -6,6 +6,7 @@ import {
   type TrainerAuditOutcome,
 } from "../properties/outcome.js";
 import { type FileContents, FileReporter } from "./file-reporter.js";
+import { leftOutText } from "./pins.js";
 import type { RunStart } from "./reporter.js";
 import { checkErrorMessage, propertyMessage } from "./sentences/index.js";
 import { frameworkLabel, plural, runWeightings, scenarioLabel, weightingsText } from "./words.js";
@@ -70,7 +71,7 @@ function addAuditSuite(builder: Builder, audit: TrainerAuditOutcome, run: RunSta
       on: `the shrunk counterexample ${scenarioLabel(c.check.scenario)}`,
       replay: [
         `replay: ${run.replay(audit.trainer, c.check.scenario)}`,
-        `search replay: --seed ${c.seed} --path ${c.path} (found after ${plural(search.casesRun, "generated scenario")}, shrunk in ${plural(c.shrinks, "step")})`,
+        `search replay: ${run.searchReplay?.(c.seed, c.path) ?? `--seed ${c.seed} --path ${c.path}`} (found after ${plural(search.casesRun, "generated scenario")}, shrunk in ${plural(c.shrinks, "step")})`,
       ],
     });
   }
@@ -86,6 +87,13 @@ function addAuditSuite(builder: Builder, audit: TrainerAuditOutcome, run: RunSta
       on: scenarioLabel(check.scenario),
       replay: [`replay: ${run.replay(audit.trainer, check.scenario)}`],
     });
+  for (const leftOut of run.regressionsLeftOut ?? [])
+    suite
+      .testCase()
+      .className(`${audit.trainer}.regressions`)
+      .name(`every property on ${scenarioLabel(leftOut.scenario)}: left out`)
+      .skipped()
+      .standardOutput(leftOutText(leftOut));
 }
 
 /**

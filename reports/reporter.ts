@@ -1,5 +1,7 @@
 import type { AuditProgress } from "../properties/audit.js";
 import type { CheckOutcome, TrainerAuditOutcome } from "../properties/outcome.js";
+import type { ScenarioPins } from "../properties/pinned-size.js";
+import type { RegressionLeftOut } from "../properties/regressions.js";
 import type { Scenario } from "../trainers/contract/scenario.js";
 
 /** How and where a run's outcomes were produced; shown in reports' run metadata. */
@@ -34,6 +36,15 @@ export interface RunStart {
   /** The trainers the run will check, in order. */
   trainers: readonly string[];
   replay: ReplayCommand;
+  /**
+   * How a counterexample's search is replayed (an audit): the command line's `--seed S --path P`
+   * with the flags that shaped the search, pins included. Without it, `--seed S --path P`.
+   */
+  searchReplay?: (seed: number, path: string) => string;
+  /** The scenario fields an audit held at a value in every generated scenario (none: `{}` or absent). */
+  pinned?: ScenarioPins;
+  /** The known counterexamples an audit left out because the pins took away what they check. */
+  regressionsLeftOut?: readonly RegressionLeftOut[];
 }
 
 /** A run that a signal ended early: what it had done and what it had not reached. */

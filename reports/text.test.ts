@@ -3,13 +3,13 @@ import { judgeLoop, noStepCheck } from "../test/support/outcomes.js";
 import { formatCheck } from "./text.js";
 
 describe("formatCheck", () => {
-  it("ends a failing check with how to fix it: cause, change, the snippet once, the loop to copy", () => {
+  it("ends a failing check with how to fix it: cause, evidence, change, the snippet once, the loop to copy", () => {
     const text = formatCheck(
       judgeLoop({ datasetSize: 110, batchSize: 8, accumulation: 4, epochs: 2 }, "docs-loop"),
     );
     const fix = text.slice(text.indexOf("  how to fix it:"));
     expect(fix).toMatch(
-      /^ {2}how to fix it:\n {4}- The epoch's last window, shorter than K micro-batches, never stepped/,
+      /^ {2}how to fix it:\n {4}- The epoch's last window never stepped in its epoch: .*\n {6}Evidence: window 4 of epoch 1 \(micro-batches 13–14, 14 samples\) never stepped in its epoch: step 4 applied it/,
     );
     expect(fix).toContain("      Change: Step after the epoch's last micro-batch too");
     expect(fix.match(/optimizer\.zero_grad\(\)/g)).toHaveLength(1);

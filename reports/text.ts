@@ -8,6 +8,7 @@ import {
   type Verdict,
 } from "../properties/outcome.js";
 import { type Advice, adviceFor } from "./advice.js";
+import { pinLines } from "./pins.js";
 import type { Reporter, RunEnd, RunMeta, RunStart } from "./reporter.js";
 import {
   checkErrorMessage,
@@ -20,6 +21,7 @@ import {
   formatCounts,
   formatNumber,
   plural,
+  precisionWords,
   runWeightings,
   scenarioLabel,
   scenarioShape,
@@ -31,13 +33,30 @@ import {
 const MARK: Record<Verdict, string> = { pass: "PASS", fail: "FAIL", error: "ERROR" };
 const tick = (ok: boolean) => (ok ? "✓" : "✗");
 
-/** How to fix a failing loop: each mistake's cause and change, its snippet once, the loop to copy. */
+/** Evidence lines shown per advice item; --json and the HTML report list every one. */
+const EVIDENCE_SHOWN = 3;
+
+/** "Evidence: ..." lines of one advice item, the first few of its evidence. */
+function evidenceLines(a: Advice): string[] {
+  const shown = a.evidence.slice(0, EVIDENCE_SHOWN);
+  const more = a.evidence.length - shown.length;
+  return [
+    ...shown.map((e, i) => `      ${i === 0 ? "Evidence:" : "         "} ${e.shows}`),
+    ...(more > 0 ? [`          and ${more} more (--json and --report list every one)`] : []),
+  ];
+}
+
+/**
+ * How to fix a failing loop: each mistake's cause, its evidence (what the trace shows), the
+ * change, its snippet once, the loop to copy.
+ */
 export function formatAdvice(advice: readonly Advice[]): string[] {
   if (advice.length === 0) return [];
   const lines = ["  how to fix it:"];
   const shown = new Set<string>();
   for (const a of advice) {
     lines.push(`    - ${a.cause}`);
+    lines.push(...evidenceLines(a));
     if (a.framework) lines.push(`      In ${a.framework.name}: ${a.framework.cause}`);
     lines.push(`      Change: ${a.change}`);
     if (!shown.has(a.snippet.code)) {
@@ -62,7 +81,8 @@ export function weightingLine(check: CheckJudgement): string {
 
 /** Plain-text result of one check, as `accumaudit check` prints it. */
 export function formatCheck(check: CheckOutcome): string {
-  const head = `${MARK[check.verdict]}  ${trainerLabel(check.trainer, check.trainerInfo)}  ${scenarioLabel(check.scenario)}`;
+  const label = trainerLabel(check.trainer, check.trainerInfo, check.scenario.precision);
+  const head = `${MARK[check.verdict]}  ${label}  ${scenarioLabel(check.scenario)}`;
   if (check.verdict === "error") return [head, ...errorLines(check.error)].join("\n");
   return [
     head,
@@ -93,7 +113,8 @@ function mark(check: CheckJudgement, name: PropertyName): string {
 
 /** One regression scenario's line; an error already said above is not said again. */
 function regressionLine(r: CheckOutcome, saidAbove: string | null): string {
-  const scenario = scenarioShape(r.scenario);
+  const precision = precisionWords(r.scenario.precision, r.trainerInfo);
+  const scenario = `${scenarioShape(r.scenario)}${precision ? ` (${precision})` : ""}`;
   if (r.verdict === "error") {
     const message = checkErrorMessage(r.error);
     return `  ${scenario}: ${MARK.error}  ${message === saidAbove ? "the same error" : message}`;
@@ -192,12 +213,17 @@ export class TextReporter implements Reporter {
   onRunStart(run: RunStart): void {
     this.run = run;
     if (run.kind === "audit")
-      this.out.write(`${formatAuditHeader(run.meta, run.trainers.length)}\n`);
+      this.out.write(
+        `${[formatAuditHeader(run.meta, run.trainers.length), ...pinLines(run)].join("\n")}\n`,
+      );
   }
 
   onTrainerEnd(audit: TrainerAuditOutcome): void {
     this.audits.push(audit);
-    if (this.run) this.out.write(`${formatTrainerAudit(audit, this.run.replay)}\n`);
+    if (this.run)
+      this.out.write(
+        `${formatTrainerAudit(audit, this.run.replay, this.run.searchReplay ?? flagSearchReplay)}\n`,
+      );
   }
 
   onCheckEnd(check: CheckOutcome): void {

@@ -1,6 +1,9 @@
-import type { Advice, MistakeId } from "./advice.js";
+import type { MistakeId } from "./mistakes/catalogue.js";
 
-type Language = Advice["snippet"]["language"];
+/** The languages advice gives code in: PyTorch for python: trainers, TensorFlow.js for the built-in ones. */
+export type AdviceLanguage = "python" | "typescript";
+
+type Language = AdviceLanguage;
 
 /** The Python loop to copy under token weighting, one process; ranks copy the DDP reference, which counts tokens too. */
 export const TOKEN_PYTHON_REFERENCE = "trainers/python/accumaudit_probe/loops/token_reference.py";
@@ -41,12 +44,19 @@ const DIVIDE_BY_TOKENS =
 /** The snippets that change under token weighting; the others hold for both weightings. */
 export const TOKEN_SNIPPETS: Partial<Record<MistakeId, Partial<Record<Language, string>>>> = {
   "no-step": TOKEN_WINDOW_LOOP,
+  "first-step-early": TOKEN_WINDOW_LOOP,
   "tail-never-stepped": TOKEN_WINDOW_LOOP,
-  "window-spans-epochs": TOKEN_WINDOW_LOOP,
+  "counter-across-epochs": TOKEN_WINDOW_LOOP,
+  "tail-split": TOKEN_WINDOW_LOOP,
   "tail-divided-by-k": TOKEN_WINDOW_LOOP,
   "micro-batch-mean": TOKEN_WINDOW_LOOP,
   "loss-not-divided": TOKEN_WINDOW_LOOP,
-  "weights-off": TOKEN_WINDOW_LOOP,
+  unexplained: TOKEN_WINDOW_LOOP,
+  "per-rank-count": {
+    python: `n = torch.tensor([loss_tokens_in_my_window])         # labels != -100
+dist.all_reduce(n)                                   # the window's loss tokens on all ranks
+loss = token_loss_sum * world_size / n.item()`,
+  },
   "sampler-padding": {
     python: `loader = ctx.make_distributed_loader(pad=False)   # shards without repeated samples
 n = torch.tensor([loss_tokens_in_my_window])         # labels != -100
@@ -64,14 +74,13 @@ export const TOKEN_MISTAKE_TITLES: Partial<Record<MistakeId, string>> = {
 /** The cause and change of each mistake under token weighting, where they differ. */
 export const TOKEN_TEXT: Partial<Record<MistakeId, { cause: string; change: string }>> = {
   "no-step": {
-    cause:
-      "No optimizer step was taken: the loop steps only when (i + 1) % K == 0, and an epoch has fewer than K micro-batches.",
+    cause: "No optimizer step was applied: every sample of the run was lost.",
     change:
       "Step at the end of every window, the epoch's last (shorter) window included, and divide by the window's loss-token count.",
   },
   "tail-never-stepped": {
     cause:
-      "The epoch's last window, shorter than K micro-batches, never stepped: its gradient stayed in .grad and leaked into the next epoch's first step, and after the last epoch it was never applied.",
+      "The epoch's last window never stepped in its epoch: its gradient was applied with the next epoch's first window, or never.",
     change:
       "Step after the epoch's last micro-batch too (flush the last window), dividing by the window's loss-token count, and clear the gradient after every step.",
   },
@@ -90,11 +99,16 @@ export const TOKEN_TEXT: Partial<Record<MistakeId, { cause: string; change: stri
       "The loss was never divided for accumulation: each step applied the sum of its micro-batches' token-mean losses.",
     change: "Divide the window's summed token loss by the window's loss-token count.",
   },
-  "weights-off": {
+  unexplained: {
     cause:
-      "A step gave its samples other weights than n_i/T_W (a sample's loss tokens over its window's), in a way none of the common mistakes explains.",
+      "No accumulation mistake accumaudit knows explains what the trace shows; the evidence below is what it shows.",
     change:
-      "Compare the loss scaling with the reference loop: every loss token of a window weighs 1 / (loss tokens in the window).",
+      "Compare the loop with the reference loop window by window: every loss token of a window weighs 1 / (loss tokens in the window).",
+  },
+  "per-rank-count": {
+    cause:
+      "Each rank divided its loss by its own loss tokens in the window and the all-reduce averaged the ranks, so the tokens of a rank with fewer of them weighed more.",
+    change: DIVIDE_BY_TOKENS,
   },
   "sampler-padding": {
     cause:

@@ -155,7 +155,8 @@ export function lengthsText(s: Scenario): string {
 }
 
 /**
- * The scenario's shape as `N/B/K xE`, e.g. `110/8/4 x2`, then what differs from the defaults
+ * The scenario's shape as `N/B/K xE`, e.g. `110/8/4 x2` (`50/4/3 5 steps with replacement` for a
+ * run that draws with replacement), then what differs from the defaults
  * among shuffle, drop_last, precision, body and weighting: `1000/16/4 x3 shuffled`,
  * `2/1/2 x1 tokens 1,2`.
  */
@@ -168,16 +169,19 @@ export function scenarioShape(s: Scenario): string {
     s.weighting === "tokens" ? `tokens ${lengthsText(s)}` : null,
   ].filter((x) => x !== null);
   const ranks = s.worldSize > 1 ? [`on ${s.worldSize} ranks`] : [];
-  return [
-    `${s.datasetSize}/${s.batchSize}/${s.accumulation} x${s.epochs}`,
-    ...ranks,
-    ...extras,
-  ].join(" ");
+  // A run that draws with replacement has steps, not epochs.
+  const length =
+    s.sampling === "replacement"
+      ? ` ${plural(s.steps ?? 0, "step")} with replacement`
+      : ` x${s.epochs}`;
+  return [`${s.datasetSize}/${s.batchSize}/${s.accumulation}${length}`, ...ranks, ...extras].join(
+    " ",
+  );
 }
 
 /**
  * A scenario in a few words: "N 110 · B 8 · K 4 · 2 epochs" ("· W 2" before the epochs for
- * several ranks), then each other field that differs from its default ("drop_last", "shuffle 3",
+ * several ranks; "5 steps drawn with replacement" instead of the epochs for such a run), then each other field that differs from its default ("drop_last", "shuffle 3",
  * "fp16", "mlp body", "weighting tokens · loss tokens 1,2").
  */
 export function scenarioLabel(s: Scenario): string {
@@ -200,7 +204,9 @@ export function scenarioLabel(s: Scenario): string {
     symbol("batchSize"),
     symbol("accumulation"),
     ...(s.worldSize > 1 ? [`${scenarioField("worldSize").symbol} ${s.worldSize}`] : []),
-    plural(s.epochs, "epoch"),
+    s.sampling === "replacement"
+      ? `${plural(s.steps ?? 0, "step")} drawn with replacement`
+      : plural(s.epochs, "epoch"),
     ...extras,
   ].join(" · ");
 }
@@ -211,9 +217,31 @@ export function frameworkLabel(info: TrainerInfo | undefined): string {
   return [info.framework, info.frameworkVersion].filter(Boolean).join(" ");
 }
 
-/** A trainer with what ran it and, when it ran another precision, which: "python:lightning (lightning 2.6.6, ran bf16)". */
-export function trainerLabel(trainer: string, info: TrainerInfo | undefined): string {
-  if (!info?.framework) return trainer;
-  const ran = info.precision ? `, ran ${info.precision}` : "";
-  return `${trainer} (${frameworkLabel(info)}${ran})`;
+/**
+ * The precision a check asked for and the one that ran, when they differ or the forward passes ran
+ * several: "asked fp16, ran fp32", "asked fp32, ran bf16 and fp32" (the first is the one its
+ * tolerance follows); null when it ran as asked.
+ */
+export function precisionWords(
+  asked: Scenario["precision"],
+  info: TrainerInfo | undefined,
+): string | null {
+  const ran = info?.forwardPrecisions ?? [info?.precision ?? asked];
+  if (ran.length === 1 && ran[0] === asked) return null;
+  return `asked ${asked}, ran ${ran.join(" and ")}`;
+}
+
+/**
+ * A trainer with what ran it and, given the precision the check asked for, what ran when that
+ * differs: "python:lightning (lightning 2.6.6, asked fp16, ran bf16)". An audit's label, which
+ * spans several checks, is given no precision and names the framework only.
+ */
+export function trainerLabel(
+  trainer: string,
+  info: TrainerInfo | undefined,
+  asked?: Scenario["precision"],
+): string {
+  const precision = asked === undefined ? null : precisionWords(asked, info);
+  const parts = [info?.framework ? frameworkLabel(info) : null, precision].filter(Boolean);
+  return parts.length === 0 ? trainer : `${trainer} (${parts.join(", ")})`;
 }

@@ -325,8 +325,9 @@ describe("accumaudit CLI", () => {
     expect(audit.weighting).toBe("samples");
     expect(audit.trainers[0]?.counterexample?.result.weighting).toBe("samples");
     const replay = audit.trainers[0]?.counterexample?.replay ?? "";
-    expect(replay).toMatch(/^accumaudit check --trainer docs-loop /);
-    const again = cli(...replay.split(" ").slice(1), "--json");
+    // As the user typed it, from the same folder (test/replay-commands.test.ts runs it through sh).
+    expect(replay).toMatch(/^node dist\/cli\/main\.js check --trainer docs-loop /);
+    const again = cli(...replay.split(" ").slice(2), "--json");
     expect(again.code).toBe(1);
     expect((JSON.parse(again.stdout) as CheckResult).properties?.coverage.ok).toBe(false);
     expect(existsSync(report)).toBe(true);
@@ -464,7 +465,7 @@ describe("accumaudit CLI", () => {
     });
     const failure = suite?.testcase?.flatMap((c) => c.failure ?? [])[0];
     expect(failure?.inner).toContain(
-      "replay: accumaudit check --trainer docs-loop --dataset-size 2 --batch-size 1 --accumulation 2 --weighting tokens --lengths 1,2",
+      "replay: node dist/cli/main.js check --trainer docs-loop --dataset-size 2 --batch-size 1 --accumulation 2 --weighting tokens --lengths 1,2",
     );
   });
 

@@ -31,6 +31,8 @@ const PYTHON_DESCRIPTIONS: Record<string, string> = {
     "PyTorch: accumaudit's reference loop (sum of loss terms / the window's samples or loss tokens, tail flushed)",
   "python:token-reference":
     "PyTorch: the reference loop for LM fine-tuning (token losses / the window's (labels != -100) count, tail flushed)",
+  "python:replacement-reference":
+    "PyTorch: nanoGPT's shape done right for --sampling replacement (K micro-batches of B random draws per step, loss sum / the window's draws or loss tokens); the reference loop under epochs",
   "python:lightning": "PyTorch Lightning Trainer with accumulate_grad_batches = K",
   "python:accelerate":
     "HuggingFace Accelerate: Accelerator(gradient_accumulation_steps = K) with accumulate()",

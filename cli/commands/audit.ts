@@ -1,30 +1,26 @@
 import { availableParallelism } from "node:os";
-import { DEFAULT_SPACE, missionScenarios } from "../../properties/arbitraries.js";
+import { DEFAULT_SPACE } from "../../properties/arbitraries.js";
 import { auditTrainer } from "../../properties/audit.js";
 import type { TrainerAuditOutcome } from "../../properties/outcome.js";
-import {
-  MAX_WORLD_SIZE,
-  MODELS,
-  MODELS_BY_WEIGHTING,
-  PRECISIONS,
-  type Scenario,
-  WEIGHTINGS,
-} from "../../trainers/contract/scenario.js";
-import { scenarioField } from "../../trainers/contract/scenario-fields.js";
+import { MODELS } from "../../trainers/contract/scenario.js";
 import type { Trainer } from "../../trainers/contract/trainer.js";
 import { setPythonWorkerPoolSize } from "../../trainers/external/python-trainer.js";
 import { builtInTrainerNames, resolveTrainer } from "../../trainers/registry.js";
 import { setTfjsThreadPoolSize, THREADED_BACKENDS } from "../../trainers/tfjs/thread-pool.js";
 import { watchInterrupts } from "../interrupt.js";
-import { choiceList, integerFlag, RUN_FLAGS } from "../options.js";
+import { integerFlag, RUN_FLAGS } from "../options.js";
 import { forwardTrainerOutput, reportersFromFlags } from "../outputs.js";
 import { parseFlags } from "../parse-flags.js";
+import { shellWord } from "../replay.js";
 import { assertRunFlagsApply, runContextFromFlags } from "../run-context.js";
 import { RUN_USAGE, runMeta } from "../run-meta.js";
+import { scenarioHelp, scenarioOptions, scenarioUsage } from "../scenario-flags.js";
+import { LIST_FIELDS, searchSpaceFromFlags } from "../search-space.js";
 import { UsageError } from "../usage-error.js";
 
 const AUDIT_FLAGS = {
   ...RUN_FLAGS,
+  ...scenarioOptions(),
   trainer: { type: "string", multiple: true },
   runs: { type: "string" },
   seed: { type: "string" },
@@ -35,7 +31,6 @@ const AUDIT_FLAGS = {
   weighting: { type: "string", multiple: true },
   "max-dataset-size": { type: "string" },
   "max-epochs": { type: "string" },
-  "world-size": { type: "string" },
 } as const;
 
 const DEFAULT_RUNS = 100;
@@ -44,40 +39,25 @@ const DEFAULT_JOBS = Math.min(availableParallelism(), 4);
 
 export const AUDIT_USAGE = [
   "accumaudit audit [--trainer NAME]... [--runs N] [--seed S] [--path P] [--jobs J]",
-  `  [${scenarioField("precision").flag} ${PRECISIONS.join("|")}]... [${scenarioField("model").flag} ${MODELS.join("|")}]...`,
-  `  [${scenarioField("weighting").flag} ${WEIGHTINGS.join("|")}]... [--max-dataset-size N] [--max-epochs E] [${scenarioField("worldSize").flag} W]`,
+  ...scenarioUsage(92, { allOptional: true, repeatable: LIST_FIELDS }).map((line) => `  ${line}`),
+  "  [--max-dataset-size N] [--max-epochs E]",
   ...RUN_USAGE,
   `Without --trainer, audits the built-in trainers; --runs defaults to ${DEFAULT_RUNS}.`,
+  "A scenario flag pins its field: every generated scenario keeps the value given, the other fields are drawn and shrink as before; --precision, --model or --weighting given more than once is a list to draw from. --drop-last draws only scenarios it applies to (N >= B x W).",
+  `--max-dataset-size N bounds the generated dataset sizes (default ${DEFAULT_SPACE.maxDatasetSize}, raised to a pinned --dataset-size and to two full windows of the pinned B, K and W); --max-epochs E the epochs (default ${DEFAULT_SPACE.maxEpochs}). A pin beyond a bound given is a usage error.`,
+  "The known counterexamples (110/8/4 over 2 epochs: an incomplete last window; 1000/128/4: a short last micro-batch beside full ones) are checked with the pins applied, each only while it is a valid scenario that still has what it is kept for; the output names those left out and why.",
   `--jobs J: search cases checked at once, each in its own worker process for a python: trainer (default ${DEFAULT_JOBS}: the cores, at most 4); the outcome is the same for every J. The built-in trainers run one case at a time in the main thread unless --jobs is given: then each in its own thread on --backend ${THREADED_BACKENDS.join(" or ")} (measured slower than one job on a 2-core machine, see the README's benchmarks: a thread's start and each trace's transfer cost more than a generated case takes).`,
   `--weighting: the full-batch reference to hold the trainers to (default samples); tokens draws loss-token counts per sample and the models ${MODELS.filter((m) => m === "fingerprint" || m === "causal-lm").join(" and ")}.`,
-  `Trainers that run data-parallel are searched over 1 to ${DEFAULT_SPACE.maxWorldSize} ranks; --world-size W checks W ranks only, the known counterexamples included.`,
+  `Trainers that run data-parallel are searched over 1 to ${DEFAULT_SPACE.maxWorldSize} ranks; --world-size W checks W ranks only.`,
 ].join("\n");
-
-/** A listed model that no listed weighting trains (causal-lm under sample weighting) is a usage error. */
-function assertModelsFitWeightings(
-  models: ReadonlyArray<Scenario["model"]> | undefined,
-  weightings: ReadonlyArray<Scenario["weighting"]> = DEFAULT_SPACE.weightings,
-): void {
-  for (const model of models ?? []) {
-    const fits = weightings.filter((w) =>
-      (MODELS_BY_WEIGHTING[w] as ReadonlyArray<Scenario["model"]>).includes(model),
-    );
-    if (fits.length === 0) {
-      const needs = WEIGHTINGS.filter((w) =>
-        (MODELS_BY_WEIGHTING[w] as ReadonlyArray<Scenario["model"]>).includes(model),
-      );
-      throw new UsageError(
-        `--model ${model}: expected a model that ${weightings.join(" or ")} weighting trains (${weightings.flatMap((w) => MODELS_BY_WEIGHTING[w]).join(", ")}); add --weighting ${needs.join(" or ")}`,
-      );
-    }
-  }
-}
 
 /** `accumaudit audit`: a property search per trainer. Returns the exit code. */
 export async function auditCommand(args: string[]): Promise<number> {
   const { values } = parseFlags(args, AUDIT_FLAGS);
   if (values.help) {
-    process.stdout.write(`${AUDIT_USAGE}\n`);
+    process.stdout.write(
+      `${AUDIT_USAGE}\n\nScenario (each flag given pins its field; the others are drawn):\n${scenarioHelp(true)}\n`,
+    );
     return 0;
   }
   const runs = integerFlag(values, "runs", 1, 1_000_000) ?? DEFAULT_RUNS;
@@ -92,17 +72,8 @@ export async function auditCommand(args: string[]): Promise<number> {
       "--path: replays a search only together with its --seed (a counterexample prints both)",
     );
   const jobs = integerFlag(values, "jobs", 1, 64) ?? DEFAULT_JOBS;
-  const worldSize = integerFlag(values, "world-size", 1, MAX_WORLD_SIZE);
-  const space = {
-    ...(values.precision ? { precisions: choiceList(values, "precision", PRECISIONS) } : {}),
-    ...(values.model ? { models: choiceList(values, "model", MODELS) } : {}),
-    ...(values.weighting ? { weightings: choiceList(values, "weighting", WEIGHTINGS) } : {}),
-    maxDatasetSize:
-      integerFlag(values, "max-dataset-size", 1, 1_000_000) ?? DEFAULT_SPACE.maxDatasetSize,
-    maxEpochs: integerFlag(values, "max-epochs", 1, 1000) ?? DEFAULT_SPACE.maxEpochs,
-    ...(worldSize === undefined ? {} : { minWorldSize: worldSize, maxWorldSize: worldSize }),
-  };
-  assertModelsFitWeightings(space.models, space.weightings);
+  const search = searchSpaceFromFlags(values);
+  const { space } = search;
   const names =
     values.trainer && values.trainer.length > 0 ? values.trainer : builtInTrainerNames();
   assertRunFlagsApply(values, names);
@@ -120,26 +91,31 @@ export async function auditCommand(args: string[]): Promise<number> {
   // Starts each external trainer's worker now, while the report is set up and earlier trainers
   // are audited; a worker that cannot start is reported by that trainer's own audit.
   for (const trainer of trainers) trainer.maxWorldSize?.().catch(() => undefined);
-  const regressions = missionScenarios(
-    space.models?.[0],
-    space.precisions?.[0],
-    worldSize,
-    space.weightings?.[0],
-  );
+  const regressions = search.regressions.kept;
   const audits: TrainerAuditOutcome[] = [];
   const interrupt = watchInterrupts();
   try {
     await reporter.onRunStart({
       kind: "audit",
       meta: runMeta(context, {
-        precision: (space.precisions ?? DEFAULT_SPACE.precisions).join(", "),
-        weighting: (space.weightings ?? DEFAULT_SPACE.weightings).join(", "),
+        precision: (space.pinned.precision
+          ? [space.pinned.precision]
+          : (space.precisions ?? DEFAULT_SPACE.precisions)
+        ).join(", "),
+        weighting: (space.pinned.weighting
+          ? [space.pinned.weighting]
+          : (space.weightings ?? DEFAULT_SPACE.weightings)
+        ).join(", "),
         command: ["audit", ...args],
         seed,
         runs,
       }),
       trainers: trainers.map((t) => t.name),
       replay: context.replay,
+      searchReplay: (seed, path) =>
+        ["--seed", String(seed), "--path", path, ...search.flags].map(shellWord).join(" "),
+      pinned: space.pinned,
+      regressionsLeftOut: search.regressions.leftOut,
     });
     for (const trainer of trainers) {
       const audit = await auditTrainer(trainer, {

@@ -4,8 +4,8 @@ import { escapeHtml } from "./escape.js";
 import { heading } from "./markup.js";
 
 /**
- * "How to fix it" for a failing check: each mistake's cause and change, its snippet (each shown
- * once) and the reference loop to copy. Empty for a check that passed or could not run.
+ * "How to fix it" for a failing check: each mistake's cause, its evidence (what the trace shows),
+ * the change, its snippet (each shown once) and the reference loop to copy. Empty for a check that passed or could not run.
  */
 export function renderAdvice(check: CheckOutcome, level: number): string {
   if (check.verdict !== "fail") return "";
@@ -20,7 +20,11 @@ export function renderAdvice(check: CheckOutcome, level: number): string {
     const framework = a.framework
       ? ` <strong>In ${escapeHtml(a.framework.name)}:</strong> ${escapeHtml(a.framework.cause)}`
       : "";
-    return `<li><p>${escapeHtml(a.cause)}${framework} <strong>Change:</strong> ${escapeHtml(a.change)}</p>${code}</li>`;
+    const evidence =
+      a.evidence.length > 0
+        ? `<p><strong>Evidence:</strong></p><ul class="evidence">${a.evidence.map((e) => `<li>${escapeHtml(e.shows)}</li>`).join("")}</ul>`
+        : "";
+    return `<li><p>${escapeHtml(a.cause)}</p>${evidence}<p>${framework.trimStart()} <strong>Change:</strong> ${escapeHtml(a.change)}</p>${code}</li>`;
   });
   const references = [...new Set(advice.map((a) => a.reference))]
     .map((r) => `<code>${escapeHtml(r)}</code>`)

@@ -16,7 +16,8 @@ export async function renderCheckReport(input: {
   run: Pick<RunStart, "meta">;
 }): Promise<string> {
   const { check, run } = input;
-  const header = `${heading(1, `accumaudit check: ${trainerLabel(check.trainer, check.trainerInfo)}`)}<p class="lead">Verdict: ${verdictBadge(check.verdict)}${
+  const label = trainerLabel(check.trainer, check.trainerInfo, check.scenario.precision);
+  const header = `${heading(1, `accumaudit check: ${label}`)}<p class="lead">Verdict: ${verdictBadge(check.verdict)}${
     check.durationMs === undefined
       ? ""
       : escapeHtml(` · trainer ran ${Math.round(check.durationMs)} ms`)

@@ -23,7 +23,7 @@ import { escapeHtml } from "./escape.js";
 import { renderFigure } from "./figure.js";
 import { weightHeatmap } from "./heatmap.js";
 import { heading, table, verdictBadge } from "./markup.js";
-import { lossTokensLine, microBatchTable, scenarioTable } from "./scenario-panel.js";
+import { lossTokensLine, microBatchTable, precisionLine, scenarioTable } from "./scenario-panel.js";
 import { binSteps, largestBin } from "./step-bins.js";
 import { fitsWeightsTable, weightsTable } from "./weights-table.js";
 
@@ -87,6 +87,16 @@ export function windowingFigures(w: WindowingResult): string {
 function coverageTable(d: CheckJudgement): string {
   const epochs = d.properties.coverage.epochs;
   if (epochs.length === 0) return "";
+  const all = epochs[0];
+  if (d.scenario.sampling === "replacement" && all)
+    return table({
+      caption: "Coverage of the draws (a sample drawn twice counts twice)",
+      columns: ["draws", "expected", "applied once", "lost", "applied more than once"],
+      rows: [
+        { header: "all", cells: [all.expected, all.applied, all.lost, all.duplicated].map(String) },
+      ],
+      numeric: [0, 1, 2, 3],
+    });
   const troubled = epochs.filter((e) => e.lost + e.leaked + e.duplicated > 0);
   const shown =
     epochs.length <= MAX_EPOCH_ROWS
@@ -119,7 +129,9 @@ function stepsTable(d: CheckJudgement): string {
       d.scenario.weighting === "tokens" && analysis?.window ? `, ${analysis.window.units}` : "";
     const window =
       !binned && analysis?.window
-        ? `epoch ${nth(analysis.window.epoch)}, window ${nth(analysis.window.index)} (${analysis.window.size}${tokens})`
+        ? d.scenario.sampling === "replacement"
+          ? `window ${nth(analysis.window.index)} (${plural(analysis.window.size, "draw")}${tokens})`
+          : `epoch ${nth(analysis.window.epoch)}, window ${nth(analysis.window.index)} (${analysis.window.size}${tokens})`
         : "";
     return {
       header: b.first === b.last ? String(nth(b.first)) : `${nth(b.first)}–${nth(b.last)}`,
@@ -223,8 +235,11 @@ export async function chartFigures(
   about = d.trainer,
 ): Promise<string> {
   if (d.verdict === "error") return "";
-  const small = fitsWeightsTable(d);
-  const heatmap = small ? null : weightHeatmap(d);
+  // Under replacement a sample's due weight changes from window to window with its draws: the
+  // per-sample weight table and heatmap, which divide by one due weight per sample, do not apply.
+  const draws = d.scenario.sampling === "replacement";
+  const small = !draws && fitsWeightsTable(d);
+  const heatmap = small || draws ? null : weightHeatmap(d);
   const errors = errorChart(d);
   const [heatmapSvg, errorSvg] = await Promise.all([
     heatmap ? renderChartSvg(heatmap.spec, `${id}-heatmap`) : Promise.resolve(""),
@@ -276,6 +291,7 @@ export async function renderCheckBody(
       d.scenario,
       counterexample ? "The smallest failing scenario found" : "The scenario checked",
     ),
+    precisionLine(d),
     lossTokensLine(d),
     judged ? propertiesTable(judged) : "",
     judged ? microBatchTable(judged) : "",

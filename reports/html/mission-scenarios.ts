@@ -4,7 +4,7 @@ import { renderAdvice } from "./advice-section.js";
 import { chartFigures, explanationParagraph, propertiesTable } from "./diagnosis-section.js";
 import { escapeHtml } from "./escape.js";
 import { heading, verdictBadge } from "./markup.js";
-import { lossTokensLine, microBatchTable } from "./scenario-panel.js";
+import { lossTokensLine, microBatchTable, precisionLine } from "./scenario-panel.js";
 
 async function scenarioSection(
   check: CheckOutcome,
@@ -30,6 +30,7 @@ async function scenarioSection(
     `<p class="lead">Verdict: ${verdictBadge(check.verdict)}${ran}</p>`,
     // A passing scenario's explanation only repeats the properties table below it.
     check.verdict === "pass" ? "" : explanationParagraph(check),
+    precisionLine(check),
     lossTokensLine(check),
     check.verdict === "error" ? "" : propertiesTable(check, `Properties on ${label}`),
     check.verdict === "fail" ? microBatchTable(check) : "",

@@ -82,7 +82,10 @@ describe("renderAuditReport", () => {
     expect(html).toContain("104 samples (896–999) got weight 1/416");
     expect(html).toContain("<h4>How to fix it</h4>");
     expect(html).toContain(
-      "Each micro-batch&#39;s mean loss was divided by the window&#39;s number of micro-batches",
+      "Each micro-batch&#39;s mean loss was divided by the number of micro-batches in its window",
+    );
+    expect(html).toMatch(
+      /<p><strong>Evidence:<\/strong><\/p><ul class="evidence"><li>step \d+ \(micro-batch/,
     );
     const charts = audits.reduce(
       (n, a) => n + searchCharts(a) + a.regressions.reduce((m, r) => m + chartsOf(r), 0),

@@ -1,4 +1,5 @@
 import type { CheckJudgement, CheckOutcome } from "../../properties/outcome.js";
+import { ranPrecision } from "../../properties/tolerance.js";
 import {
   microBatchesPerEpoch,
   type Scenario,
@@ -12,7 +13,15 @@ import {
   tokenWeightingOf,
 } from "../sentences/loss-tokens.js";
 import { stepFindings } from "../sentences/weighting.js";
-import { formatCounts, formatWeight, lengthsText, nth, plural, WEIGHTING_WORDS } from "../words.js";
+import {
+  formatCounts,
+  formatWeight,
+  lengthsText,
+  nth,
+  plural,
+  precisionWords,
+  WEIGHTING_WORDS,
+} from "../words.js";
 import { escapeHtml } from "./escape.js";
 import { table } from "./markup.js";
 
@@ -26,6 +35,8 @@ function fieldValue(s: Scenario, key: keyof Scenario): string | null {
   if (key === "weighting") return WEIGHTING_WORDS[s.weighting];
   // Loss-token counts mean something under token weighting only.
   if (key === "lengths") return s.weighting === "tokens" ? lengthsText(s) : null;
+  if (value === undefined) return null; // a field the scenario leaves out (steps under epochs)
+  if (key === "epochs" && s.sampling === "replacement") return null; // no epochs: steps instead
   if (typeof value === "boolean") return value ? "yes" : "no";
   return String(value);
 }
@@ -38,14 +49,36 @@ export function scenarioTable(s: Scenario, caption: string): string {
       const name = f.symbol && f.symbol.length === 1 ? `${f.label} ${f.symbol}` : f.label;
       return value === null ? [] : [[name, value]];
     }),
-    ["micro-batches per epoch", microBatchesPerEpoch(s)],
-    ["windows per epoch", stepsPerEpoch(s)],
+    ...(s.sampling === "replacement"
+      ? ([
+          ["micro-batches drawn", (s.steps ?? 0) * s.accumulation],
+          ["windows", s.steps ?? 0],
+        ] as Array<[string, number]>)
+      : ([
+          ["micro-batches per epoch", microBatchesPerEpoch(s)],
+          ["windows per epoch", stepsPerEpoch(s)],
+        ] as Array<[string, number]>)),
   ];
   return table({
     caption,
     columns: ["setting", "value"],
     rows: fields.map(([k, v]) => ({ header: escapeHtml(k), cells: [escapeHtml(String(v))] })),
   });
+}
+
+/**
+ * When the check's trainer ran another precision than the scenario asked for (or several), what
+ * ran and the tolerance the weighting was held to: "Precision: asked fp16, ran fp32; the weighting
+ * is held to fp32's tolerance."; empty when it ran as asked.
+ */
+export function precisionLine(check: CheckOutcome): string {
+  const words = precisionWords(check.scenario.precision, check.trainerInfo);
+  if (!words) return "";
+  const held =
+    check.verdict === "error"
+      ? ""
+      : `; the weighting is held to ${ranPrecision(check.scenario, check.trainerInfo)}'s tolerance`;
+  return `<p class="precision">Precision: ${escapeHtml(words + held)}.</p>`;
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { CoverageFinding, CoverageResult, EpochCoverage } from "../../properties/outcome.js";
 import { mergeSampleSets, type SampleSet } from "../../properties/sample-set.js";
 import type { Scenario } from "../../trainers/contract/scenario.js";
+import { scenarioField } from "../../trainers/contract/scenario-fields.js";
 import { formatSampleSet, nth, plural } from "../words.js";
 
 /** The findings of one kind in one epoch. */
@@ -84,10 +85,31 @@ function duplicatedParts(result: CoverageResult, epoch: number): string[] {
 }
 
 /**
+ * An epoch-sampled run whose loop draws with replacement, plainly: "the loop draws samples with
+ * replacement (sample 5 in micro-batches 2 and 7 of epoch 1; 38 samples never drawn): coverage
+ * per epoch does not apply; audit it with --sampling replacement --steps 5".
+ */
+export function drawnWithReplacementSentence(
+  f: Extract<CoverageFinding, { kind: "drawn-with-replacement" }>,
+): string {
+  const [a, b] = f.microBatches;
+  const where =
+    a === b
+      ? `twice in micro-batch ${nth(a)} of epoch ${nth(f.epoch)}`
+      : `in micro-batches ${nth(a)} and ${nth(b)} of epoch ${nth(f.epoch)}`;
+  const others =
+    f.samples.count > 1 ? `, ${plural(f.samples.count - 1, "other")} drawn twice or more` : "";
+  const flags = `${scenarioField("sampling").flag} replacement ${scenarioField("steps").flag} ${Math.max(f.appliedSteps, 1)}`;
+  return `the loop draws samples with replacement (sample ${f.sample} ${where}${others}; ${plural(f.neverDrawn, "sample")} never drawn): coverage per epoch does not apply; audit it with ${flags}`;
+}
+
+/**
  * Coverage in one line: "every sample applied exactly once in each of 2 epochs", or per failing
  * epoch what was applied, leaked, lost and duplicated, with the sample ids.
  */
 export function coverageMessage(result: CoverageResult, scenario: Scenario): string {
+  const drawn = findingsOf(result, "drawn-with-replacement")[0];
+  if (drawn) return drawnWithReplacementSentence(drawn);
   const dropped = totalOf(result, "dropped");
   const droppedNote =
     dropped > 0 ? `; ${plural(dropped, "sample")} dropped by drop_last over the run` : "";

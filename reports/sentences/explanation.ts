@@ -11,7 +11,14 @@ import {
   wasWere,
 } from "../words.js";
 import { checkErrorMessage } from "./check-error.js";
-import { findingsOf, ranksWord, samplesOf, totalOf } from "./coverage.js";
+import {
+  drawnWithReplacementSentence,
+  findingsOf,
+  ranksWord,
+  samplesOf,
+  totalOf,
+} from "./coverage.js";
+import { explainDraws } from "./draws.js";
 import { tokenWeightingOf } from "./loss-tokens.js";
 import { replicasMessage } from "./replicas.js";
 import { bodySentences, weightingSentences } from "./weight-explanation.js";
@@ -90,10 +97,22 @@ function windowingSentences(c: CheckJudgement): string[] {
         ? "was in no applied step"
         : `best matches step ${nth(first.step)}, which holds ${plural(first.stepSamples, "sample")}, ${sharedPart(first.sharedSamples, first.stepSamples)}`)
     : "";
+  const never = windowingFindings(windowing, "unproduced-windows").reduce(
+    (n, f) => n + f.windows[1] - f.windows[0] + 1,
+    0,
+  );
+  const neverFed =
+    never > 0
+      ? `${plural(never, "window")} ${wasWere(never)} never fed (the run stopped before them)`
+      : "";
+  const mismatched =
+    unmatched.length > 0 || never === 0
+      ? `${plural(unmatched.length, "window")} did not match any applied step${example}`
+      : "";
   return [
     `The trainer applied ${plural(windowing.appliedSteps, "step")}${skipped} where ` +
       `${plural(windowing.expectedSteps, "window")} ${wasWere(windowing.expectedSteps)} expected; ` +
-      `${plural(unmatched.length, "window")} did not match any applied step${example}.`,
+      `${[neverFed, mismatched].filter(Boolean).join("; ")}.`,
   ];
 }
 
@@ -132,7 +151,9 @@ export function leadSentence(c: CheckOutcome): string {
     failing.length === 1
       ? failing[0]
       : `${failing.slice(0, -1).join(", ")} and ${failing[failing.length - 1]}`;
-  const mistakes = mistakesOf(c).map((id) => mistakeTitle(id, c.scenario.weighting));
+  const mistakes = mistakesOf(c).map((id) =>
+    mistakeTitle(id, c.scenario.weighting, c.scenario.sampling),
+  );
   return `${c.trainer} fails ${list}${mistakes.length > 0 ? `: ${mistakes.join("; ")}` : ""}.`;
 }
 
@@ -145,6 +166,7 @@ export function leadSentence(c: CheckOutcome): string {
 export function explainCheck(c: CheckOutcome): string {
   if (c.verdict === "error")
     return `${c.trainer} could not be checked: ${checkErrorMessage(c.error)}.`;
+  if (c.scenario.sampling === "replacement") return explainDraws(c);
   const w = c.properties.weighting;
   if (c.verdict === "pass") {
     const body =
@@ -156,6 +178,12 @@ export function explainCheck(c: CheckOutcome): string {
       `with weights within ${formatNumber(w.maxRelError)} relative of ${tokenWeightingOf(c) ? "n_i/T_W, each sample's share of its window's loss tokens" : "1/|W|"} (tolerance ${formatNumber(w.tolerance)}; ` +
       `the smallest weighting error it detects is ${formatNumber(w.detectableRelError)}).${body}`
     );
+  }
+  // A loop that draws with replacement has no epoch windows to speak of: say that alone.
+  const drawn = findingsOf(c.properties.coverage, "drawn-with-replacement")[0];
+  if (drawn) {
+    const sentence = drawnWithReplacementSentence(drawn);
+    return `${scenarioSentence(c)} failed: ${sentence}.`;
   }
   const nothing = noStepSentence(c);
   if (nothing) return [`${scenarioSentence(c)} ${nothing}`, ...droppedSentences(c)].join(" ");

@@ -1,6 +1,7 @@
 /** Every sentence accumaudit says about a check, made from its findings: one place for all outputs. */
 import type { CheckJudgement, PropertyName } from "../../properties/outcome.js";
 import { coverageMessage } from "./coverage.js";
+import { drawCoverageMessage, drawWeightingMessage, drawWindowingMessage } from "./draws.js";
 import { tokenWeightingOf } from "./loss-tokens.js";
 import { replicasMessage } from "./replicas.js";
 import { weightingMessage } from "./weighting.js";
@@ -18,6 +19,12 @@ export { windowingMessage } from "./windowing.js";
 /** One line per property, as the text output, the JSON `message` fields and the HTML show it. */
 export function propertyMessage(check: CheckJudgement, property: PropertyName): string {
   const { properties, scenario } = check;
+  if (scenario.sampling === "replacement" && property !== "replicas")
+    return property === "coverage"
+      ? drawCoverageMessage(properties.coverage, scenario)
+      : property === "weighting"
+        ? drawWeightingMessage(properties.weighting, scenario)
+        : drawWindowingMessage(properties.windowing, scenario);
   switch (property) {
     case "coverage":
       return coverageMessage(properties.coverage, scenario);

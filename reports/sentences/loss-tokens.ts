@@ -118,6 +118,19 @@ export function microBatchScaling(
     }
     case "not-divided":
       return { weightOf: () => 1 / w, how: `never divided${ranks}` };
+    case "per-rank-count": {
+      const rankUnits = (rank: number) =>
+        finding.microBatches.filter((mb) => mb.rank === rank).reduce((n, mb) => n + mb.units, 0);
+      return {
+        weightOf: (mb) => mb.units / (w * rankUnits(mb.rank)),
+        how: `divided by its rank's own loss tokens in the window${ranks}`,
+      };
+    }
+    case "summed":
+      return {
+        weightOf: (mb) => mb.units / w,
+        how: `summed over its loss tokens, never divided${ranks}`,
+      };
     case null:
       return null;
   }

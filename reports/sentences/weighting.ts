@@ -37,7 +37,7 @@ export function groupSamples(group: WeightGroup, note?: string): string {
  * What the weights of a group should have been: "their 14-sample window should give 1/14";
  * under token weighting "token weighting gives it 1/3 (1 of its window's 3 loss tokens)".
  */
-function expectedPart(group: WeightGroup, tokens: TokenWeighting | null): string {
+export function expectedPart(group: WeightGroup, tokens: TokenWeighting | null): string {
   const one = group.samples.count === 1;
   const share = tokens ? tokenShareText(group, tokens) : null;
   if (group.expected === 0 && share === null)

@@ -25,6 +25,15 @@ export function windowingMessage(result: WindowingResult, scenario: Scenario): s
   const parts: string[] = [];
   for (const count of windowingFindings(result, "step-count"))
     parts.push(`expected ${plural(count.expected, "applied step")}, saw ${count.applied}`);
+  const never = windowingFindings(result, "unproduced-windows");
+  if (never.length > 0) {
+    const first = never[0] as (typeof never)[number];
+    const windows = never.reduce((n, f) => n + f.windows[1] - f.windows[0] + 1, 0);
+    const epochs = never.length > 1 ? `, in ${plural(never.length, "epoch")}` : "";
+    parts.push(
+      `${plural(windows, "window")} never produced: the loader stopped after ${plural(first.producedMicroBatches, "micro-batch", "micro-batches")} of epoch ${nth(first.epoch)}, where the scenario has ${first.producedMicroBatches + first.microBatches}${epochs}`,
+    );
+  }
   const unmatched = windowingFindings(result, "unmatched-window");
   const m = unmatched[0];
   if (m) {

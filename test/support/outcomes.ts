@@ -64,7 +64,7 @@ export function testRun(kind: RunStart["kind"], trainers: readonly string[] = []
       command: "accumaudit audit --runs 40 --seed 1234567 --report audit.html",
     },
     trainers,
-    replay: replayCommand([]),
+    replay: replayCommand(),
   };
 }
 

@@ -19,7 +19,7 @@ import type { Trainer } from "../../trainers/contract/trainer.js";
 export type SimulatedLoop = "reference" | "docs-loop" | "tail-step" | "two-loop";
 
 /** One epoch's sample order: index order, or a seeded shuffle (a loader's, not the oracle's). */
-function epochOrder(s: Scenario, epoch: number): number[] {
+export function epochOrder(s: Scenario, epoch: number): number[] {
   const order = Array.from({ length: s.datasetSize }, (_, i) => i);
   if (s.shuffle !== false) {
     let state = (s.shuffle + epoch * 0x9e3779b1) >>> 0;
@@ -77,12 +77,19 @@ function loopRule(
 
 /**
  * A float64 SGD run's steps as a loop builds them: `add` accumulates a sample's weight (and its
- * body gradient at the current parameters), `step` records the accumulated step and applies it.
+ * body gradient at the current parameters), `step` records the accumulated step and applies it
+ * (clipped first to global L2 norm `clipNorm` over the fingerprint and body gradient, when
+ * given), `clear` drops what has accumulated, `pending` says whether anything has.
  */
-function sgdSteps(s: Scenario): {
+export function sgdSteps(
+  s: Scenario,
+  clipNorm?: number,
+): {
   steps: Step[];
   add: (epoch: number, sample: number, scale: number) => void;
   step: (epoch: number) => void;
+  clear: () => void;
+  pending: () => boolean;
 } {
   const data = makeDataset(s);
   let params = initialBodyParameters(s);
@@ -98,7 +105,13 @@ function sgdSteps(s: Scenario): {
     body = body.map((v, j) => v + scale * (g[j] ?? 0));
   };
   const step = (epoch: number) => {
-    const entries = [...weights.entries()].sort((a, b) => a[0] - b[0]);
+    let entries = [...weights.entries()].sort((a, b) => a[0] - b[0]);
+    if (clipNorm !== undefined) {
+      const squares = [...entries.map(([, w]) => w), ...body].reduce((t, v) => t + v * v, 0);
+      const factor = Math.min(1, clipNorm / Math.sqrt(squares));
+      entries = entries.map(([key, w]) => [key, w * factor]);
+      body = body.map((v) => v * factor);
+    }
     steps.push({
       epoch,
       skipped: false,
@@ -113,7 +126,11 @@ function sgdSteps(s: Scenario): {
     weights = new Map();
     body = params.map(() => 0);
   };
-  return { steps, add, step };
+  const clear = () => {
+    weights = new Map();
+    body = params.map(() => 0);
+  };
+  return { steps, add, step, clear, pending: () => weights.size > 0 };
 }
 
 /**

@@ -10,6 +10,8 @@ describe("scenario fields", () => {
       "accumulation",
       "worldSize",
       "epochs",
+      "sampling",
+      "steps",
       "dropLast",
       "shuffle",
       "precision",
@@ -36,6 +38,19 @@ describe("scenario fields", () => {
     expect(scenarioField("weighting")).toMatchObject({ kind: "choice", default: "samples" });
     expect(scenarioField("lengths")).toMatchObject({ kind: "counts", optional: true });
     expect(scenarioField("lengths").default).toBeUndefined();
+    expect(scenarioField("sampling")).toMatchObject({
+      flag: "--sampling",
+      kind: "choice",
+      choices: ["epochs", "replacement"],
+      default: "epochs",
+    });
+    expect(scenarioField("steps")).toMatchObject({
+      flag: "--steps",
+      symbol: "S",
+      kind: "integer",
+      optional: true,
+    });
+    expect(scenarioField("steps").default).toBeUndefined();
   });
 
   it("the Python worker's JSON Schema is the one the schema exports (run `npm run schema` when not)", () => {
@@ -46,9 +61,10 @@ describe("scenario fields", () => {
       ),
     );
     expect(shipped).toEqual(scenarioJsonSchema());
-    // Every field but the loss-token counts, which a scenario without token weighting leaves out.
+    // Every field but the loss-token counts and the steps, which a scenario without token
+    // weighting, or without replacement sampling, leaves out.
     expect(shipped.required).toEqual(
-      SCENARIO_FIELDS.filter((f) => f.key !== "lengths").map((f) => f.key),
+      SCENARIO_FIELDS.filter((f) => f.key !== "lengths" && f.key !== "steps").map((f) => f.key),
     );
     expect(shipped.additionalProperties).toBe(false);
   });

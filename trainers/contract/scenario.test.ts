@@ -11,6 +11,7 @@ describe("parseScenario", () => {
       dropLast: false,
       shuffle: false,
       epochs: 1,
+      sampling: "epochs",
       precision: "fp32",
       model: "fingerprint",
       dataSeed: 0,
@@ -29,6 +30,92 @@ describe("parseScenario", () => {
     expect(parseScenario({ ...base, weighting: "tokens", model: "causal-lm" }).model).toBe(
       "causal-lm",
     );
+  });
+
+  it("takes a run that draws with replacement: steps instead of epochs", () => {
+    const s = parseScenario({
+      datasetSize: 50,
+      batchSize: 4,
+      accumulation: 3,
+      sampling: "replacement",
+      steps: 5,
+    });
+    expect(s).toMatchObject({ sampling: "replacement", steps: 5, epochs: 1 });
+    expect(parseScenario({ ...s, epochs: 1 }).steps).toBe(5);
+  });
+
+  it.each([
+    [
+      { datasetSize: 50, batchSize: 4, accumulation: 3, sampling: "replacement" },
+      "steps: expected the optimizer steps the run takes under replacement sampling, saw none",
+    ],
+    [
+      { datasetSize: 50, batchSize: 4, accumulation: 3, steps: 5 },
+      "steps: expected none under epoch sampling (steps apply to replacement sampling), saw 5",
+    ],
+    [
+      {
+        datasetSize: 50,
+        batchSize: 4,
+        accumulation: 3,
+        sampling: "replacement",
+        steps: 5,
+        epochs: 2,
+      },
+      "epochs: expected 1 under replacement sampling (a run that draws with replacement has no epochs; set steps), saw 2",
+    ],
+    [
+      {
+        datasetSize: 50,
+        batchSize: 4,
+        accumulation: 3,
+        sampling: "replacement",
+        steps: 5,
+        dropLast: true,
+      },
+      "dropLast: expected off under replacement sampling (every micro-batch holds B draws), saw on",
+    ],
+    [
+      {
+        datasetSize: 50,
+        batchSize: 4,
+        accumulation: 3,
+        sampling: "replacement",
+        steps: 5,
+        shuffle: 3,
+      },
+      "shuffle: expected off under replacement sampling (the draws come from the data seed), saw 3",
+    ],
+    [
+      {
+        datasetSize: 50,
+        batchSize: 4,
+        accumulation: 3,
+        sampling: "replacement",
+        steps: 5,
+        worldSize: 2,
+      },
+      "worldSize: expected 1 under replacement sampling",
+    ],
+    [
+      { datasetSize: 50, batchSize: 1000, accumulation: 1000, sampling: "replacement", steps: 5 },
+      "steps: expected steps x accumulation x batchSize at most 2000000 draws, saw 5000000",
+    ],
+    [
+      { datasetSize: 50, batchSize: 4, accumulation: 3, sampling: "random" },
+      'sampling: expected one of epochs, replacement, saw "random"',
+    ],
+    [
+      { datasetSize: 50, batchSize: 4, accumulation: 3, sampling: "replacement", steps: 0 },
+      "steps: expected at least 1, saw 0",
+    ],
+  ])("refuses the sampling rules broken by %j in one line naming the field", (input, message) => {
+    expect(() => parseScenario(input)).toThrow(message);
+    try {
+      parseScenario(input);
+    } catch (error) {
+      expect((error as Error).message).not.toContain("\n");
+    }
   });
 
   it.each([

@@ -1,6 +1,10 @@
 import { z } from "zod";
 
-/** Numeric precisions a scenario can ask for. fp16 and bf16 are emulated by the built-in trainers. */
+/**
+ * Numeric precisions a scenario can ask for, from the highest to the lowest (a later one rounds
+ * more; the trace's `trainer.forwardPrecisions` lists them lowest first). fp16 and bf16 are
+ * emulated by the built-in trainers.
+ */
 export const PRECISIONS = ["fp32", "fp16", "bf16"] as const;
 /**
  * Probe model bodies: none beside the fingerprint, logistic regression, a two-layer MLP (these
@@ -24,6 +28,16 @@ export const MODELS_BY_WEIGHTING = {
 export const MAX_LOSS_TOKENS = 64;
 /** Loss-token counts drawn when a token-weighted scenario names none: uniform from 1 to 8. */
 export const DEFAULT_LENGTHS = "1-8";
+
+/**
+ * How a run's micro-batches draw their samples: `epochs` (every epoch one pass over the dataset,
+ * each sample once) or `replacement` (no epochs: every micro-batch is B draws with replacement,
+ * as nanoGPT-style pretraining loops draw `torch.randint(N, (B,))`, for a number of steps).
+ */
+export const SAMPLINGS = ["epochs", "replacement"] as const;
+
+/** Most draws (steps x K x B) a run that draws with replacement may ask for. */
+export const MAX_DRAWS = 2_000_000;
 
 /** Most data-parallel ranks a scenario may ask for. */
 export const MAX_WORLD_SIZE = 8;
@@ -94,6 +108,19 @@ export const ScenarioSchema = z
       symbol: "E",
       label: "epochs",
       description: "passes over the dataset",
+    }),
+    sampling: choice(SAMPLINGS).default("epochs").meta({
+      flag: "--sampling",
+      label: "sampling",
+      description:
+        "how micro-batches draw samples: epochs (each epoch a pass over the dataset) or replacement (every micro-batch B random draws, no epochs, as nanoGPT-style loops do; set --steps)",
+    }),
+    steps: wholeNumber(1, 1_000_000).optional().meta({
+      flag: "--steps",
+      symbol: "S",
+      label: "steps",
+      description:
+        "optimizer steps of a run that draws with replacement, each over K micro-batches of B draws (replacement sampling only)",
     }),
     dropLast: z.boolean().default(false).meta({
       flag: "--drop-last",
@@ -169,6 +196,7 @@ export const ScenarioSchema = z
     message: `expected datasetSize x epochs at most ${MAX_FINGERPRINT_PARAMETERS} (one fingerprint parameter per sample per epoch)`,
     path: ["datasetSize"],
   })
+  .superRefine(checkSampling)
   .superRefine((s, ctx) => {
     const models: readonly string[] = MODELS_BY_WEIGHTING[s.weighting];
     if (!models.includes(s.model))
@@ -200,6 +228,58 @@ export const ScenarioSchema = z
         });
     }
   });
+
+/**
+ * The rules of the sampling: `steps` belongs to replacement sampling and is required there; a run
+ * that draws with replacement has one pass (no epochs), no drop_last or shuffle (every micro-batch
+ * is B draws from the data seed) and one rank.
+ */
+function checkSampling(
+  s: {
+    sampling: (typeof SAMPLINGS)[number];
+    steps?: number | undefined;
+    epochs: number;
+    dropLast: boolean;
+    shuffle: number | false;
+    worldSize: number;
+    batchSize: number;
+    accumulation: number;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  const issue = (path: string, message: string) =>
+    ctx.addIssue({ code: "custom", message, path: [path] });
+  if (s.sampling === "epochs") {
+    if (s.steps !== undefined)
+      issue(
+        "steps",
+        `expected none under epoch sampling (steps apply to replacement sampling), saw ${s.steps}`,
+      );
+    return;
+  }
+  const why = "under replacement sampling";
+  if (s.steps === undefined)
+    issue("steps", `expected the optimizer steps the run takes ${why}, saw none`);
+  else if (s.steps * s.accumulation * s.batchSize > MAX_DRAWS)
+    issue(
+      "steps",
+      `expected steps x accumulation x batchSize at most ${MAX_DRAWS} draws, saw ${s.steps * s.accumulation * s.batchSize}`,
+    );
+  if (s.epochs !== 1)
+    issue(
+      "epochs",
+      `expected 1 ${why} (a run that draws with replacement has no epochs; set steps), saw ${s.epochs}`,
+    );
+  if (s.dropLast)
+    issue("dropLast", `expected off ${why} (every micro-batch holds B draws), saw on`);
+  if (s.shuffle !== false)
+    issue("shuffle", `expected off ${why} (the draws come from the data seed), saw ${s.shuffle}`);
+  if (s.worldSize !== 1)
+    issue(
+      "worldSize",
+      `expected 1 ${why} (one process draws; data-parallel draws are not audited), saw ${s.worldSize}`,
+    );
+}
 
 /** A validated scenario, defaults filled in. */
 export type Scenario = z.output<typeof ScenarioSchema>;

@@ -121,3 +121,35 @@ describe("parseTrace", () => {
     expect(Object.keys(parseTrace(structuredClone(ranks)))).toEqual(Object.keys(expected.trace));
   });
 });
+
+describe("trainer.precision and trainer.forwardPrecisions", () => {
+  const asked = (precision: "fp32" | "fp16" | "bf16", trainer: object) =>
+    viaParseTrace({ ...single, scenario: { ...single.scenario, precision }, trainer });
+
+  it("take what ran: another precision, and the precisions of the forward passes, lowest first", () => {
+    expect(asked("fp16", { name: "t", precision: "fp32" })).toHaveProperty("trace");
+    expect(
+      asked("fp32", { name: "t", precision: "bf16", forwardPrecisions: ["bf16", "fp32"] }),
+    ).toHaveProperty("trace");
+    expect(
+      asked("bf16", { name: "t", forwardPrecisions: ["bf16", "fp16", "fp32"] }),
+    ).toHaveProperty("trace");
+  });
+
+  it("refuse forward precisions out of order, repeated or alone, in one line naming the field", () => {
+    for (const forwardPrecisions of [["fp32", "bf16"], ["bf16", "bf16"], ["bf16"]]) {
+      const result = asked("bf16", { name: "t", forwardPrecisions });
+      expect(result).toHaveProperty("error");
+      const { error } = result as { error: string };
+      expect(error).toMatch(/^invalid trace: trainer\.forwardPrecisions/);
+      expect(error).not.toContain("\n");
+    }
+  });
+
+  it("refuse a lowest forward precision that is not the one that ran", () => {
+    expect(asked("fp32", { name: "t", forwardPrecisions: ["bf16", "fp32"] })).toEqual({
+      error:
+        "invalid trace: trainer.forwardPrecisions: expected the lowest first to be the precision that ran, fp32 (trainer.precision, else the scenario's), saw bf16",
+    });
+  });
+});

@@ -105,10 +105,26 @@ export const TrainerInfoSchema = z
     backend: z.string().optional(),
     device: z.string().optional(),
     /**
-     * The precision the trainer really ran, when it knows it differs from the scenario's (a
-     * framework that quietly trains fp16 as fp32 or bf16). The looser tolerance of the two holds.
+     * The precision the trainer really ran, when it differs from the scenario's (a framework that
+     * quietly trains fp16 as fp32 or bf16): the Python probe sees it in every forward pass. With
+     * `forwardPrecisions`, the lowest of them. The weighting is held to its tolerance.
      */
     precision: z.enum(PRECISIONS).optional(),
+    /**
+     * Every precision the forward passes ran, lowest first, when they were not all one (some
+     * passes under autocast, some not); absent otherwise.
+     */
+    forwardPrecisions: z
+      .array(z.enum(PRECISIONS))
+      .min(2)
+      .refine(
+        (ps) =>
+          ps.every((p, k) => k === 0 || PRECISIONS.indexOf(p) < PRECISIONS.indexOf(ps[k - 1] ?? p)),
+        {
+          message: `expected distinct precisions, lowest first (${[...PRECISIONS].reverse().join(", ")})`,
+        },
+      )
+      .optional(),
   })
   .strict();
 
@@ -175,7 +191,8 @@ function checkStepIndices(steps: readonly Step[], path: string, trace: Trace): v
 /**
  * Checks what a schema cannot: every fingerprint entry names a sample and an epoch of the
  * scenario; ranks are those of the world size, each replica once; a run of several ranks is
- * version 2 with its micro-batches observed. Throws {@link TraceError}.
+ * version 2 with its micro-batches observed; the lowest forward precision is the one that ran.
+ * Throws {@link TraceError}.
  */
 export function checkTraceIndices(trace: Trace): Trace {
   const { worldSize } = trace.scenario;
@@ -189,6 +206,14 @@ export function checkTraceIndices(trace: Trace): Trace {
     fail("version", "2 for a trace with ranks", "1");
   if (worldSize > 1 && !trace.microBatches)
     fail("microBatches", `the forward passes of all ${worldSize} ranks`, "none");
+  const ran = trace.trainer.precision ?? trace.scenario.precision;
+  const lowest = trace.trainer.forwardPrecisions?.[0];
+  if (lowest !== undefined && lowest !== ran)
+    fail(
+      "trainer.forwardPrecisions",
+      `the lowest first to be the precision that ran, ${ran} (trainer.precision, else the scenario's)`,
+      lowest,
+    );
   checkStepIndices(trace.steps, "steps", trace);
   const ranks = (trace.replicas ?? []).map((r) => r.rank);
   const expected = Array.from({ length: worldSize - 1 }, (_, k) => k + 1);

@@ -12,6 +12,7 @@ export const PYTHON_TRAINER_NAMES = [
   "python:k-plus-one",
   "python:reference",
   "python:token-reference",
+  "python:replacement-reference",
   "python:lightning",
   "python:accelerate",
   "python:hf-trainer",

@@ -44,6 +44,10 @@ export async function openSession(
     throw new TrainerError(
       `${trainer}: world size ${scenario.worldSize}: expected 1 (the built-in TensorFlow.js trainers run in one process; the data-parallel trainers are python:ddp-docs-loop, python:ddp-tail-step and python:ddp-reference)`,
     );
+  if (scenario.sampling !== "epochs")
+    throw new TrainerError(
+      `${trainer}: sampling ${scenario.sampling}: expected epochs (the built-in TensorFlow.js trainers run epochs over the dataset; audit a loop that draws with replacement through python:reference or your own python:MODULE:FUNCTION)`,
+    );
   await selectBackend(options.backend ?? "cpu");
   const readsSynchronously = tf.getBackend() !== "webgpu";
   if (!readsSynchronously && scenario.precision !== "fp32")

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch.utils.data import DataLoader, DistributedSampler, Sampler
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sampler
 
+from .precision import PRECISIONS
 from .probe import ProbeDataset, ProbeModel, collate
 from .recorder import checked_learning_rate
 
@@ -83,8 +84,12 @@ class RunContext:
         self.rank = int(rank)
         self.local_rank = self.rank
         self.framework: dict[str, str] = {"framework": "pytorch", "frameworkVersion": torch.__version__}
+        #: What :meth:`set_effective_precision` said the run trains in (None: nothing said).
+        self.stated_precision: str | None = None
         self._samplers: list[DistributedSampler | ShardSampler] = []
         self.recorder = recorder
+        #: The generator :meth:`draw_batch` draws from, seeded from the data seed on first use.
+        self._draws: torch.Generator | None = None
 
     # -- scenario shorthands --------------------------------------------------------------------
 
@@ -102,6 +107,18 @@ class RunContext:
     def epochs(self) -> int:
         """E: passes over the dataset."""
         return int(self.scenario["epochs"])
+
+    @property
+    def sampling(self) -> str:
+        """``"epochs"`` (each epoch a pass over the dataset) or ``"replacement"`` (every micro-batch
+        B random draws with replacement, no epochs, ``steps`` optimizer steps)."""
+        return str(self.scenario.get("sampling", "epochs"))
+
+    @property
+    def steps(self) -> int | None:
+        """S: the optimizer steps of a run that draws with replacement (None under epoch sampling)."""
+        steps = self.scenario.get("steps")
+        return None if steps is None else int(steps)
 
     @property
     def world_size(self) -> int:
@@ -138,7 +155,13 @@ class RunContext:
 
         ``shuffle_seed=True`` takes the scenario's seed; an int overrides it; None/False never shuffles.
         Shuffling draws from one ``torch.Generator`` seeded once, so every epoch has its own order.
+
+        Under replacement sampling it is the run's draws instead: ``steps`` x K micro-batches of B ids
+        drawn with replacement (``RandomSampler(replacement=True)`` from a generator seeded with the
+        data seed); ``shuffle_seed`` does not apply.
         """
+        if self.sampling == "replacement":
+            return self._replacement_loader(**overrides)
         seed = self.shuffle_seed if shuffle_seed is True else (None if shuffle_seed is False else shuffle_seed)
         options: dict[str, Any] = {"batch_size": self.batch_size, "drop_last": self.drop_last}
         if seed is not None:
@@ -147,6 +170,24 @@ class RunContext:
         options.update(overrides)
         return DataLoader(self.dataset, **_batched_collate(options))
 
+    def _replacement_loader(self, **overrides: Any) -> DataLoader:
+        """The run's draws as a loader: steps x K micro-batches of B ids drawn with replacement."""
+        draws = int(self.steps or 0) * self.accumulation * self.batch_size
+        generator = torch.Generator().manual_seed(int(self.scenario["dataSeed"]))
+        sampler = RandomSampler(self.dataset, replacement=True, num_samples=draws, generator=generator)
+        options: dict[str, Any] = {"batch_size": self.batch_size, "drop_last": False, "sampler": sampler}
+        options.update(overrides)
+        return DataLoader(self.dataset, **_batched_collate(options))
+
+    def draw_batch(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One micro-batch of B sample ids drawn with replacement, as nanoGPT's ``get_batch`` draws
+        ``torch.randint(N, (B,))``: (x, y, ids) on the device, as :meth:`to_device` gives a loader
+        batch. Every call draws anew from one generator seeded with the data seed (either sampling)."""
+        if self._draws is None:
+            self._draws = torch.Generator().manual_seed(int(self.scenario["dataSeed"]))
+        ids = torch.randint(len(self.dataset), (self.batch_size,), generator=self._draws).tolist()
+        return self.to_device(collate(self.dataset.__getitems__(ids)))
+
     def make_distributed_loader(self, pad: bool = True, **overrides: Any) -> DataLoader:
         """DataLoader of this rank's micro-batches of B (drop_last from the scenario) over its shard.
 
@@ -154,8 +195,11 @@ class RunContext:
         shuffled from the scenario's seed when there is one, drop_last=False): it pads the last
         shard by repeating samples from the start of the order, so every rank gets ceil(N / W).
         ``pad=False`` shards the same order without padding (:class:`ShardSampler`). Either way
-        :meth:`set_epoch` tells the sampler the epoch. ``overrides`` go to ``DataLoader``.
+        :meth:`set_epoch` tells the sampler the epoch. ``overrides`` go to ``DataLoader``. Under
+        replacement sampling (one rank) it is :meth:`make_loader`'s draws.
         """
+        if self.sampling == "replacement":
+            return self._replacement_loader(**overrides)
         seed = self.shuffle_seed
         sampler: DistributedSampler | ShardSampler
         if pad:
@@ -239,9 +283,12 @@ class RunContext:
             self.framework["frameworkVersion"] = str(version)
 
     def set_effective_precision(self, precision: str) -> None:
-        """Records the precision the framework really trains in, when it differs from the scenario's.
+        """Says which precision the framework really trains in (fp32, fp16 or bf16).
 
-        The harness then holds the run to the looser of the two tolerances and reports the change.
+        The probe model sees that by itself in every forward pass (precision.py), and what it saw
+        wins: a statement that disagrees is logged as a warning and left out of the trace. The
+        statement holds only for a run in which the probe saw no forward pass build a graph.
         """
-        if precision != self.precision:
-            self.framework["precision"] = precision
+        if precision not in PRECISIONS:
+            raise ValueError(f"set_effective_precision: expected one of {', '.join(PRECISIONS)}, saw {precision!r}")
+        self.stated_precision = precision

@@ -23,6 +23,7 @@ from torch.nn.utils.rnn import pad_sequence
 from torch.utils.data import default_collate
 
 from .gather import gather_fingerprint
+from .precision import computed_precision
 
 FEATURES = 3
 HIDDEN = 4
@@ -273,8 +274,9 @@ def collate_tokens(items: Sequence[Mapping[str, torch.Tensor]]) -> dict[str, tor
     }
 
 
-#: Called with (epoch tag, sample ids) at every forward pass that builds a graph.
-ForwardObserver = Callable[[int, list[int]], None]
+#: Called with (epoch tag, sample ids, precision) at every forward pass that builds a graph; the
+#: precision (fp32, fp16 or bf16) is the one the pass computed in (precision.py).
+ForwardObserver = Callable[[int, list[int], str], None]
 
 
 class ProbeModel(nn.Module):
@@ -345,19 +347,22 @@ class ProbeModel(nn.Module):
         )
         return losses.reshape(targets.shape)
 
-    def _observe(self, ids: torch.Tensor) -> None:
+    def _observe(self, ids: torch.Tensor, phi: torch.Tensor) -> None:
+        """Tells the observer about this forward pass: its samples and the precision it computed in,
+        read from the fingerprint entries it gathered (the parameters' dtype, and autocast's on their
+        device type)."""
         if torch.is_grad_enabled() and self.observer is not None:
-            self.observer(self.epoch, ids.tolist())
+            self.observer(self.epoch, ids.tolist(), computed_precision(phi))
 
     def _token_terms(self, x: torch.Tensor, y: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Every loss token's loss (row-major: sample by sample, position by position) and its row in the micro-batch."""
         ids = ids.reshape(-1).long()
-        self._observe(ids)
         x, y = x.long(), y.long()
         inputs, targets = x[:, :-1], y[:, 1:]
         loss_token = targets != IGNORE_INDEX
         rows = torch.arange(y.shape[0], device=y.device).unsqueeze(1).expand_as(targets)[loss_token]
         phi = gather_fingerprint(self.fingerprint, self.epoch * self.dataset_size + ids[rows])
+        self._observe(ids, phi)
         return self.token_body_loss(inputs, targets)[loss_token] + self.coefficient * phi, rows
 
     def per_sample_loss(self, x: torch.Tensor, y: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
@@ -371,8 +376,8 @@ class ProbeModel(nn.Module):
             counts = torch.bincount(rows, minlength=y.shape[0]).clamp(min=1)
             return sums / counts
         ids = ids.reshape(-1).long()
-        self._observe(ids)
         phi = gather_fingerprint(self.fingerprint, self.epoch * self.dataset_size + ids)
+        self._observe(ids, phi)
         if self.kind == "fingerprint" and phi.dtype == torch.float32:
             return self.coefficient * phi  # what adding body_loss's float32 zeros gives, gradient alike
         return self.body_loss(x, y.reshape(-1)) + self.coefficient * phi

@@ -46,6 +46,8 @@ class Recorder:
         self.rank = int(rank)
         self.steps: list[dict[str, Any]] = []
         self.micro_batches: list[dict[str, Any]] = []
+        #: The precisions the forward passes that build a graph computed in (precision.py).
+        self.precisions_seen: set[str] = set()
         self._step_calls = 0
         self._scalers: list[GradScaler] = []
         self._hooks: list[Any] = []
@@ -123,8 +125,9 @@ class Recorder:
         target = self.model.fingerprint
         return any(p is target for group in getattr(optimizer, "param_groups", ()) for p in group["params"])
 
-    def _on_forward(self, epoch: int, ids: list[int]) -> None:
+    def _on_forward(self, epoch: int, ids: list[int], precision: str) -> None:
         heartbeat.beat()
+        self.precisions_seen.add(precision)
         # A pass over no samples (a rank whose shard ran out joining a window's all-reduce) is no micro-batch.
         if self.record and ids:
             self.micro_batches.append({"epoch": int(epoch), "samples": ids, "stepsBefore": self._step_calls})

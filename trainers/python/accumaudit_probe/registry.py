@@ -38,6 +38,7 @@ _TRAINERS: dict[str, _Trainer] = {
     "k-plus-one": _Trainer("accumaudit_probe.loops.k_plus_one:train"),
     "reference": _Trainer("accumaudit_probe.loops.reference:train"),
     "token-reference": _Trainer("accumaudit_probe.loops.token_reference:train"),
+    "replacement-reference": _Trainer("accumaudit_probe.loops.replacement_reference:train"),
     "ddp-docs-loop": _Trainer("accumaudit_probe.loops.ddp_docs_loop:train", distributed=True),
     "ddp-tail-step": _Trainer("accumaudit_probe.loops.ddp_tail_step:train", distributed=True),
     "ddp-reference": _Trainer("accumaudit_probe.loops.ddp_reference:train", distributed=True),

@@ -18,6 +18,7 @@ from jsonschema import Draft202012Validator
 
 from . import registry
 from .context import RunContext
+from .precision import SEEN_KEY, precision_fields
 from .probe import IGNORE_INDEX, VOCABULARY, ProbeDataset, ProbeModel, TokenSequences, check_model_weighting
 from .ranks import run_ranks
 from .recorder import Recorder, merge_rank_traces
@@ -117,7 +118,7 @@ def run_scenario(
     world_size = int(scenario["worldSize"])
     case = Case(trainer, scenario, features, labels, initial_parameters, device, record, tokens)
     if world_size == 1:
-        return merge_rank_traces([run_rank(0, 1, case)])
+        return finished_trace([run_rank(0, 1, case)])
     if not registry.supports_distributed(trainer):
         raise RunError(refusal(trainer, world_size))
     if device == "cuda" and torch.cuda.device_count() < world_size:
@@ -125,8 +126,19 @@ def run_scenario(
             f"scenario.worldSize: expected at most {torch.cuda.device_count()} on cuda (one GPU per rank), saw {world_size}"
         )
     # CUDA cannot be forked once initialised: its ranks start as fresh interpreters.
-    parts = run_ranks(run_rank, (case,), world_size, timeout_s, spawn=device == "cuda")
-    return merge_rank_traces(parts)
+    return finished_trace(run_ranks(run_rank, (case,), world_size, timeout_s, spawn=device == "cuda"))
+
+
+def finished_trace(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """The run's trace from its ranks' parts (``run_rank``), with the precision every rank's probe saw
+    in the trainer info (precision.py): ``precision`` when it is not the scenario's, ``forwardPrecisions``
+    when the forward passes ran in more than one."""
+    trace = merge_rank_traces(parts)
+    seen = {precision for part in parts for precision in part[SEEN_KEY]["forwards"]}
+    stated = parts[0][SEEN_KEY]["stated"]  # rank 0's, as the trainer info is
+    fields = precision_fields(trace["scenario"]["precision"], seen, stated, trace["trainer"]["name"])
+    trace["trainer"] = {**trace["trainer"], **fields}
+    return trace
 
 
 def check_tokens(tokens: Any, size: int) -> TokenSequences:
@@ -184,4 +196,7 @@ def run_rank(rank: int, world_size: int, case: Case) -> dict[str, Any]:
         train(context)
     check_updates_recorded(case.trainer, snapshot, model, recorder.step_calls)
     info: dict[str, Any] = {"name": f"python:{case.trainer}", **context.framework, "backend": "torch", "device": case.device}
-    return recorder.trace(scenario, info)
+    part = recorder.trace(scenario, info)
+    # What this rank's probe saw and what the trainer said, for finished_trace to decide on.
+    part[SEEN_KEY] = {"forwards": sorted(recorder.precisions_seen), "stated": context.stated_precision}
+    return part

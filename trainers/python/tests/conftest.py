@@ -15,6 +15,7 @@ def scenario_dict(**overrides):
         "dropLast": False,
         "shuffle": False,
         "epochs": 2,
+        "sampling": "epochs",
         "precision": "fp32",
         "model": "logistic",
         "dataSeed": 0,

@@ -250,18 +250,28 @@ def test_lightning_fp16_on_cpu_falls_back_to_bf16():
 
 
 def test_lightning_fp16_on_cpu_records_that_it_ran_bf16():
+    """The probe model sees Lightning's bf16 autocast in every forward pass; the adapter says nothing."""
     trace = run("lightning", precision="fp16", model="mlp", datasetSize=40, epochs=1)
     assert trace["trainer"]["precision"] == "bf16"
+    assert "forwardPrecisions" not in trace["trainer"]
     assert "precision" not in run("lightning", precision="bf16", model="mlp", datasetSize=40, epochs=1)["trainer"]
 
 
 @pytest.mark.parametrize("trainer", ["accelerate", "hf-trainer", "hf-trainer-items", "hf-trainer-kwargs"])
 def test_accelerate_based_fp16_on_cpu_trains_in_fp32_and_says_so(trainer, caplog):
+    """The probe model sees the fp32 forward passes (no adapter tells it); the adapter's warning explains them."""
     with caplog.at_level(logging.WARNING, logger="accumaudit_probe.adapters.framework_state"):
         trace = run(trainer, precision="fp16", model="mlp", datasetSize=40, epochs=1)
     assert [s["body"]["gradient"] for s in trace["steps"]] == body_gradients(trainer, "fp32")
     assert any("precision fp16 on cpu runs in fp32" in r.getMessage() for r in caplog.records)
     assert trace["trainer"]["precision"] == "fp32"
+    assert "forwardPrecisions" not in trace["trainer"]
+
+
+@pytest.mark.parametrize("trainer", ["accelerate", "hf-trainer"])
+def test_accelerate_based_bf16_on_cpu_runs_bf16_autocast(trainer):
+    trace = cached_run(trainer, ("precision", "bf16"), ("model", "mlp"), ("datasetSize", 40), ("epochs", 1))
+    assert "precision" not in trace["trainer"] and "forwardPrecisions" not in trace["trainer"]
 
 
 @pytest.mark.parametrize("trainer", ADAPTERS)

@@ -42,8 +42,7 @@ def train(ctx: RunContext, even_batches: bool = True) -> None:
         cpu=ctx.device == "cpu",
         **options,
     )
-    if warn_if_fp16_ignored(accelerator, "accelerate", ctx.precision):
-        ctx.set_effective_precision("fp32")
+    warn_if_fp16_ignored(accelerator, "accelerate", ctx.precision)  # the probe sees the fp32 forward passes
     model, optimizer, loader = accelerator.prepare(ctx.model, ctx.make_optimizer(), ctx.make_loader())
     model.train()
     for epoch in range(ctx.epochs):

@@ -52,7 +52,7 @@ The bends, and why:
 - Precision. fastai's ``MixedPrecision`` builds ``autocast("cuda")`` and ``GradScaler("cuda")``
   whatever the device (``fastai/callback/fp16.py``, ``before_fit``): on the CPU both are disabled
   (torch warns) and training runs in fp32. So on the CPU this runs fp32 without that callback,
-  logs a warning and calls ``ctx.set_effective_precision("fp32")``. On CUDA it adds
+  logs a warning (the probe model sees the fp32 forward passes). On CUDA it adds
   ``MixedPrecision(amp_mode=fp16|bf16)``. With fp16, ``MixedPrecision.before_step`` calls
   ``GradScaler.step`` with itself as a fake optimizer (the real ``opt.step()`` comes later, in
   ``Learner._step``); so that fake step is not taken for a skipped step, the applied step is then
@@ -197,7 +197,6 @@ def amp_mode(ctx: RunContext) -> str | None:
             ctx.precision,
             ctx.device,
         )
-        ctx.set_effective_precision("fp32")
         return None
     return ctx.precision
 

@@ -197,8 +197,7 @@ def run_trainer(ctx: RunContext, model: nn.Module, even_batches: bool = True) ->
             callbacks=[EpochTag(ctx)],
         )
         trainer.remove_callback(PrinterCallback)
-        if warn_if_fp16_ignored(trainer.accelerator, "transformers", ctx.precision):
-            ctx.set_effective_precision("fp32")
+        warn_if_fp16_ignored(trainer.accelerator, "transformers", ctx.precision)  # the probe sees fp32 run
         trainer.train()
 
 

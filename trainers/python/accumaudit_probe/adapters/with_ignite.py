@@ -29,7 +29,7 @@ counted per epoch, the tail stepped, the loss summed over the window's samples.
 Precision: Ignite's only mixed precision, ``amp_mode="amp"``, hard-codes ``torch.autocast("cuda")``
 (float16) and a CUDA GradScaler, whatever the device (``supervised_training_step_amp``): on the CPU
 it does nothing, and there is no bf16 mode. So fp16 and bf16 run in fp32 here: a warning is logged
-and the trace records fp32 (``ctx.set_effective_precision``). Ignite keeps no process-wide state,
+and the trace records fp32 (the probe model sees it). Ignite keeps no process-wide state,
 so no reset is registered.
 """
 
@@ -74,7 +74,7 @@ def prepare_batch(batch: dict[str, torch.Tensor], device: Any = None, non_blocki
 
 
 def run_in_fp32(ctx: RunContext) -> None:
-    """fp16/bf16 asked: Ignite has no CPU or bf16 autocast, so the run is fp32; says so and records it."""
+    """fp16/bf16 asked: Ignite has no CPU or bf16 autocast, so the run is fp32; says so (the probe records it)."""
     if ctx.precision != "fp32":
         logger.warning(
             "ignite: precision %s on %s runs in fp32"
@@ -82,7 +82,6 @@ def run_in_fp32(ctx: RunContext) -> None:
             ctx.precision,
             ctx.device,
         )
-        ctx.set_effective_precision("fp32")
 
 
 def train(ctx: RunContext) -> None:

@@ -56,7 +56,7 @@ Bends, and why (a Keras user auditing their own code does the same):
    Keras layer; it runs no ``torch.autocast`` and cannot reach into a wrapped torch module, so a
    ``mixed_float16``/``mixed_bfloat16`` policy would leave the probe in fp32 (and add a loss-scale
    optimizer around a run that needs none). fp16 and bf16 scenarios run in fp32, with a warning, and
-   the trace says so (``ctx.set_effective_precision("fp32")``).
+   the trace says so (the probe model sees the fp32 forward passes).
 
 Keras keeps process-wide state (layer-name counters, the dtype policy, the device scope, seed
 generators); the worker runs many scenarios, so every run starts and ends with
@@ -167,21 +167,21 @@ def record_updates(optimizer: Any, ctx: RunContext) -> None:
     optimizer._backend_update_step = recorded_update
 
 
-def effective_precision(ctx: RunContext) -> str:
-    """fp32: Keras' mixed precision does not reach a wrapped torch module (see the module docstring)."""
+def warn_if_mixed_precision(ctx: RunContext) -> None:
+    """Warns that fp16/bf16 run in fp32: Keras' mixed precision does not reach a wrapped torch module
+    (see the module docstring)."""
     if ctx.precision != "fp32":
         logger.warning(
             "keras: precision %s runs in fp32 (Keras mixed precision on the torch backend casts Keras"
             " variables only, not a wrapped torch module)",
             ctx.precision,
         )
-    return "fp32"
 
 
 def train(ctx: RunContext) -> None:
     """``keras``: ``model.fit`` on the scenario's loader with ``SGD(gradient_accumulation_steps=K)``."""
     ctx.set_framework("keras", keras.__version__)
-    ctx.set_effective_precision(effective_precision(ctx))
+    warn_if_mixed_precision(ctx)
     keras.backend.clear_session(free_memory=False)
     try:
         with keras.device(ctx.device):

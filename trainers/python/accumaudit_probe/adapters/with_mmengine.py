@@ -52,7 +52,7 @@ Settings and bends (what an mmengine user does the same way to get the same run)
 
 Precision: ``AmpOptimWrapper`` asserts CUDA, NPU, MLU or MUSA in its constructor
 (``optim/optimizer/amp_optimizer_wrapper.py:76``), so on the CPU fp16 and bf16 run as fp32, with a
-warning and ``ctx.set_effective_precision("fp32")``. On CUDA the adapter uses
+warning (the probe model sees the fp32 forward passes and the trace records them). On CUDA the adapter uses
 ``AmpOptimWrapper(dtype="float16" | "bfloat16")`` (autocast plus a dynamic ``GradScaler``; not run
 here). Device: the Runner moves the model to ``mmengine.device.get_device()`` (``runner.py:874``),
 fixed when mmengine is imported; a CPU run on a machine with a GPU needs ``CUDA_VISIBLE_DEVICES=-1``
@@ -141,7 +141,6 @@ def optim_wrapper_config(ctx: RunContext) -> dict[str, Any]:
                 "mmengine: precision %s on cpu runs in fp32 (AmpOptimWrapper requires a GPU, NPU, MLU or MUSA)",
                 ctx.precision,
             )
-            ctx.set_effective_precision("fp32")
     return config
 
 

@@ -90,7 +90,6 @@ def train(ctx: RunContext) -> None:
             ctx.precision,
             ctx.device,
         )
-        ctx.set_effective_precision("fp32")
     model = poutyne.Model(PerSampleLosses(ctx.model), ctx.make_optimizer(), mean_loss, device=ctx.device)
     model.fit_generator(
         ctx.make_loader(collate_fn=as_input_and_target),

@@ -1,0 +1,55 @@
+import type { CheckJudgement } from "../../properties/outcome.js";
+import type { Mistake } from "./catalogue.js";
+import { detectDrawMistakes, drawsWithReplacement } from "./draws.js";
+import { appliedTwice, replicasDrift, samplerPadding, skippedStepLost } from "./occurrences.js";
+import { RunReading } from "./reading.js";
+import { unexplained } from "./unexplained.js";
+import { bodyPrecision, lossScalings, scaledSteps } from "./weights.js";
+import {
+  counterAcrossEpochs,
+  firstStepEarly,
+  noStep,
+  stepBudget,
+  tailNeverStepped,
+  tailSplit,
+  tailsUnfed,
+} from "./windows.js";
+
+export { type Evidence, MISTAKE_IDS, type Mistake, type MistakeId } from "./catalogue.js";
+
+/**
+ * The mistakes a failing check's trace shows, each with its evidence, most basic first; what no
+ * known mistake explains comes last as `unexplained`, with what the trace shows. Empty for a
+ * check that passed.
+ */
+export function detectMistakes(check: CheckJudgement): Mistake[] {
+  if (check.verdict === "pass") return [];
+  if (check.scenario.sampling === "replacement") return detectDrawMistakes(check);
+  // A loop that draws with replacement explains every epoch-shaped finding: name it alone.
+  const drawn = drawsWithReplacement(check);
+  if (drawn) return [drawn];
+  const r = new RunReading(check);
+  const nothing = noStep(r);
+  if (nothing) return [nothing];
+  const found: Mistake[] = [];
+  const add = (m: Mistake | null) => {
+    if (m) found.push(m);
+  };
+  const early = firstStepEarly(r);
+  add(early);
+  const across = counterAcrossEpochs(r, early !== null);
+  add(across);
+  // A counter running across epochs leaves the run's last micro-batches unstepped: that loss is its.
+  add(tailNeverStepped(r, across !== null));
+  add(tailSplit(r));
+  add(stepBudget(r, tailsUnfed(r)));
+  add(skippedStepLost(r));
+  add(samplerPadding(r));
+  add(appliedTwice(r));
+  for (const m of lossScalings(r)) add(m);
+  add(scaledSteps(r));
+  add(bodyPrecision(r));
+  add(replicasDrift(r));
+  add(unexplained(r, found));
+  return found;
+}
