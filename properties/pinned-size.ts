@@ -1,11 +1,18 @@
 import type { Scenario } from "../trainers/contract/scenario.js";
-import type { ScenarioSpace } from "./arbitraries.js";
 
 /**
  * Scenario fields that every generated scenario keeps at the given value (`audit --batch-size 16
  * --drop-last`); the fields left out are drawn from the space and shrink as usual.
  */
 export type ScenarioPins = Partial<Scenario>;
+
+/** The bounds of a search space that a pinned dataset size must respect (see ScenarioSpace). */
+export interface SizeLimits {
+  maxDatasetSize: number;
+  maxBatchSize: number;
+  minWorldSize: number;
+  maxWorldSize: number;
+}
 
 /** The structure fields of a generated scenario that its dataset size is built from. */
 export interface Shape {
@@ -67,7 +74,7 @@ function nthFitting(index: number, low: number, high: number, fits: (n: number) 
 export function pinnedSize(
   raw: Shape,
   pins: ScenarioPins,
-  limits: Pick<ScenarioSpace, "maxDatasetSize" | "maxBatchSize" | "minWorldSize" | "maxWorldSize">,
+  limits: SizeLimits,
 ): { datasetSize: number; batchSize: number; worldSize: number } {
   const pinnedN = pins.datasetSize;
   const fits = (b: number, w: number) => {
