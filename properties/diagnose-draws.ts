@@ -6,8 +6,9 @@ import { attributeDraws, type DrawAttribution } from "./draw-attribution.js";
 import { checkDrawCoverage } from "./draw-coverage.js";
 import { checkDrawWeighting, drawWindowRef } from "./draw-weighting.js";
 import { checkDrawWindowing } from "./draw-windowing.js";
-import type { CheckJudgement, EpochOutline, StepAnalysis, StepPart } from "./outcome.js";
+import type { CheckJudgement, EpochOutline, StepPart } from "./outcome.js";
 import { checkReplicas } from "./replicas.js";
+import { analyseSteps, forwardPassesBeforeSteps } from "./step-analysis.js";
 import { toleranceFor } from "./tolerance.js";
 
 /** The run's windows as reports read them: one outline (epoch 0), a window per K drawn micro-batches. */
@@ -99,28 +100,9 @@ export function diagnoseDraws(trace: Trace, dataset: Dataset, trainer: string): 
   };
   const pass = coverage.result.ok && weighting.result.ok && windowing.ok && replicas.ok;
   const parts = drawParts(plan, applied, attribution);
-  const fed = new Array<number>(trace.steps.length).fill(0);
-  for (const mb of plan.microBatches)
-    if (mb.stepsBefore < fed.length) fed[mb.stepsBefore] = (fed[mb.stepsBefore] ?? 0) + 1;
-  const steps: StepAnalysis[] = trace.steps.map((step, index) => {
-    const window = attribution.dueWindow[index];
-    return {
-      step: index,
-      epoch: 0,
-      skipped: step.skipped,
-      lossScale: step.lossScale ?? null,
-      samples: applied.byStep[index]?.length ?? 0,
-      microBatches: fed[index] ?? 0,
-      window: window ? drawWindowRef(window) : null,
-      weightRelError: weighting.stepWeightError[index] ?? 0,
-      weightSpread: weighting.stepWeightSpread[index] ?? 0,
-      bodyRelError: weighting.stepBodyError[index] ?? null,
-      parts: parts[index] ?? [],
-      weightFactor: weighting.stepWeightFactor[index] ?? null,
-      bodyFactor: weighting.stepBodyFactor[index] ?? null,
-      ownBatch: false,
-    };
-  });
+  const fed = forwardPassesBeforeSteps(plan.microBatches, trace.steps.length);
+  const windows = attribution.dueWindow.map((w) => (w ? drawWindowRef(w) : null));
+  const steps = analyseSteps(trace, applied, weighting, windows, parts, fed);
   const n = scenario.datasetSize;
   return {
     trainer,

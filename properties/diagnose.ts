@@ -4,8 +4,9 @@ import type { Trace } from "../trainers/contract/trace.js";
 import { readAppliedWeights } from "./applied-weights.js";
 import { checkCoverage } from "./coverage.js";
 import { diagnoseDraws } from "./diagnose-draws.js";
-import type { CheckJudgement, StepAnalysis } from "./outcome.js";
+import type { CheckJudgement } from "./outcome.js";
 import { checkReplicas } from "./replicas.js";
+import { analyseSteps, forwardPassesBeforeSteps } from "./step-analysis.js";
 import { stepEpochs, withStepEpochs } from "./step-epochs.js";
 import { outlineEpochs, stepParts } from "./step-parts.js";
 import { matchStepsToWindows, windowRef } from "./step-windows.js";
@@ -52,29 +53,9 @@ export function diagnoseTrace(
   };
   const pass = coverage.result.ok && weighting.result.ok && windowing.ok && replicas.ok;
   const parts = stepParts(expectation, applied, matches, pass);
-  const fed = new Array<number>(trace.steps.length).fill(0);
-  for (const mb of trace.microBatches ?? [])
-    if ((mb.rank ?? 0) === 0 && mb.stepsBefore < fed.length)
-      fed[mb.stepsBefore] = (fed[mb.stepsBefore] ?? 0) + 1;
-  const steps: StepAnalysis[] = trace.steps.map((step, index) => {
-    const window = matches[index]?.window;
-    return {
-      step: index,
-      epoch: step.epoch,
-      skipped: step.skipped,
-      lossScale: step.lossScale ?? null,
-      samples: applied.byStep[index]?.length ?? 0,
-      microBatches: fed[index] ?? 0,
-      window: window ? windowRef(window) : null,
-      weightRelError: weighting.stepWeightError[index] ?? 0,
-      weightSpread: weighting.stepWeightSpread[index] ?? 0,
-      bodyRelError: weighting.stepBodyError[index] ?? null,
-      parts: parts[index] ?? [],
-      weightFactor: weighting.stepWeightFactor[index] ?? null,
-      bodyFactor: weighting.stepBodyFactor[index] ?? null,
-      ownBatch: weighting.stepOwnBatch[index] ?? false,
-    };
-  });
+  const fed = forwardPassesBeforeSteps(trace.microBatches ?? [], trace.steps.length);
+  const windows = matches.map((m) => (m.window ? windowRef(m.window) : null));
+  const steps = analyseSteps(trace, applied, weighting, windows, parts, fed);
   return {
     trainer: trainerName,
     trainerInfo: trace.trainer,
