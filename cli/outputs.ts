@@ -6,32 +6,32 @@ import { combineReporters, type Reporter } from "../reports/reporter.js";
 import { TextReporter } from "../reports/text.js";
 import { setTrainerOutput } from "../trainers/external/python-trainer.js";
 import type { FlagValues } from "./options.js";
-import { assertWritableFile } from "./output-path.js";
+import { assertDistinctFiles, assertWritableFile, type OutputFile } from "./output-path.js";
 import { UsageError } from "./usage-error.js";
 
-async function outputPath(values: FlagValues, name: string): Promise<string | undefined> {
+async function outputFile(values: FlagValues, name: string): Promise<OutputFile | undefined> {
   const raw = values[name];
   if (raw === undefined) return undefined;
   if (typeof raw !== "string" || raw.trim() === "")
     throw new UsageError(`--${name}: expected a file path, saw nothing`);
-  await assertWritableFile(`--${name}`, raw);
-  return raw;
+  return assertWritableFile(`--${name}`, raw);
 }
 
 /**
  * The reporters the output flags ask for: the progress line (on a terminal, not with --json),
- * text or --json on stdout, --report HTML and --junit XML. Output paths are checked before any
- * training.
+ * text or --json on stdout, --report HTML and --junit XML. The file outputs are checked before
+ * any training: each must be a writable file path, and no two may lead to one file.
  */
 export async function reportersFromFlags(values: FlagValues): Promise<Required<Reporter>> {
   const json = values.json === true;
-  const report = await outputPath(values, "report");
-  const junit = await outputPath(values, "junit");
+  const report = await outputFile(values, "report");
+  const junit = await outputFile(values, "junit");
+  assertDistinctFiles([report, junit].filter((file) => file !== undefined));
   const reporters: Reporter[] = [
     new ProgressLine(!json),
     json ? new JsonReporter() : new TextReporter(),
-    ...(report ? [new HtmlReporter(report, process.stderr)] : []),
-    ...(junit ? [new JunitReporter(junit, process.stderr)] : []),
+    ...(report ? [new HtmlReporter(report.path, process.stderr)] : []),
+    ...(junit ? [new JunitReporter(junit.path, process.stderr)] : []),
   ];
   return combineReporters(reporters);
 }

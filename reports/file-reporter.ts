@@ -1,4 +1,5 @@
 import type { CheckOutcome, TrainerAuditOutcome } from "../properties/outcome.js";
+import { isStreamTarget, resolveOutput } from "./output-target.js";
 import type { Interrupted, Reporter, RunEnd, RunStart } from "./reporter.js";
 import { writeReport } from "./write-report.js";
 
@@ -14,11 +15,16 @@ export interface FileContents {
 /**
  * A reporter whose output is one file, rewritten (atomically) after every trainer and after a
  * check, so that an interrupted audit keeps what it found; at the end it names the file and its
- * size on `announce` as "`label`: path (N bytes)".
+ * size on `announce` as "`label`: path (N bytes)". A FIFO or a device (see `isStreamTarget`) is
+ * written once, at the run's end: a reader there would take every rewrite as more of one file.
  */
 export class FileReporter implements Reporter {
   private run: RunStart | undefined;
   private readonly audits: TrainerAuditOutcome[] = [];
+  /** Whether the path leads to a FIFO or a device; looked up at the first write. */
+  private stream: boolean | undefined;
+  /** What a stream target gets at the run's end. */
+  private pending: FileContents | undefined;
   /** Size in bytes of the last file written; 0 before the first. */
   bytes = 0;
 
@@ -47,11 +53,17 @@ export class FileReporter implements Reporter {
     const run = this.started();
     if (end.interrupted && run.kind === "audit")
       await this.write({ run, audits: this.audits, interrupted: end.interrupted });
+    if (this.pending) {
+      this.bytes = await writeReport(this.path, this.render(this.pending));
+      this.pending = undefined;
+    }
     if (this.bytes > 0) this.announce?.write(`${this.label}: ${this.path} (${this.bytes} bytes)\n`);
   }
 
   private async write(contents: FileContents): Promise<void> {
-    this.bytes = await writeReport(this.path, this.render(contents));
+    this.stream ??= isStreamTarget((await resolveOutput(this.path)).stats);
+    if (this.stream) this.pending = contents;
+    else this.bytes = await writeReport(this.path, this.render(contents));
   }
 
   private started(): RunStart {

@@ -1,5 +1,15 @@
 import { execFileSync, spawn, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseJunit } from "junit2json";
@@ -279,6 +289,95 @@ describe("accumaudit CLI", () => {
     expect(belowFile.code).toBe(2);
     expect(belowFile.stdout).toBe("");
     expect(belowFile.stderr).toContain("--report: expected a path below a folder");
+  });
+
+  describe("output files", () => {
+    const scenario = [
+      "check",
+      "--trainer",
+      "reference",
+      "--dataset-size",
+      "4",
+      "--batch-size",
+      "2",
+      "--accumulation",
+      "2",
+    ];
+
+    it.each([
+      ["a missing folder", (folder: string) => join(folder, "missing", "r.html"), "--report"],
+      ["a path ending in /", (folder: string) => `${join(folder, "new")}/`, "--junit"],
+      ["a folder", (folder: string) => folder, "--report"],
+      ["a path below a file", (folder: string) => join(folder, "a-file", "r.xml"), "--junit"],
+    ])("%s is one usage line naming the flag and the path, before any run", (_, pathIn, flag) => {
+      const folder = mkdtempSync(join(tmpdir(), "accumaudit-cli-"));
+      writeFileSync(join(folder, "a-file"), "");
+      const path = pathIn(folder);
+      const run = cli(...scenario, flag, path);
+      const { stderr } = run;
+      expect(run).toMatchObject({ code: 2, stdout: "" });
+      expect(stderr.startsWith(`accumaudit: ${flag}: expected `)).toBe(true);
+      expect(stderr).toContain(path);
+      expect(stderr.trim().split("\n")).toHaveLength(1);
+      expect(readdirSync(folder)).toEqual(["a-file"]);
+    });
+
+    it("one file for --report and --junit, by any spelling, is a usage error before any run", () => {
+      const folder = mkdtempSync(join(tmpdir(), "accumaudit-cli-"));
+      const file = join(folder, "out");
+      symlinkSync("out", join(folder, "link"));
+      for (const other of [file, join(folder, ".", "out"), join(folder, "link")]) {
+        const run = cli(...scenario, "--report", file, "--junit", other);
+        const { stderr } = run;
+        expect(run).toMatchObject({ code: 2, stdout: "" });
+        expect(stderr).toMatch(/^accumaudit: --report and --junit: expected two different files/);
+        expect(stderr.trim().split("\n")).toHaveLength(1);
+      }
+      expect(readdirSync(folder)).toEqual(["link"]);
+    });
+
+    it("a symbolic link as --report keeps its link; its target gets the report", () => {
+      const folder = mkdtempSync(join(tmpdir(), "accumaudit-cli-"));
+      mkdirSync(join(folder, "runs"));
+      writeFileSync(join(folder, "runs", "report.html"), "old");
+      const link = join(folder, "latest.html");
+      symlinkSync(join("runs", "report.html"), link);
+      const run = cli(...scenario, "--report", link);
+      const { stderr } = run;
+      expect(run).toMatchObject({ code: 0 });
+      expect(stderr).toContain(`report: ${link} (`);
+      expect(lstatSync(link).isSymbolicLink()).toBe(true);
+      expect(readFileSync(join(folder, "runs", "report.html"), "utf8")).toMatch(
+        /^<!doctype html>/i,
+      );
+      expect(readdirSync(join(folder, "runs"))).toEqual(["report.html"]);
+    });
+
+    it("a FIFO as --junit gets the XML and stays a FIFO", async () => {
+      const folder = mkdtempSync(join(tmpdir(), "accumaudit-cli-"));
+      const fifo = join(folder, "junit.fifo");
+      execFileSync("mkfifo", [fifo]);
+      // The reader is a process of its own, so that a run that never writes cannot hang the test.
+      const reader = spawn("cat", [fifo], { stdio: ["ignore", "pipe", "inherit"] });
+      let received = "";
+      reader.stdout.on("data", (chunk) => {
+        received += String(chunk);
+      });
+      const read = new Promise((resolve) => reader.on("close", resolve));
+      try {
+        const { output, closed } = startCli([...scenario, "--junit", fifo]);
+        expect({ code: await closed, ...output }).toMatchObject({ code: 0 });
+        expect(lstatSync(fifo).isFIFO()).toBe(true);
+        await read;
+        const parsed = await parseJunit(received);
+        const suites = parsed && "testsuite" in parsed ? (parsed.testsuite ?? []) : [];
+        expect(suites[0]?.testcase).toHaveLength(3);
+        expect(output.stderr).toContain(`junit: ${fifo} (`);
+        expect(readdirSync(folder)).toEqual(["junit.fifo"]);
+      } finally {
+        reader.kill();
+      }
+    });
   });
 
   it("an unknown trainer or flag is a usage error", () => {
