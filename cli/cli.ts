@@ -1,3 +1,4 @@
+import { printableText } from "../reports/printable.js";
 import { ScenarioError } from "../trainers/contract/scenario.js";
 import { UnknownTrainerError } from "../trainers/registry.js";
 import { AUDIT_USAGE, auditCommand } from "./commands/audit.js";
@@ -18,7 +19,7 @@ async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case "list":
-      return listCommand(rest.includes("--json"));
+      return listCommand(rest);
     case "check":
       return checkCommand(rest);
     case "audit":
@@ -48,10 +49,15 @@ function isUsageProblem(error: unknown): boolean {
 }
 
 // A reader that stops early (`accumaudit audit | head`) closes the pipe: stop quietly, as other
-// command-line tools do; workers are killed on exit.
+// command-line tools do; workers are killed on exit. A terminal that was closed (EIO after its
+// SIGHUP, which stops the run) takes no more text, but the command still writes its report files.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code === "EIO") return;
   if (error.code !== "EPIPE") throw error;
   process.exit(process.exitCode ?? 0);
+});
+process.stderr.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EIO" && error.code !== "EPIPE") throw error;
 });
 
 main(process.argv.slice(2)).then(
@@ -60,9 +66,11 @@ main(process.argv.slice(2)).then(
   },
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
-    process.stderr.write(
-      `accumaudit: ${isUsageProblem(error) ? "" : "error: "}${message.split("\n")[0]}\n`,
-    );
+    // A usage error is one line by design (a line break in it came with the input, and is shown
+    // escaped); another error shows its first line. Neither may steer the terminal.
+    const usage = isUsageProblem(error);
+    const line = usage ? message : (message.split("\n")[0] ?? "");
+    process.stderr.write(`accumaudit: ${usage ? "" : "error: "}${printableText(line)}\n`);
     if (process.env.ACCUMAUDIT_DEBUG && error instanceof Error)
       process.stderr.write(`${error.stack}\n`);
     process.exitCode = 2;

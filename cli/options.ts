@@ -1,4 +1,5 @@
 import { BACKENDS, type Backend } from "../trainers/contract/trainer.js";
+import { MAX_TIMER_MS } from "../trainers/external/worker-process.js";
 import { UsageError } from "./usage-error.js";
 
 /** Parsed flag values as node:util parseArgs returns them. */
@@ -60,12 +61,20 @@ export function backendFlag(values: FlagValues): Backend | undefined {
   return choiceFlag(values, "backend", BACKENDS);
 }
 
+/**
+ * The longest --timeout, in seconds: Node's timers hold at most 2^31 − 1 ms (about 24.8 days); a
+ * longer delay fires after 1 ms, which would end every case at once with "no response".
+ */
+export const MAX_TIMEOUT_S = Math.floor(MAX_TIMER_MS / 1000);
+
 /** The --timeout flag (seconds) in milliseconds. */
 export function timeoutFlag(values: FlagValues): number | undefined {
   const seconds = numberFlag(values, "timeout");
   if (seconds === undefined) return undefined;
-  if (seconds <= 0)
-    throw new UsageError(`--timeout: expected a positive number of seconds, saw ${seconds}`);
+  if (!(seconds > 0 && seconds <= MAX_TIMEOUT_S))
+    throw new UsageError(
+      `--timeout: expected a positive number of seconds up to ${MAX_TIMEOUT_S} (about 24.8 days, the longest timer Node holds), saw ${seconds}`,
+    );
   return seconds * 1000;
 }
 

@@ -1,6 +1,7 @@
 import { HtmlReporter } from "../reports/html/reporter.js";
 import { JsonReporter } from "../reports/json.js";
 import { JunitReporter } from "../reports/junit.js";
+import { trainerOutputLine } from "../reports/printable.js";
 import { ProgressLine } from "../reports/progress.js";
 import { combineReporters, type Reporter } from "../reports/reporter.js";
 import { TextReporter } from "../reports/text.js";
@@ -38,11 +39,12 @@ export async function reportersFromFlags(values: FlagValues): Promise<Required<R
 
 /**
  * Shows what Python trainers print (their stdout and stderr), each line on stderr prefixed with
- * the trainer's name; never on stdout, which carries the results.
+ * the trainer's name, control characters escaped and long lines cut (reports/printable.ts); never
+ * on stdout, which carries the results.
  */
 export function forwardTrainerOutput(stream: NodeJS.WriteStream = process.stderr): void {
   const clear = stream.isTTY ? "\r\x1b[2K" : "";
   setTrainerOutput((trainer, line) => {
-    stream.write(`${clear}[${trainer}] ${line}\n`);
+    stream.write(`${clear}${trainerOutputLine(trainer, line)}\n`);
   });
 }

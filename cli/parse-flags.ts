@@ -16,9 +16,20 @@ function optionOf(token: string, options: Options): string | undefined {
   return undefined;
 }
 
+/** Most flags an unknown-flag error lists; a command with more points to its --help. */
+const FLAGS_LISTED = 6;
+
+/** What an unknown flag could have been: "; expected --json or --help", or " (see --help)". */
+function knownFlags(options: Options): string {
+  const names = Object.keys(options).map((name) => `--${name}`);
+  const last = names.pop();
+  if (last === undefined || names.length >= FLAGS_LISTED) return " (see --help)";
+  return `; expected ${names.length > 0 ? `${names.join(", ")} or ` : ""}${last}`;
+}
+
 /**
- * Parses command-line flags strictly: unknown flags, a flag without its value and a flag given
- * twice (unless it may repeat) are one-line usage errors naming the flag.
+ * Parses command-line flags strictly: unknown flags, a flag without its value, a switch given a
+ * value and a flag given twice (unless it may repeat) are one-line usage errors naming the flag.
  */
 export function parseFlags<const T extends Options>(args: string[], options: T): Parsed<T> {
   const joined = joinNegativeValues(args);
@@ -35,11 +46,19 @@ export function parseFlags<const T extends Options>(args: string[], options: T):
   } catch (error) {
     const code = (error as { code?: string }).code ?? "";
     const message = error instanceof Error ? error.message : String(error);
-    const flag = /'(-[-\w]+)/.exec(message)?.[1] ?? "";
+    // "Option '-d, --drop-last' does not take an argument": the long name, when there is one.
+    const flag = /'(?:-\w, )?(-[-\w]+)/.exec(message)?.[1] ?? "";
+    const name = flag.replace(/^--/, "");
+    if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE" && options[name]?.type === "boolean") {
+      const given = joined.find((token) => token.startsWith(`${flag}=`))?.slice(flag.length + 1);
+      throw new UsageError(
+        `${flag}: expected no value (a switch: ${flag} turns it on, leaving it out keeps it off), saw ${JSON.stringify(given ?? "a value")}`,
+      );
+    }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE")
       throw new UsageError(`${flag}: expected a value, saw none`);
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION")
-      throw new UsageError(`${flag}: unknown flag (see --help)`);
+      throw new UsageError(`${flag}: unknown flag${knownFlags(options)}`);
     if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL")
       throw new UsageError(
         `${/'([^']+)'/.exec(message)?.[1] ?? "argument"}: expected a flag, saw a bare argument`,

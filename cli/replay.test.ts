@@ -1,9 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { chmodSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseScenario } from "../trainers/contract/scenario.js";
-import { programWords, replayCommand } from "./replay.js";
+import { programWords, replayCommand, shellWord } from "./replay.js";
 import { runContextFromFlags } from "./run-context.js";
 
 const scenario = parseScenario({ datasetSize: 3, batchSize: 2, accumulation: 2 });
@@ -112,6 +113,22 @@ describe("a replay command", () => {
     );
     expect(replay({ timeout: "2.5", python: "py" })).toBe(
       `node dist/cli/main.js check --trainer python:m:f ${SHAPE} --python py --timeout 2.5`,
+    );
+  });
+});
+
+describe("shellWord", () => {
+  it.each([
+    ["plain/path-1.0:x", "plain/path-1.0:x"],
+    ["it's here", "'it'\\''s here'"],
+    ["name\u001b[2J\nPASS  forged", "$'name\\x1b[2J\\nPASS  forged'"],
+    ["it's \\ \r\u009b\u202e", "$'it\\'s \\\\ \\r\\u009b\\u202e'"],
+  ])("quotes %j as %s, which bash reads back as it was, on one line", (word, quoted) => {
+    expect(shellWord(word)).toBe(quoted);
+    // bash writes \\uHHHH in a UTF-8 locale only.
+    const env = { ...process.env, LC_ALL: "C.UTF-8" };
+    expect(execFileSync("bash", ["-c", `printf %s ${quoted}`], { encoding: "utf8", env })).toBe(
+      word,
     );
   });
 });

@@ -1,12 +1,28 @@
 import { accessSync, constants, realpathSync } from "node:fs";
 import { basename, delimiter, dirname, isAbsolute, relative, resolve } from "node:path";
+import { escapeCharacter, isPrintable } from "../reports/printable.js";
 import type { ReplayCommand } from "../reports/reporter.js";
 import type { Backend } from "../trainers/contract/trainer.js";
 import { scenarioFlags } from "./scenario-flags.js";
 
-/** A word as a POSIX shell reads it back: bare when safe, else in single quotes. */
+/**
+ * A word as a POSIX shell reads it back: bare when safe, else in single quotes; a word holding a
+ * control character, line break or bidirectional override in `$'...'` with that character escaped
+ * (`$'a\x1bb'`), so that the command stays one line that prints safely and still runs.
+ */
 export function shellWord(word: string): string {
-  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replaceAll("'", `'\\''`)}'`;
+  if (/^[\w@%+=:,./-]+$/.test(word)) return word;
+  if (isPrintable(word)) return `'${word.replaceAll("'", `'\\''`)}'`;
+  return `$'${[...word].map(dollarQuoted).join("")}'`;
+}
+
+/** One character inside `$'...'`: quotes and backslashes escaped, unsafe characters as `\xHH` or `\uHHHH`. */
+function dollarQuoted(character: string): string {
+  if (character === "'" || character === "\\") return `\\${character}`;
+  if (isPrintable(character)) return character;
+  const code = character.codePointAt(0) ?? 0;
+  // \xHH writes a byte: a character above ASCII is written by its code point instead.
+  return code < 0x80 ? escapeCharacter(character) : `\\u${code.toString(16).padStart(4, "0")}`;
 }
 
 /** How the command line was started: the script node ran, from where, with which environment. */

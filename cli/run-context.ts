@@ -1,6 +1,8 @@
 import type { ReplayCommand } from "../reports/reporter.js";
 import type { RunOptions } from "../trainers/contract/trainer.js";
 import { DEFAULT_RUN_TIMEOUT_MS } from "../trainers/external/protocol-trainer.js";
+import { startPythonWorker } from "../trainers/external/python-trainer.js";
+import { NotAWorkerError } from "../trainers/external/worker-client.js";
 import type { ExternalOptions } from "../trainers/registry.js";
 import { backendFlag, choiceFlag, type FlagValues, timeoutFlag } from "./options.js";
 import { currentInvocation, type Invocation, programWords, replayCommand } from "./replay.js";
@@ -50,10 +52,14 @@ export function runContextFromFlags(
 }
 
 /**
- * Refuses run flags that no selected trainer uses: --backend without a built-in trainer,
- * --python or --device without a python: trainer.
+ * Refuses an empty --python and run flags that no selected trainer uses: --backend without a
+ * built-in trainer, --python or --device without a python: trainer.
  */
 export function assertRunFlagsApply(values: FlagValues, trainers: readonly string[]): void {
+  if (values.python !== undefined && String(values.python).trim() === "")
+    throw new UsageError(
+      `--python: expected the path of a Python interpreter with torch, saw ${JSON.stringify(values.python)}`,
+    );
   const python = trainers.some((name) => name.startsWith("python:"));
   const builtIn = trainers.some((name) => !name.startsWith("python:"));
   if (values.backend !== undefined && !builtIn)
@@ -65,4 +71,23 @@ export function assertRunFlagsApply(values: FlagValues, trainers: readonly strin
       throw new UsageError(
         `--${flag}: applies to python: trainers; the built-in trainers run on --backend`,
       );
+}
+
+/**
+ * With --python and a python: trainer, waits for that interpreter's worker to say hello (the
+ * first run would wait for it too): a program that ends before it, or cannot start, is a usage
+ * error naming the flag. Any other trouble (a hello that does not come in time) is left to the
+ * runs, which report it per trainer.
+ */
+export async function assertPythonStarts(
+  values: FlagValues,
+  trainers: readonly string[],
+): Promise<void> {
+  if (typeof values.python !== "string" || !trainers.some((name) => name.startsWith("python:")))
+    return;
+  try {
+    await startPythonWorker(values.python);
+  } catch (error) {
+    if (error instanceof NotAWorkerError) throw new UsageError(`--python: ${error.problem}`);
+  }
 }

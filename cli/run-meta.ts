@@ -1,6 +1,7 @@
 import type { RunMeta } from "../reports/reporter.js";
 import { BACKENDS } from "../trainers/contract/trainer.js";
 import { DEFAULT_RUN_TIMEOUT_MS } from "../trainers/external/protocol-trainer.js";
+import { shellWord } from "./replay.js";
 import type { RunContext } from "./run-context.js";
 import { harnessVersion } from "./version.js";
 
@@ -31,6 +32,7 @@ export function runMeta(
     weighting: run.weighting,
     ...(run.seed === undefined ? {} : { seed: run.seed }),
     ...(run.runs === undefined ? {} : { runs: run.runs }),
-    command: ["accumaudit", ...run.command].join(" "),
+    // Each word shell-quoted, as it would be typed again (cli/replay.ts).
+    command: ["accumaudit", ...run.command].map(shellWord).join(" "),
   };
 }

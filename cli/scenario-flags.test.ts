@@ -1,7 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { parseScenario } from "../trainers/contract/scenario.js";
 import { replayCommand, shellWord } from "./replay.js";
-import { scenarioFlags, scenarioFromFlags, scenarioHelp, scenarioUsage } from "./scenario-flags.js";
+import {
+  pinFlags,
+  pinsFromFlags,
+  scenarioFlags,
+  scenarioFromFlags,
+  scenarioHelp,
+  scenarioUsage,
+} from "./scenario-flags.js";
 
 describe("scenario flags", () => {
   it("turn a scenario into check flags, leaving out what is at its default, and back", () => {
@@ -47,6 +54,33 @@ describe("scenario flags", () => {
     ],
   ])("%j is one line naming the flag", (values, message) => {
     expect(() => scenarioFromFlags(values)).toThrow(message);
+  });
+
+  it("read --shuffle false as no shuffle, as check and as a pin, and write the pin back", () => {
+    const base = { "dataset-size": "4", "batch-size": "2", accumulation: "2" };
+    expect(scenarioFromFlags({ ...base, shuffle: "false" }).shuffle).toBe(false);
+    const pins = pinsFromFlags({ shuffle: "false" });
+    expect(pins).toEqual({ shuffle: false });
+    expect(pinFlags(pins)).toEqual(["--shuffle", "false"]);
+  });
+
+  it.each([
+    [
+      "dataset-size",
+      "9007199254740993",
+      "--dataset-size: expected a whole number from 1 to 1000000",
+    ],
+    ["shuffle", "-1", "--shuffle: expected false or a whole number from 0 to 4294967295"],
+    ["lengths", "3,100000000", "--lengths: expected whole numbers from 0 to 64"],
+  ])("--%s %s says the values it takes and echoes the value given", (flag, value, message) => {
+    const values = { "dataset-size": "4", "batch-size": "2", accumulation: "2", [flag]: value };
+    const tokens = flag === "lengths" ? { weighting: "tokens" } : {};
+    expect(() => scenarioFromFlags({ ...values, ...tokens })).toThrow(
+      `${message}, saw ${value.split(",").at(-1)}`,
+    );
+    expect(() => pinsFromFlags({ [flag]: value, ...tokens })).toThrow(
+      `${message}, saw ${value.split(",").at(-1)}`,
+    );
   });
 
   it("read loss-token counts as a list or a range, and write them back", () => {

@@ -20,26 +20,62 @@ export function scenarioOptions(): Record<string, { type: "string" | "boolean" }
 const INTEGER_TEXT = /^-?\d+(\.\d+)?$/;
 const NUMBER_TEXT = /^-?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
 
-/** A flag's text as the value its field takes, or a usage error naming the flag. */
+/** A whole number's digits as a number when they are one exactly (at most 2^53 − 1 away from 0). */
+function exactly(digits: string): boolean {
+  const whole = digits.replace(/\.\d*$/, "");
+  return Number.isSafeInteger(Number(whole)) && BigInt(whole) === BigInt(Number(whole));
+}
+
+/** The whole numbers a field takes, in words: "whole numbers from 0 to 64", "false or a whole number from 0 to 4294967295". */
+function wholeNumberWords(field: ScenarioField, many = false): string {
+  const noun = many ? "whole numbers" : "a whole number";
+  const range =
+    field.min !== undefined && field.max !== undefined ? ` from ${field.min} to ${field.max}` : "";
+  return `${field.takesFalse ? "false or " : ""}${noun}${range}`;
+}
+
+/**
+ * A flag's text as the value its field takes, or a usage error naming the flag. Digits are read as
+ * written: a whole number too large for a double to hold exactly is refused as out of range, never
+ * rounded to another number first.
+ */
 function flagValue(field: ScenarioField, raw: string | boolean): unknown {
   if (field.kind === "switch") return raw === true;
   const text = String(raw);
   if (field.kind === "choice") return text;
+  if (field.takesFalse && text === "false") return false;
   if (field.kind === "counts") {
     if (/^\d+-\d+$/.test(text)) return text;
-    if (/^\d+(,\d+)*$/.test(text)) return text.split(",").map(Number);
+    if (/^\d+(,\d+)*$/.test(text)) {
+      const counts = text.split(",");
+      const outside = counts.find(
+        (count) =>
+          !exactly(count) ||
+          Number(count) < (field.min ?? 0) ||
+          Number(count) > (field.max ?? Number.MAX_SAFE_INTEGER),
+      );
+      if (outside !== undefined)
+        throw new UsageError(
+          `${field.flag}: expected ${wholeNumberWords(field, true)}, saw ${outside}`,
+        );
+      return counts.map(Number);
+    }
     throw new UsageError(
       `${field.flag}: expected whole numbers joined by commas (3,1,2) or a range (1-8), saw "${text}"`,
     );
   }
   if (!(field.kind === "integer" ? INTEGER_TEXT : NUMBER_TEXT).test(text))
     throw new UsageError(
-      `${field.flag}: expected ${field.kind === "integer" ? "a whole number" : "a number"}, saw "${text}"`,
+      `${field.flag}: expected ${field.takesFalse ? "false or " : ""}${field.kind === "integer" ? "a whole number" : "a number"}, saw "${text}"`,
     );
+  if (field.kind === "integer" && !exactly(text))
+    throw new UsageError(`${field.flag}: expected ${wholeNumberWords(field)}, saw ${text}`);
   return Number(text);
 }
 
-const FLAG_OF = new Map(SCENARIO_FIELDS.map((f) => [f.key as string, f.flag]));
+const FLAGS = new Map(SCENARIO_FIELDS.map((f) => [f.key as string, f.flag]));
+/** The flag of an issue's path: `lengths.0` (one loss-token count) is `--lengths`. */
+const flagOf = (path: string) => FLAGS.get(path.split(".")[0] ?? path) ?? path;
 
 /**
  * The scenario the flags describe, validated by {@link ScenarioSchema}; a bad or missing value is
@@ -57,8 +93,7 @@ export function scenarioFromFlags(values: FlagValues): Scenario {
     input[field.key] = flagValue(field, raw);
   }
   const parsed = ScenarioSchema.safeParse(input);
-  if (!parsed.success)
-    throw new UsageError(describeIssues(parsed.error, (key) => FLAG_OF.get(key) ?? key));
+  if (!parsed.success) throw new UsageError(describeIssues(parsed.error, flagOf));
   return parsed.data;
 }
 
@@ -184,6 +219,5 @@ export function pinsFromFlags(
 /** Checks a scenario against {@link ScenarioSchema}; a problem is a one-line usage error naming the flags. */
 export function assertScenarioRules(input: unknown): void {
   const parsed = ScenarioSchema.safeParse(input);
-  if (!parsed.success)
-    throw new UsageError(describeIssues(parsed.error, (key) => FLAG_OF.get(key) ?? key));
+  if (!parsed.success) throw new UsageError(describeIssues(parsed.error, flagOf));
 }

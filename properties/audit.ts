@@ -4,6 +4,7 @@ import type { RunOptions, Trainer } from "../trainers/contract/trainer.js";
 import { DEFAULT_SPACE, type ScenarioSpace, scenarioArbitrary } from "./arbitraries.js";
 import type {
   CheckError,
+  CheckErrorCause,
   CheckJudgement,
   CheckOutcome,
   SearchOutcome,
@@ -64,7 +65,8 @@ export function worstVerdict(verdicts: readonly Verdict[]): Verdict {
 }
 
 /**
- * Audits a trainer: checks it on the fixed regression scenarios, then runs a property search
+ * Audits a trainer: checks it on the fixed regression scenarios (once one times out, the rest are
+ * not run, each an error that names the one that timed out), then runs a property search
  * over generated scenarios until one fails and lets fast-check shrink it to a minimal
  * counterexample. A trainer that cannot run ends its search at that case (search "error"),
  * unshrunk. Never throws for a trainer's failure.
@@ -75,8 +77,15 @@ export async function auditTrainer(
 ): Promise<TrainerAuditOutcome> {
   const regressions: CheckOutcome[] = [];
   const scenarios = options.regressions ?? [];
+  let timedOut: { scenario: Scenario; timeoutMs: number } | undefined;
   for (const scenario of scenarios) {
     if (options.signal?.aborted) break;
+    // A trainer that hung on one known counterexample would most likely hang on the next too:
+    // the rest are not run (each says why), so a hung trainer costs one timeout here, not one each.
+    if (timedOut) {
+      regressions.push(skippedAfterTimeout(trainer, scenario, timedOut));
+      continue;
+    }
     const progress = {
       trainer: trainer.name,
       phase: "regressions" as const,
@@ -88,6 +97,8 @@ export async function auditTrainer(
     const check = await runCheck(trainer, scenario, options.runOptions);
     regressions.push(check);
     options.onProgress?.({ ...progress, state: "finished", verdict: check.verdict });
+    const timeoutMs = check.verdict === "error" ? timeoutOf(check.error) : undefined;
+    if (timeoutMs !== undefined) timedOut = { scenario, timeoutMs };
   }
   const space = await spaceFor(trainer, options.space);
   const search = await searchCounterexample(trainer, { ...options, space });
@@ -104,6 +115,27 @@ export async function auditTrainer(
     worldSizes: [space.minWorldSize, space.maxWorldSize],
     search,
     regressions,
+  };
+}
+
+/** The timeout a check error reports the run exceeded, if that is how it ended. */
+function timeoutOf(cause: CheckErrorCause): number | undefined {
+  return cause.kind === "trainer" ? cause.timeoutMs : undefined;
+}
+
+/** A known counterexample not run because an earlier one of the audit timed out. */
+function skippedAfterTimeout(
+  trainer: Trainer,
+  scenario: Scenario,
+  timedOut: { scenario: Scenario; timeoutMs: number },
+): CheckError {
+  const info = trainer.info?.();
+  return {
+    trainer: trainer.name,
+    ...(info ? { trainerInfo: info } : {}),
+    scenario,
+    verdict: "error",
+    error: { kind: "skipped", timedOut: timedOut.scenario, timeoutMs: timedOut.timeoutMs },
   };
 }
 

@@ -6,10 +6,12 @@ import { attributeDraws, type DrawAttribution } from "./draw-attribution.js";
 import { checkDrawCoverage } from "./draw-coverage.js";
 import { checkDrawWeighting, drawWindowRef } from "./draw-weighting.js";
 import { checkDrawWindowing } from "./draw-windowing.js";
+import { withNonFiniteFindings } from "./non-finite.js";
 import type { CheckJudgement, EpochOutline, StepPart } from "./outcome.js";
 import { checkReplicas } from "./replicas.js";
 import { analyseSteps, forwardPassesBeforeSteps } from "./step-analysis.js";
 import { toleranceFor } from "./tolerance.js";
+import { checkUpdates, withUpdateFindings } from "./updates.js";
 
 /** The run's windows as reports read them: one outline (epoch 0), a window per K drawn micro-batches. */
 function outlineDraws(plan: DrawPlan, k: number): EpochOutline {
@@ -92,13 +94,14 @@ export function diagnoseDraws(trace: Trace, dataset: Dataset, trainer: string): 
   const weighting = checkDrawWeighting(trace, plan, applied, attribution, dataset, tolerance);
   const windowing = checkDrawWindowing(trace, plan, applied, attribution);
   const replicas = checkReplicas(trace, tolerance);
+  const updates = checkUpdates(trace, trace.trainer.precision ?? scenario.precision);
   const properties = {
     coverage: coverage.result,
-    weighting: weighting.result,
+    weighting: withNonFiniteFindings(withUpdateFindings(weighting.result, updates), trace),
     windowing,
     replicas,
   };
-  const pass = coverage.result.ok && weighting.result.ok && windowing.ok && replicas.ok;
+  const pass = coverage.result.ok && properties.weighting.ok && windowing.ok && replicas.ok;
   const parts = drawParts(plan, applied, attribution);
   const fed = forwardPassesBeforeSteps(plan.microBatches, trace.steps.length);
   const windows = attribution.dueWindow.map((w) => (w ? drawWindowRef(w) : null));

@@ -4,6 +4,7 @@ import type { Trace } from "../trainers/contract/trace.js";
 import { readAppliedWeights } from "./applied-weights.js";
 import { checkCoverage } from "./coverage.js";
 import { diagnoseDraws } from "./diagnose-draws.js";
+import { withNonFiniteFindings } from "./non-finite.js";
 import type { CheckJudgement } from "./outcome.js";
 import { checkReplicas } from "./replicas.js";
 import { analyseSteps, forwardPassesBeforeSteps } from "./step-analysis.js";
@@ -11,6 +12,7 @@ import { stepEpochs, withStepEpochs } from "./step-epochs.js";
 import { outlineEpochs, stepParts } from "./step-parts.js";
 import { matchStepsToWindows, windowRef } from "./step-windows.js";
 import { toleranceFor } from "./tolerance.js";
+import { checkUpdates, withUpdateFindings } from "./updates.js";
 import { checkWeighting } from "./weighting.js";
 import { checkWindowing } from "./windowing.js";
 
@@ -45,13 +47,14 @@ export function diagnoseTrace(
   const tolerance = toleranceFor(scenario, trace.trainer.precision);
   const windowing = checkWindowing(trace, expectation, applied);
   const replicas = checkReplicas(trace, tolerance);
+  const updates = checkUpdates(trace, trace.trainer.precision ?? scenario.precision);
   const properties = {
     coverage: coverage.result,
-    weighting: weighting.result,
+    weighting: withNonFiniteFindings(withUpdateFindings(weighting.result, updates), trace),
     windowing,
     replicas,
   };
-  const pass = coverage.result.ok && weighting.result.ok && windowing.ok && replicas.ok;
+  const pass = coverage.result.ok && properties.weighting.ok && windowing.ok && replicas.ok;
   const parts = stepParts(expectation, applied, matches, pass);
   const fed = forwardPassesBeforeSteps(trace.microBatches ?? [], trace.steps.length);
   const windows = matches.map((m) => (m.window ? windowRef(m.window) : null));

@@ -190,7 +190,65 @@ export type WeightingFinding =
       /** The common loss scaling that gives every weight of the step, when one does. */
       explainedBy: LossScaling | null;
     }
-  | { kind: "body-gradient"; step: number; epoch: number; relError: number };
+  | { kind: "body-gradient"; step: number; epoch: number; relError: number }
+  | NonFiniteFinding
+  | UpdateFinding;
+
+/**
+ * An applied step that carried NaN or an infinity: the first such number of the step, in its
+ * fingerprint weights, its body gradient or the parameters before it (properties/non-finite.ts).
+ * Weighting fails on it: nothing a window is due is non-finite.
+ */
+export interface NonFiniteFinding {
+  kind: "non-finite";
+  step: number;
+  epoch: number;
+  part: "fingerprint weight" | "body gradient" | "parameter before the step";
+  entry: number;
+  value: number;
+}
+
+/**
+ * What a step did to the parameters against what its gradient says (the trace's `update` and
+ * `outsideSteps`, see properties/updates.ts). `rank` is the rank whose step (or parameters) it is,
+ * `step` that rank's step call. "update-missing": the step's gradient was not zero, yet no
+ * parameter moved. "update-factor": a plain-SGD step moved its parameters by `factor` x lr·g
+ * (null: by no one multiple; `relError` the largest |Δ - lr·g| over the largest |lr·g|), or moved
+ * fingerprint entries it had no gradient for. "outside-step": the parameters changed between the
+ * rank's step calls `since` and `stepsBefore` (counted as in `outsideSteps`; `stepCalls` is the
+ * rank's total), by no step; `repeats` when the change is `factor` x the update of the step call
+ * right before it (that step's gradient applied again outside the step).
+ */
+export type UpdateFinding =
+  | {
+      kind: "update-missing";
+      rank: number;
+      step: number;
+      epoch: number;
+      learningRate: number | null;
+    }
+  | {
+      kind: "update-factor";
+      rank: number;
+      step: number;
+      epoch: number;
+      learningRate: number;
+      factor: number | null;
+      relError: number;
+      movedWithoutGradient: number;
+    }
+  | {
+      kind: "outside-step";
+      rank: number;
+      since: number;
+      stepsBefore: number;
+      stepCalls: number;
+      fingerprintEntries: number;
+      bodyEntries: number;
+      /** The largest |θ - θ'| of any entry that changed. */
+      largest: number;
+      repeats: { step: number; epoch: number; factor: number } | null;
+    };
 
 /**
  * Loss scalings that common loops use, each a weight per sample (B_i: the loss units of the
@@ -445,16 +503,12 @@ export type CheckErrorCause =
       traceback?: TrainerFrame[];
       /** The last lines the trainer printed while it ran. */
       output?: string[];
+      /** The run gave no answer within its timeout, this many milliseconds. */
+      timeoutMs?: number;
     }
   | { kind: "scenario-mismatch"; field: string; sent: unknown; received: unknown }
-  | {
-      kind: "non-finite";
-      step: number;
-      epoch: number;
-      part: "fingerprint weight" | "body gradient" | "parameter before the step";
-      entry: number;
-      value: number;
-    };
+  /** Not run: an earlier known counterexample of the same audit timed out (`timedOut`). */
+  | { kind: "skipped"; timedOut: Scenario; timeoutMs: number };
 
 /** What every check outcome names: who ran what. */
 interface CheckSubject {

@@ -34,7 +34,7 @@ describe("runCheck", () => {
     expect(check.durationMs).toBeGreaterThanOrEqual(0);
   });
 
-  it("turns an applied NaN gradient into an error naming the step", async () => {
+  it("fails weighting at a step that applied a NaN gradient, naming the step and the entry", async () => {
     const check = await runCheck(
       trainerReturning((t) => {
         const body = t.steps[1]?.body;
@@ -42,9 +42,40 @@ describe("runCheck", () => {
       }),
       scenario,
     );
-    expect(check).toMatchObject({
-      verdict: "error",
-      error: { kind: "non-finite", step: 1, epoch: 0, part: "body gradient", entry: 2 },
+    expect(check.verdict).toBe("fail");
+    if (check.verdict !== "fail") return;
+    expect(check.properties.weighting.ok).toBe(false);
+    expect(check.properties.weighting.findings[0]).toEqual({
+      kind: "non-finite",
+      step: 1,
+      epoch: 0,
+      part: "body gradient",
+      entry: 2,
+      value: Number.NaN,
+    });
+  });
+
+  it.each([
+    ["fingerprint weight", Number.POSITIVE_INFINITY],
+    ["parameter before the step", Number.NEGATIVE_INFINITY],
+  ] as const)("fails weighting at a step whose %s is %d", async (part, value) => {
+    const check = await runCheck(
+      trainerReturning((t) => {
+        const step = t.steps[2];
+        if (!step?.body) return;
+        if (part === "fingerprint weight") step.fingerprint.weights[1] = value;
+        else step.body.parametersBefore[0] = value;
+      }),
+      scenario,
+    );
+    expect(check.verdict).toBe("fail");
+    if (check.verdict !== "fail") return;
+    expect(check.properties.weighting.findings[0]).toMatchObject({
+      kind: "non-finite",
+      step: 2,
+      part,
+      entry: part === "fingerprint weight" ? 1 : 0,
+      value,
     });
   });
 

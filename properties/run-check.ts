@@ -2,7 +2,6 @@ import { makeDataset } from "../trainers/contract/probe.js";
 import type { Scenario } from "../trainers/contract/scenario.js";
 import { type RunOptions, type Trainer, TrainerError } from "../trainers/contract/trainer.js";
 import { diagnoseTrace } from "./diagnose.js";
-import { findNonFiniteStep } from "./non-finite.js";
 import type { CheckErrorCause, CheckOutcome } from "./outcome.js";
 
 /** Error text for a thrown value, one line. */
@@ -12,8 +11,9 @@ export function errorMessage(error: unknown): string {
 }
 
 /**
- * Runs a trainer on a scenario and judges the trace. A trainer that throws, returns a trace of
- * another scenario, or applies a non-finite number yields verdict "error"; it never throws.
+ * Runs a trainer on a scenario and judges the trace. A trainer that throws or returns a trace of
+ * another scenario yields verdict "error" (one that applies a non-finite number fails weighting:
+ * properties/non-finite.ts); it never throws.
  */
 export async function runCheck(
   trainer: Trainer,
@@ -43,6 +43,7 @@ export async function runCheck(
       message: errorMessage(error),
       ...(detail.traceback?.length ? { traceback: detail.traceback } : {}),
       ...(detail.output?.length ? { output: detail.output } : {}),
+      ...(detail.timeoutMs === undefined ? {} : { timeoutMs: detail.timeoutMs }),
     });
   }
   const durationMs = performance.now() - started;
@@ -56,7 +57,5 @@ export async function runCheck(
       sent: scenario[differing],
       received: trace.scenario[differing],
     });
-  const nonFinite = findNonFiniteStep(trace);
-  if (nonFinite) return failed(nonFinite);
   return { ...diagnoseTrace(trace, dataset, trainer.name), durationMs };
 }

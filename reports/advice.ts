@@ -149,6 +149,28 @@ loader = DataLoader(dataset, batch_size=B, shuffle=True)`,
     python: `with ctx.autocast():   # autocast exactly as the scenario's --precision asks
     loss = model.per_sample_loss(x, y, ids).sum() / window_samples`,
   },
+  "update-not-applied": {
+    python: `optimizer = torch.optim.SGD(model.parameters(), lr=lr)   # lr > 0, its own step()
+...
+optimizer.step()        # every call applies the window: no subclass that returns early
+optimizer.zero_grad()`,
+    typescript: `optimizer.step(); // SgdOptimizer: phi and the body move by lr * gradient
+optimizer.zeroGrad();`,
+  },
+  "update-applied-twice": {
+    python: `optimizer.step()        # applies -lr * grad once
+optimizer.zero_grad()   # no p.data -= lr * p.grad by hand after it`,
+    typescript: CLEAR_AFTER_STEP.typescript,
+  },
+  "parameters-changed-outside-step": {
+    python: `# between steps, leave the parameters to the optimizer:
+# no in-place edits (p.add_, p.mul_, p.data = ..., load_state_dict) inside the audited loop
+optimizer.step()
+optimizer.zero_grad()`,
+    typescript: `// between steps, leave the parameters to the optimizer: no variable.assign(...) in the loop
+optimizer.step();
+optimizer.zeroGrad();`,
+  },
 };
 
 /** Each mistake in a few words, for the lead sentence of an explanation (sample weighting). */
@@ -171,6 +193,9 @@ export const MISTAKE_TITLES: Record<MistakeId, string> = {
   "replicas-drift": "the replicas drifted apart",
   "draws-with-replacement": "the loop draws samples with replacement, not in epochs",
   "draws-never-stepped": "the last draws never reached a step",
+  "update-not-applied": "the optimizer's step applied nothing",
+  "update-applied-twice": "a step's gradient was applied twice",
+  "parameters-changed-outside-step": "the parameters changed outside the optimizer's steps",
   unexplained: "no known mistake explains what the trace shows",
 };
 
@@ -189,7 +214,8 @@ export function mistakeTitle(
 
 const TEXT: Record<MistakeId, { cause: string; change: string }> = {
   "no-step": {
-    cause: "No optimizer step was applied: every sample of the run was lost.",
+    cause:
+      "No optimizer step was applied: step() was never called, or never reached the optimizer (a step method replaced, as optimizer.step = lambda: None does), so every sample of the run was lost.",
     change:
       "Step at the end of every window, the epoch's last (shorter) window included, and divide by the window's sample count.",
   },
@@ -292,6 +318,24 @@ const TEXT: Record<MistakeId, { cause: string; change: string }> = {
       "The run drew micro-batches after its last optimizer step: their gradient stayed in .grad and was never applied, as a loop that steps one time fewer than it draws windows does.",
     change:
       "Step after every K-th micro-batch, the last included: draw exactly S windows of K micro-batches, each followed by its step.",
+  },
+  "update-not-applied": {
+    cause:
+      "A step's gradient was not zero, yet the optimizer's step left every parameter as it was, so the window it held was never applied: an optimizer whose step does nothing or skips some calls, a learning rate of 0, or a step method that returns before updating.",
+    change:
+      "Let every optimizer step update the parameters: a learning rate above 0 and an optimizer whose step() applies the gradient on every call (no subclass that skips calls, no replaced step method).",
+  },
+  "update-applied-twice": {
+    cause:
+      "A step's gradient reached the parameters more than once: the step moved them by a whole multiple of lr·g, or the loop applied the step's update again by hand after optimizer.step() (p.data -= lr * p.grad), so every sample of that window weighed twice as much.",
+    change:
+      "Apply each window's gradient once: let optimizer.step() be the only update, and clear the gradient after it instead of applying it again.",
+  },
+  "parameters-changed-outside-step": {
+    cause:
+      "The parameters changed between the optimizer's steps, by something other than a step: an in-place edit (p.add_, p.mul_, p.data = ...), a weight update by hand, or a reload of the parameters. What the run trained is then not what its steps applied.",
+    change:
+      "Leave the parameters to the optimizer between steps in the audited loop; an update of your own goes inside a recorded step (ctx.record_step()) so that it is audited as one.",
   },
   unexplained: {
     cause:

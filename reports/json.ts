@@ -11,7 +11,12 @@ import { adviceFor } from "./advice.js";
 import { pinsJson } from "./pins.js";
 import type { Reporter, RunEnd, RunStart } from "./reporter.js";
 import { findingsOf } from "./sentences/coverage.js";
-import { checkErrorMessage, propertyMessage, tokenWeightingOf } from "./sentences/index.js";
+import {
+  checkErrorMessage,
+  errorDetailJson,
+  propertyMessage,
+  tokenWeightingOf,
+} from "./sentences/index.js";
 import { windowingFindings } from "./sentences/windowing.js";
 import { runWeightings } from "./words.js";
 
@@ -92,14 +97,13 @@ export function checkJson(check: CheckOutcome) {
   const tail = check.durationMs === undefined ? {} : { durationMs: check.durationMs };
   if (check.verdict === "error") {
     const cause = check.error;
-    const detail =
-      cause.kind === "trainer"
-        ? {
-            ...(cause.traceback ? { traceback: cause.traceback } : {}),
-            ...(cause.output ? { output: cause.output } : {}),
-          }
-        : {};
-    return { ...head, properties: null, error: checkErrorMessage(cause), ...detail, ...tail };
+    return {
+      ...head,
+      properties: null,
+      error: checkErrorMessage(cause),
+      ...errorDetailJson(cause),
+      ...tail,
+    };
   }
   const { coverage, weighting, windowing, replicas } = check.properties;
   const message = (name: PropertyName) => propertyMessage(check, name);

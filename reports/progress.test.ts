@@ -27,6 +27,12 @@ describe("ProgressLine", () => {
     expect(written).toEqual(["\r\x1b[2Kreference: case 7"]);
   });
 
+  it("shows a trainer name's control characters escaped: only the line's own reset reaches the terminal", () => {
+    const { stream, written } = fakeStream(true, 0);
+    new ProgressLine(true, stream).onProgress({ ...progress, trainer: "python:m:f\x1b[2J\nPASS" });
+    expect(written).toEqual(["\r\x1b[2Kpython:m:f\\x1b[2J\\nPASS: case 7 of 300"]);
+  });
+
   it("keeps the whole line when the terminal reports no width", () => {
     const { stream, written } = fakeStream(true, 0);
     new ProgressLine(true, stream).onProgress(progress);

@@ -1,4 +1,5 @@
 import type { AuditProgress } from "../properties/audit.js";
+import { printable } from "./printable.js";
 import type { Reporter } from "./reporter.js";
 
 function describe(p: AuditProgress): string {
@@ -46,7 +47,7 @@ export class ProgressLine implements Reporter {
     const now = this.now();
     if (now - this.lastWrite < 100) return;
     this.lastWrite = now;
-    this.write(`${p.trainer}: ${describe(p)}`);
+    this.write(`${printable(p.trainer)}: ${describe(p)}`);
   }
 
   /** Rewrites the line of a case running for a while with how long it has run. */
@@ -55,7 +56,7 @@ export class ProgressLine implements Reporter {
     const seconds = Math.floor((this.now() - this.running.since) / 1000);
     if (seconds < HEARTBEAT_AFTER_S) return;
     const { progress } = this.running;
-    this.write(`${progress.trainer}: ${describe(progress)}, running for ${seconds} s`);
+    this.write(`${printable(progress.trainer)}: ${describe(progress)}, running for ${seconds} s`);
   }
 
   /** Removes the line before a trainer's result is printed. */

@@ -22,7 +22,7 @@ export interface RunMeta {
   seed?: number;
   /** Scenarios generated per trainer in an audit. */
   runs?: number;
-  /** The command line that started the run. */
+  /** The command line that started the run, each word shell-quoted. */
   command?: string;
 }
 

@@ -9,6 +9,7 @@ import {
 } from "../properties/outcome.js";
 import { type Advice, adviceFor } from "./advice.js";
 import { pinLines } from "./pins.js";
+import { printable } from "./printable.js";
 import type { Reporter, RunEnd, RunMeta, RunStart } from "./reporter.js";
 import {
   checkErrorMessage,
@@ -57,7 +58,7 @@ export function formatAdvice(advice: readonly Advice[]): string[] {
   for (const a of advice) {
     lines.push(`    - ${a.cause}`);
     lines.push(...evidenceLines(a));
-    if (a.framework) lines.push(`      In ${a.framework.name}: ${a.framework.cause}`);
+    if (a.framework) lines.push(`      In ${printable(a.framework.name)}: ${a.framework.cause}`);
     lines.push(`      Change: ${a.change}`);
     if (!shown.has(a.snippet.code)) {
       shown.add(a.snippet.code);

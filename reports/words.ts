@@ -3,6 +3,7 @@ import type { SampleSet } from "../properties/sample-set.js";
 import { DEFAULT_LENGTHS, type Scenario, WEIGHTINGS } from "../trainers/contract/scenario.js";
 import { scenarioField } from "../trainers/contract/scenario-fields.js";
 import type { TrainerInfo } from "../trainers/contract/trace.js";
+import { printable } from "./printable.js";
 import type { RunMeta } from "./reporter.js";
 
 /** A number for people: 4 significant digits, exponent form when tiny or huge. */
@@ -211,10 +212,13 @@ export function scenarioLabel(s: Scenario): string {
   ].join(" · ");
 }
 
-/** What ran a trainer: "tensorflow.js 4.22.0", "lightning 2.6.6"; "built-in" when unknown. */
+/**
+ * What ran a trainer: "tensorflow.js 4.22.0", "lightning 2.6.6"; "built-in" when unknown. The
+ * trainer names these itself, so they are shown {@link printable}.
+ */
 export function frameworkLabel(info: TrainerInfo | undefined): string {
   if (!info?.framework) return "built-in";
-  return [info.framework, info.frameworkVersion].filter(Boolean).join(" ");
+  return printable([info.framework, info.frameworkVersion].filter(Boolean).join(" "));
 }
 
 /**
@@ -243,5 +247,6 @@ export function trainerLabel(
 ): string {
   const precision = asked === undefined ? null : precisionWords(asked, info);
   const parts = [info?.framework ? frameworkLabel(info) : null, precision].filter(Boolean);
-  return parts.length === 0 ? trainer : `${trainer} (${parts.join(", ")})`;
+  const name = printable(trainer);
+  return parts.length === 0 ? name : `${name} (${parts.join(", ")})`;
 }

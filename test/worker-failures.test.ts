@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { auditTrainer } from "../properties/audit.js";
 import { runCheck } from "../properties/run-check.js";
-import { checkErrorMessage } from "../reports/sentences/index.js";
+import { checkErrorMessage, propertyMessage } from "../reports/sentences/index.js";
 import { parseScenario } from "../trainers/contract/scenario.js";
 import { pythonWorkerCommand } from "../trainers/external/interpreter.js";
 import { createProtocolTrainer } from "../trainers/external/protocol-trainer.js";
@@ -30,14 +30,14 @@ afterAll(async () => {
 });
 
 describe("a broken external trainer in an audit", () => {
-  it("an applied NaN is a clear error of the check, not a verdict on accumulation", async () => {
+  it("an applied NaN fails weighting at its step, a finding of the run", async () => {
     const check = await runCheck(
       fake("nan-wire"),
       parseScenario({ datasetSize: 4, batchSize: 2, accumulation: 1 }),
     );
-    expect(check.verdict).toBe("error");
-    expect(check.verdict === "error" && checkErrorMessage(check.error)).toMatch(
-      /^step 1 \(epoch 1\) applied a non-finite fingerprint weight \(entry 0: NaN\)/,
+    expect(check.verdict).toBe("fail");
+    expect(check.verdict === "fail" && propertyMessage(check, "weighting")).toMatch(
+      /^step 1 \(epoch 1\) applied a non-finite fingerprint weight \(entry 0: NaN\); expected finite numbers in every applied step/,
     );
   });
 

@@ -2,6 +2,8 @@ import { availableParallelism } from "node:os";
 import { DEFAULT_SPACE } from "../../properties/arbitraries.js";
 import { auditTrainer } from "../../properties/audit.js";
 import type { TrainerAuditOutcome } from "../../properties/outcome.js";
+import { printable } from "../../reports/printable.js";
+import { formatList } from "../../reports/words.js";
 import { MODELS } from "../../trainers/contract/scenario.js";
 import type { Trainer } from "../../trainers/contract/trainer.js";
 import { setPythonWorkerPoolSize } from "../../trainers/external/python-trainer.js";
@@ -12,7 +14,7 @@ import { integerFlag, RUN_FLAGS } from "../options.js";
 import { forwardTrainerOutput, reportersFromFlags } from "../outputs.js";
 import { parseFlags } from "../parse-flags.js";
 import { shellWord } from "../replay.js";
-import { assertRunFlagsApply, runContextFromFlags } from "../run-context.js";
+import { assertPythonStarts, assertRunFlagsApply, runContextFromFlags } from "../run-context.js";
 import { RUN_USAGE, runMeta } from "../run-meta.js";
 import { scenarioHelp, scenarioOptions, scenarioUsage } from "../scenario-flags.js";
 import { LIST_FIELDS, searchSpaceFromFlags } from "../search-space.js";
@@ -51,6 +53,37 @@ export const AUDIT_USAGE = [
   `Trainers that run data-parallel are searched over 1 to ${DEFAULT_SPACE.maxWorldSize} ranks; --world-size W checks W ranks only.`,
 ].join("\n");
 
+/**
+ * A pinned --world-size that no trainer given runs is a usage error naming them and their most
+ * ranks. Where some trainer runs it, each of the others says so in its own audit; a trainer whose
+ * worker cannot say is left to its audit too.
+ */
+async function assertWorldSizeRuns(
+  trainers: readonly Trainer[],
+  worldSize: number | undefined,
+): Promise<void> {
+  if (worldSize === undefined || worldSize === 1) return;
+  const most = await Promise.all(
+    trainers.map((t) => (t.maxWorldSize ? t.maxWorldSize().catch(() => undefined) : 1)),
+  );
+  const [only, ...others] = trainers;
+  if (!only || most.some((m) => m === undefined || m >= worldSize)) return;
+  if (others.length > 0) {
+    const largest = Math.max(...most.map((m) => m ?? 1));
+    throw new UsageError(
+      `--world-size: expected at most ${largest} for ${formatList(trainers.map((t) => printable(t.name)))} (${largest === 1 ? "each runs in one process" : "the most ranks one of them runs"}), saw ${worldSize}`,
+    );
+  }
+  const its = most[0] ?? 1;
+  // A python:MODULE:FUNCTION trainer runs data-parallel once marked so (trainers/python/API.md).
+  const unless = /^python:[^:]+:/.test(only.name)
+    ? " unless marked with @accumaudit_probe.distributed"
+    : "";
+  throw new UsageError(
+    `--world-size: expected at most ${its} for ${printable(only.name)} (${its === 1 ? `it runs in one process${unless}` : `it runs up to ${its} ranks`}), saw ${worldSize}`,
+  );
+}
+
 /** `accumaudit audit`: a property search per trainer. Returns the exit code. */
 export async function auditCommand(args: string[]): Promise<number> {
   const { values } = parseFlags(args, AUDIT_FLAGS);
@@ -71,6 +104,12 @@ export async function auditCommand(args: string[]): Promise<number> {
     throw new UsageError(
       "--path: replays a search only together with its --seed (a counterexample prints both)",
     );
+  // The path's first number is the failing case's index among the search's --runs cases.
+  const first = path?.split(":")[0] ?? "0";
+  if (Number(first) >= runs)
+    throw new UsageError(
+      `--path: expected a first number from 0 to ${runs - 1} (below --runs ${runs}), saw ${first}; give the --runs of the search that printed it`,
+    );
   const jobs = integerFlag(values, "jobs", 1, 64) ?? DEFAULT_JOBS;
   const search = searchSpaceFromFlags(values);
   const { space } = search;
@@ -87,10 +126,12 @@ export async function auditCommand(args: string[]): Promise<number> {
   const threaded =
     values.jobs !== undefined && THREADED_BACKENDS.includes(context.runOptions.backend ?? "cpu");
   setTfjsThreadPoolSize(threaded ? jobs : 1);
+  await assertPythonStarts(values, names);
   const trainers: Trainer[] = names.map((name) => resolveTrainer(name, context.external));
   // Starts each external trainer's worker now, while the report is set up and earlier trainers
   // are audited; a worker that cannot start is reported by that trainer's own audit.
   for (const trainer of trainers) trainer.maxWorldSize?.().catch(() => undefined);
+  await assertWorldSizeRuns(trainers, space.pinned.worldSize);
   const regressions = search.regressions.kept;
   const audits: TrainerAuditOutcome[] = [];
   const interrupt = watchInterrupts();

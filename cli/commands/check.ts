@@ -4,7 +4,7 @@ import { watchInterrupts } from "../interrupt.js";
 import { RUN_FLAGS } from "../options.js";
 import { forwardTrainerOutput, reportersFromFlags } from "../outputs.js";
 import { parseFlags } from "../parse-flags.js";
-import { assertRunFlagsApply, runContextFromFlags } from "../run-context.js";
+import { assertPythonStarts, assertRunFlagsApply, runContextFromFlags } from "../run-context.js";
 import { RUN_USAGE, runMeta } from "../run-meta.js";
 import {
   scenarioFromFlags,
@@ -39,6 +39,7 @@ export async function checkCommand(args: string[]): Promise<number> {
   const reporter = await reportersFromFlags(values);
   forwardTrainerOutput();
   const context = runContextFromFlags(values);
+  await assertPythonStarts(values, [values.trainer]);
   const trainer = resolveTrainer(values.trainer, context.external);
   const interrupt = watchInterrupts();
   try {

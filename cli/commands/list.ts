@@ -1,9 +1,20 @@
 import { listTrainers } from "../../trainers/registry.js";
+import { parseFlags } from "../parse-flags.js";
 
-/** `accumaudit list`: the trainers, one per line (or JSON). */
-export function listCommand(json: boolean): number {
+export const LIST_USAGE = "accumaudit list [--json]";
+
+/** `accumaudit list`: the trainers, one per line (or JSON); any other flag is a usage error. */
+export function listCommand(args: string[]): number {
+  const { values } = parseFlags(args, {
+    json: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  } as const);
+  if (values.help) {
+    process.stdout.write(`${LIST_USAGE}\n`);
+    return 0;
+  }
   const trainers = listTrainers();
-  if (json) {
+  if (values.json) {
     process.stdout.write(`${JSON.stringify(trainers, null, 2)}\n`);
     return 0;
   }

@@ -12,6 +12,7 @@ import {
   checkErrorMessage,
   explainCheck,
   leadSentence,
+  printedLines,
   propertyMessage,
   tracebackLines,
 } from "../sentences/index.js";
@@ -191,7 +192,7 @@ export function errorSection(cause: CheckErrorCause): string {
 /** The trainer's own frames an error passed through and the last lines it printed, when known. */
 export function errorDetails(cause: CheckErrorCause): string {
   const frames = tracebackLines(cause);
-  const output = cause.kind === "trainer" ? (cause.output ?? []) : [];
+  const output = printedLines(cause);
   return [
     frames.length > 0
       ? `<p>In your code, outermost first:</p><pre><code>${escapeHtml(frames.join("\n"))}</code></pre>`

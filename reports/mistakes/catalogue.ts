@@ -22,6 +22,9 @@ export const MISTAKE_IDS = [
   "replicas-drift",
   "draws-with-replacement",
   "draws-never-stepped",
+  "update-not-applied",
+  "update-applied-twice",
+  "parameters-changed-outside-step",
   "unexplained",
 ] as const;
 
@@ -57,6 +60,8 @@ export interface Explains {
   replicas?: boolean;
   /** The step count (a mistake that adds or removes steps as a whole). */
   stepCount?: boolean;
+  /** Update findings (what steps did to the parameters), as indices into the weighting findings. */
+  updates?: number[];
 }
 
 /** A mistake found in a trace, with its evidence. */

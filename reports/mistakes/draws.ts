@@ -11,6 +11,7 @@ import {
   lostDrawsText,
   stepsWord,
 } from "../sentences/draws.js";
+import { nonFiniteFindings, nonFiniteStep } from "../sentences/non-finite.js";
 import { stepFindings, worstGroup } from "../sentences/weighting.js";
 import {
   formatNumber,
@@ -21,6 +22,7 @@ import {
   positionRange,
 } from "../words.js";
 import type { Evidence, Mistake, MistakeId } from "./catalogue.js";
+import { unexplainedUpdates, updateMistakes } from "./updates.js";
 
 type LostDraws = Extract<CoverageFinding, { kind: "lost-draws" }>;
 
@@ -148,13 +150,13 @@ export function detectDrawMistakes(check: CheckJudgement): Mistake[] {
         id: "no-step",
         evidence: [
           {
-            shows: `the loop drew ${plural(check.plan[0]?.produced ?? 0, "micro-batch", "micro-batches")} and never called step(): none of their draws was applied`,
+            shows: `the loop drew ${plural(check.plan[0]?.produced ?? 0, "micro-batch", "micro-batches")} and no optimizer step ran (step() was never called, or never reached the optimizer): none of their draws was applied`,
           },
         ],
         explains: { stepCount: true },
       },
     ];
-  const found: Mistake[] = [];
+  const found: Mistake[] = updateMistakes(check);
   const lost = findingsOf(coverage, "lost-draws");
   const never = drawsNeverStepped(check, lost);
   if (never) found.push(never);
@@ -216,8 +218,13 @@ function unexplainedDraws(check: CheckJudgement, named: readonly Mistake[]): Mis
         microBatches: f.microBatches,
         shows: duplicatedDrawsText(f),
       });
+  // A step that applied NaN or an infinity is evidence of its own: what it weighed is no more.
+  const nonFinite = nonFiniteFindings(weighting);
+  for (const f of nonFinite)
+    if (!steps.has(f.step)) evidence.push({ step: f.step, shows: nonFiniteStep(f) });
+  const nonFiniteSteps = new Set(nonFinite.map((f) => f.step));
   for (const f of stepFindings(weighting)) {
-    if (steps.has(f.step)) continue;
+    if (steps.has(f.step) || nonFiniteSteps.has(f.step)) continue;
     const factor = check.steps[f.step]?.weightFactor ?? null;
     const scaled =
       factor !== null ? `; every weight is ${formatNumber(factor)} times what was due` : "";
@@ -228,7 +235,7 @@ function unexplainedDraws(check: CheckJudgement, named: readonly Mistake[]): Mis
     });
   }
   for (const f of weighting.findings)
-    if (f.kind === "body-gradient" && !steps.has(f.step)) {
+    if (f.kind === "body-gradient" && !steps.has(f.step) && !nonFiniteSteps.has(f.step)) {
       const factor = check.steps[f.step]?.bodyFactor ?? null;
       evidence.push({
         step: f.step,
@@ -263,6 +270,7 @@ function unexplainedDraws(check: CheckJudgement, named: readonly Mistake[]): Mis
         shows: `micro-batch ${nth(f.position)} holds ${plural(f.size, "draw")}, where B = ${check.scenario.batchSize}`,
       });
   }
+  evidence.push(...unexplainedUpdates(check, named));
   if (!replicas.ok) evidence.push({ shows: "the ranks disagree" });
   return evidence.length === 0 ? null : { id: "unexplained", evidence, explains: {} };
 }

@@ -4,6 +4,7 @@ import { detectDrawMistakes, drawsWithReplacement } from "./draws.js";
 import { appliedTwice, replicasDrift, samplerPadding, skippedStepLost } from "./occurrences.js";
 import { RunReading } from "./reading.js";
 import { unexplained } from "./unexplained.js";
+import { updateMistakes } from "./updates.js";
 import { bodyPrecision, lossScalings, scaledSteps } from "./weights.js";
 import {
   counterAcrossEpochs,
@@ -31,7 +32,8 @@ export function detectMistakes(check: CheckJudgement): Mistake[] {
   const r = new RunReading(check);
   const nothing = noStep(r);
   if (nothing) return [nothing];
-  const found: Mistake[] = [];
+  // What the steps did to the parameters comes first: an update that did not happen undoes the rest.
+  const found: Mistake[] = updateMistakes(check);
   const add = (m: Mistake | null) => {
     if (m) found.push(m);
   };

@@ -1,11 +1,13 @@
 import type { CoverageFinding } from "../../properties/outcome.js";
 import { mergeSampleSets } from "../../properties/sample-set.js";
 import { findingsOf } from "../sentences/coverage.js";
+import { nonFiniteFindings, nonFiniteStep } from "../sentences/non-finite.js";
 import { stepFindings } from "../sentences/weighting.js";
 import { windowingFindings } from "../sentences/windowing.js";
 import { formatNumber, formatSampleSet, formatWeight, nth, plural } from "../words.js";
 import type { Evidence, Explains, Mistake } from "./catalogue.js";
 import { microBatchesOf, type RunReading, stepHolding, stepWord } from "./reading.js";
+import { unexplainedUpdates } from "./updates.js";
 
 /** Sums claims of [epoch, count] by epoch. */
 function countsByEpoch(
@@ -62,8 +64,14 @@ export function unexplained(r: RunReading, named: readonly Mistake[]): Mistake |
       ...coverageResidue(r, "duplicated", countsByEpoch(claims.map((c) => c.duplicated))),
     );
   }
+  // A step that applied NaN or an infinity is evidence of its own: what it weighed is no more.
+  const nonFinite = nonFiniteFindings(weighting);
+  for (const f of nonFinite)
+    if (!steps.has(f.step))
+      evidence.push({ step: f.step, epoch: f.epoch, shows: nonFiniteStep(f) });
+  const nonFiniteSteps = new Set(nonFinite.map((f) => f.step));
   for (const f of stepFindings(weighting)) {
-    if (steps.has(f.step)) continue;
+    if (steps.has(f.step) || nonFiniteSteps.has(f.step)) continue;
     const worst = f.groups.reduce(
       (a, g) => (g.relError > (a?.relError ?? -1) ? g : a),
       f.groups[0],
@@ -83,7 +91,7 @@ export function unexplained(r: RunReading, named: readonly Mistake[]): Mistake |
     });
   }
   for (const f of weighting.findings) {
-    if (f.kind !== "body-gradient" || steps.has(f.step)) continue;
+    if (f.kind !== "body-gradient" || steps.has(f.step) || nonFiniteSteps.has(f.step)) continue;
     // A step that is not one whole window cannot match its window's body gradient: windowing says why.
     const step = r.check.steps[f.step];
     if (step && !r.isOneWholeWindow(step)) continue;
@@ -129,6 +137,7 @@ export function unexplained(r: RunReading, named: readonly Mistake[]): Mistake |
       microBatches: [f.position, f.position],
       shows: `${microBatchesOf([f.position, f.position], f.epoch)}${r.check.scenario.worldSize > 1 ? ` on rank ${f.rank}` : ""} holds ${plural(f.size, "sample")}, where B = ${r.check.scenario.batchSize}`,
     });
+  evidence.push(...unexplainedUpdates(r.check, named));
   if (!replicas.ok && !claims.some((c) => c.replicas))
     evidence.push({ shows: "the ranks disagree" });
   return evidence.length === 0 ? null : { id: "unexplained", evidence, explains: {} };

@@ -35,7 +35,9 @@ export function noStep(r: RunReading): Mistake | null {
         "micro-batches",
       )} over ${plural(r.epochs, "epoch")}`;
   const evidence: Evidence[] = [
-    { shows: `the loop fed ${fed} and never called step(): no sample was applied` },
+    {
+      shows: `the loop fed ${fed} and no optimizer step ran (step() was never called, or never reached the optimizer): no sample was applied`,
+    },
   ];
   if (r.k > 1 && produced.every((p) => p < r.k))
     evidence.push({

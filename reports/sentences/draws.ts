@@ -23,6 +23,8 @@ import {
   positionRange,
   wasWere,
 } from "../words.js";
+import { nonFiniteMessage } from "./non-finite.js";
+import { updatesMessage } from "./updates.js";
 import { stepFindings, worstGroup } from "./weighting.js";
 import { windowingFindings } from "./windowing.js";
 
@@ -181,6 +183,8 @@ export function drawWeightingMessage(result: WeightingResult, scenario: Scenario
     const unit = tokens ? "loss-token" : "draw";
     return `every applied weight within ${formatNumber(result.maxRelError)} of ${dueName(tokens)}${body}; detects weight errors above ${formatNumber(result.tolerance)} (an off-by-one ${unit} count in windows of up to ${largestWindowWithDetectableOffByOne(result.tolerance).toLocaleString("en-US")} ${tokens ? "loss tokens" : "draws"})`;
   }
+  const nonFinite = nonFiniteMessage(result);
+  if (nonFinite) return nonFinite;
   const parts: string[] = [];
   const steps = stepFindings(result);
   const worst = steps.reduce<(typeof steps)[number] | undefined>(
@@ -203,6 +207,8 @@ export function drawWeightingMessage(result: WeightingResult, scenario: Scenario
       parts.push(
         `body gradient of step ${nth(result.bodyWorstStep)} is off the float64 oracle over its window's draws by relative error ${formatNumber(result.bodyMaxRelError)} > tolerance ${formatNumber(result.bodyTolerance)}`,
       );
+  const updates = updatesMessage(result, scenario);
+  if (updates) parts.push(updates);
   return parts.join("; ");
 }
 

@@ -21,6 +21,7 @@ import {
 import { explainDraws } from "./draws.js";
 import { tokenWeightingOf } from "./loss-tokens.js";
 import { replicasMessage } from "./replicas.js";
+import { updatesMessage } from "./updates.js";
 import { bodySentences, weightingSentences } from "./weight-explanation.js";
 import { windowingFindings } from "./windowing.js";
 
@@ -188,7 +189,11 @@ export function explainCheck(c: CheckOutcome): string {
   const nothing = noStepSentence(c);
   if (nothing) return [`${scenarioSentence(c)} ${nothing}`, ...droppedSentences(c)].join(" ");
   const replicas = c.properties.replicas;
+  const updates = updatesMessage(c.properties.weighting, c.scenario);
   const sentences = [
+    ...(updates
+      ? [`What reached the parameters is not what the steps' gradients say: ${updates}.`]
+      : []),
     ...weightingSentences(c),
     ...bodySentences(c),
     ...coverageSentences(c),

@@ -7,7 +7,12 @@ import { replicasMessage } from "./replicas.js";
 import { weightingMessage } from "./weighting.js";
 import { windowingMessage } from "./windowing.js";
 
-export { checkErrorMessage, tracebackLines } from "./check-error.js";
+export {
+  checkErrorMessage,
+  errorDetailJson,
+  printedLines,
+  tracebackLines,
+} from "./check-error.js";
 export { coverageMessage } from "./coverage.js";
 export { explainCheck, leadSentence } from "./explanation.js";
 export { interruptedSentence } from "./interrupted.js";
@@ -29,7 +34,7 @@ export function propertyMessage(check: CheckJudgement, property: PropertyName): 
     case "coverage":
       return coverageMessage(properties.coverage, scenario);
     case "weighting":
-      return weightingMessage(properties.weighting, tokenWeightingOf(check));
+      return weightingMessage(properties.weighting, tokenWeightingOf(check), scenario.worldSize);
     case "windowing":
       return windowingMessage(properties.windowing, scenario);
     case "replicas":

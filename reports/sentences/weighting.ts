@@ -7,6 +7,8 @@ import {
   type TokenWeighting,
   tokenShareText,
 } from "./loss-tokens.js";
+import { nonFiniteMessage } from "./non-finite.js";
+import { updatesMessage } from "./updates.js";
 
 type StepWeights = Extract<WeightingFinding, { kind: "step-weights" }>;
 
@@ -64,11 +66,13 @@ export function detectionNote(tolerance: number, tokens: TokenWeighting | null =
  * weighting) and what the tolerance detects, or the step and samples furthest off with their
  * weight against the expected one (under token weighting with the loss tokens of the samples
  * and of the window's micro-batches), and the body gradient's error when it is beyond its
- * tolerance.
+ * tolerance, and what a step did to the parameters when it did not apply its gradient as due
+ * (properties/updates.ts).
  */
 export function weightingMessage(
   result: WeightingResult,
   tokens: TokenWeighting | null = null,
+  worldSize = 1,
 ): string {
   if (result.ok) {
     const body =
@@ -78,6 +82,8 @@ export function weightingMessage(
     if (result.weightedSteps === 0) return "not applicable: no step applied any weight";
     return `every applied weight within ${formatNumber(result.maxRelError)} of ${expectedWeightName(tokens)}${body}; ${detectionNote(result.tolerance, tokens)}`;
   }
+  const nonFinite = nonFiniteMessage(result);
+  if (nonFinite) return nonFinite;
   const parts: string[] = [];
   const steps = stepFindings(result);
   const worst = steps.reduce<StepWeights | undefined>(
@@ -99,5 +105,7 @@ export function weightingMessage(
       parts.push(
         `body gradient of step ${nth(result.bodyWorstStep)} is off the float64 oracle by relative error ${formatNumber(result.bodyMaxRelError)} > tolerance ${formatNumber(result.bodyTolerance)}`,
       );
+  const updates = updatesMessage(result, { worldSize, sampling: "epochs" });
+  if (updates) parts.push(updates);
   return parts.join("; ");
 }

@@ -23,22 +23,46 @@ export interface ScenarioField {
   kind: ScenarioFieldKind;
   /** The words a choice accepts. */
   choices?: readonly string[];
+  /** The smallest and largest value of a number (of each count, for `counts`), when bounded. */
+  min?: number;
+  max?: number;
+  /** True when the field also takes `false` (off), as `shuffle` does beside a seed. */
+  takesFalse?: boolean;
   /** True when the field may be left out. */
   optional: boolean;
   /** The value a left-out field takes (absent for a field that stays unset). */
   default?: Scenario[ScenarioKey];
 }
 
-function kindOf(schema: z.ZodType): Pick<ScenarioField, "kind" | "choices"> {
+type FieldForm = Pick<ScenarioField, "kind" | "choices" | "min" | "max" | "takesFalse">;
+
+/** A number's bounds, those that are finite. */
+function boundsOf(schema: z.ZodNumber): Pick<ScenarioField, "min" | "max"> {
+  const finite = (value: number | null) => value !== null && Number.isFinite(value);
+  return {
+    ...(finite(schema.minValue) ? { min: schema.minValue as number } : {}),
+    ...(finite(schema.maxValue) ? { max: schema.maxValue as number } : {}),
+  };
+}
+
+function kindOf(schema: z.ZodType): FieldForm {
   if (schema instanceof z.ZodBoolean) return { kind: "switch" };
-  if (schema instanceof z.ZodNumber) return { kind: schema.isInt ? "integer" : "number" };
+  if (schema instanceof z.ZodNumber)
+    return { kind: schema.isInt ? "integer" : "number", ...boundsOf(schema) };
   if (schema instanceof z.ZodEnum) return { kind: "choice", choices: schema.options as string[] };
-  // A union such as `false | seed`: written as its numeric member; left out, it is its default.
+  // A union such as `false | seed`: written as its numeric member or `false`; left out, it is its
+  // default. A union holding a list of counts is written as counts (or a range).
   if (schema instanceof z.ZodUnion) {
-    if ((schema.options as z.ZodType[]).some((o) => o instanceof z.ZodArray))
-      return { kind: "counts" };
-    const number = (schema.options as z.ZodType[]).find((o) => o instanceof z.ZodNumber);
-    if (number) return kindOf(number);
+    const options = schema.options as z.ZodType[];
+    const list = options.find((o): o is z.ZodArray<z.ZodType> => o instanceof z.ZodArray);
+    if (list)
+      return {
+        kind: "counts",
+        ...(list.element instanceof z.ZodNumber ? boundsOf(list.element) : {}),
+      };
+    const number = options.find((o) => o instanceof z.ZodNumber);
+    const takesFalse = options.some((o) => o instanceof z.ZodLiteral && o.values.has(false));
+    if (number) return { ...kindOf(number), ...(takesFalse ? { takesFalse } : {}) };
   }
   throw new Error(`scenario schema: no command-line form for a ${schema.def.type} field`);
 }

@@ -152,7 +152,7 @@ describe("parseScenario", () => {
     ],
     [
       { datasetSize: 10, batchSize: 2, accumulation: 1, weighting: "tokens", lengths: [1, 65] },
-      "lengths.1: expected at most 64, saw 65",
+      "lengths.1: expected loss-token counts from 0 to 64, saw 65",
     ],
     [
       { datasetSize: 2, batchSize: 1, accumulation: 1, weighting: "tokens", lengths: [1, 2, 3] },
@@ -174,5 +174,26 @@ describe("parseScenario", () => {
     } catch (error) {
       expect((error as Error).message).not.toContain("\n");
     }
+  });
+
+  it.each([
+    [
+      { datasetSize: 2 ** 53 + 2, batchSize: 2, accumulation: 1 },
+      "datasetSize: expected at most 1000000, saw 9007199254740994",
+    ],
+    [
+      { datasetSize: 10, batchSize: 2, accumulation: 1, shuffle: -1 },
+      "shuffle: expected false or a whole number from 0 to 4294967295, saw -1",
+    ],
+    [
+      { datasetSize: 10, batchSize: 2, accumulation: 1, shuffle: 2 ** 60 },
+      "shuffle: expected false or a whole number from 0 to 4294967295, saw 1152921504606847000",
+    ],
+    [
+      { datasetSize: 10, batchSize: 2, accumulation: 1, shuffle: true },
+      "shuffle: expected false or a whole number from 0 to 4294967295, saw true",
+    ],
+  ])("says one thing of %j, naming the values it takes", (input, message) => {
+    expect(() => parseScenario(input)).toThrow(new ScenarioError(message));
   });
 });

@@ -56,14 +56,38 @@ declare module "zod" {
   }
 }
 
-const wholeNumber = (min: number, max: number) =>
+/**
+ * A whole number from `min` to `max`, each problem one issue: the bounds come first, so that a
+ * number too large to be a safe integer is said to be too large, and (with `abort`, the default)
+ * the first check that fails stops the rest and the refinements across fields. `expected` words
+ * every problem alike.
+ */
+const wholeNumber = (
+  min: number,
+  max: number,
+  { expected, abort = true }: { expected?: (input: unknown) => string; abort?: boolean } = {},
+): z.ZodNumber =>
   z
     .number({
-      error: (issue) => `expected a number, saw ${JSON.stringify(issue.input) ?? "nothing"}`,
+      error: (issue) =>
+        expected?.(issue.input) ??
+        `expected a number, saw ${JSON.stringify(issue.input) ?? "nothing"}`,
     })
-    .int({ error: (issue) => `expected a whole number, saw ${issue.input}` })
-    .min(min, { error: (issue) => `expected at least ${min}, saw ${issue.input}` })
-    .max(max, { error: (issue) => `expected at most ${max}, saw ${issue.input}` });
+    .min(min, {
+      error: (issue) => expected?.(issue.input) ?? `expected at least ${min}, saw ${issue.input}`,
+      abort,
+    })
+    .max(max, {
+      error: (issue) => expected?.(issue.input) ?? `expected at most ${max}, saw ${issue.input}`,
+      abort,
+    })
+    .int({
+      error: (issue) => expected?.(issue.input) ?? `expected a whole number, saw ${issue.input}`,
+      abort,
+    });
+
+/** What a shuffle seed may be. */
+const SEED_WORDS = "expected false or a whole number from 0 to 4294967295";
 
 const choice = <const T extends readonly [string, ...string[]]>(values: T) =>
   z.enum(values, {
@@ -128,9 +152,15 @@ export const ScenarioSchema = z
       description: "drop the epoch's last micro-batch when it holds fewer than B samples",
     }),
     shuffle: z
-      .union([z.literal(false), z.number().int().min(0).max(0xffffffff)], {
-        error: "expected false or a whole-number seed from 0 to 4294967295",
-      })
+      .union(
+        [
+          z.literal(false),
+          wholeNumber(0, 0xffffffff, { expected: (input) => `${SEED_WORDS}, saw ${input}` }),
+        ],
+        {
+          error: (issue) => `${SEED_WORDS}, saw ${JSON.stringify(issue.input) ?? "nothing"}`,
+        },
+      )
       .default(false)
       .meta({
         flag: "--shuffle",
@@ -164,12 +194,20 @@ export const ScenarioSchema = z
       .union(
         [
           z
-            .array(wholeNumber(0, MAX_LOSS_TOKENS))
+            .array(
+              // Not aborting: the union then names the count (`lengths.1`) rather than the list.
+              wholeNumber(0, MAX_LOSS_TOKENS, {
+                expected: (input) =>
+                  `expected loss-token counts from 0 to ${MAX_LOSS_TOKENS}, saw ${JSON.stringify(input) ?? "nothing"}`,
+                abort: false,
+              }),
+            )
             .min(1, { error: "expected at least one loss-token count" }),
           z.string().regex(/^\d+-\d+$/, { error: "expected a range such as 1-8" }),
         ],
         {
-          error: `expected loss-token counts (whole numbers from 0 to ${MAX_LOSS_TOKENS}, repeated over the samples) or a range A-B`,
+          error: (issue) =>
+            `expected loss-token counts (whole numbers from 0 to ${MAX_LOSS_TOKENS}, repeated over the samples) or a range A-B, saw ${JSON.stringify(issue.input) ?? "nothing"}`,
         },
       )
       .optional()

@@ -27,7 +27,14 @@ const isNumber = (value: unknown): boolean => typeof value === "number";
 
 const FINGERPRINT_KEYS = ["epochs", "samples", "weights"] as const;
 const BODY_KEYS = ["parametersBefore", "gradient"] as const;
-const STEP_KEYS = ["epoch", "skipped", "fingerprint", "body", "lossScale"] as const;
+const STEP_KEYS = ["epoch", "skipped", "fingerprint", "body", "lossScale", "update"] as const;
+const UPDATE_KEYS = [
+  "rule",
+  "learningRate",
+  "fingerprint",
+  "body",
+  "movedWithoutGradient",
+] as const;
 const MICRO_BATCH_KEYS = ["epoch", "samples", "stepsBefore", "rank"] as const;
 const REPLICA_KEYS = ["rank", "steps"] as const;
 
@@ -45,10 +52,25 @@ export function plainStep(value: unknown): boolean {
   if (!everyEntry(f.epochs, isCount) || !everyEntry(f.samples, isCount)) return false;
   if (!everyEntry(f.weights, isNumber)) return false;
   if (f.epochs.length !== f.samples.length || f.samples.length !== f.weights.length) return false;
+  if ("update" in value && !plainUpdate(value.update)) return false;
   if (b === null) return "body" in value;
   if (!plainRecord(b, BODY_KEYS)) return false;
   if (!everyEntry(b.parametersBefore, isNumber) || !everyEntry(b.gradient, isNumber)) return false;
   return b.parametersBefore.length === b.gradient.length;
+}
+
+/** Whether a value is a step's `update` the trace schema takes as it is (lengths are checked later). */
+function plainUpdate(value: unknown): boolean {
+  if (!plainRecord(value, UPDATE_KEYS)) return false;
+  if (value.rule !== "sgd" && value.rule !== "other") return false;
+  if (
+    "learningRate" in value &&
+    !(Number.isFinite(value.learningRate) && (value.learningRate as number) >= 0)
+  )
+    return false;
+  if (!isCount(value.movedWithoutGradient) || !everyEntry(value.fingerprint, isNumber))
+    return false;
+  return value.body === null ? "body" in value : everyEntry(value.body, isNumber);
 }
 
 /** Whether a value is a micro-batch the trace schema takes as it is. */

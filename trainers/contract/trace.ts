@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { bodyParameterCount } from "./probe.js";
 import { describeIssues, PRECISIONS, ScenarioSchema } from "./scenario.js";
 import { isCount, plainMicroBatch, plainReplica, plainStep } from "./trace-entries.js";
 
@@ -10,6 +11,9 @@ export const TRACE_VERSION = 2;
 export const TRACE_VERSIONS = [1, 2] as const;
 
 const count = z.number().int().min(0);
+
+/** How an optimizer updates, as a step's `update` says: plain SGD, or any other rule. */
+export const UPDATE_RULES = ["sgd", "other"] as const;
 
 /** A schema whose output is an array of numbers, whatever it reads. */
 type NumberArraySchema = z.ZodType<number[], unknown>;
@@ -47,6 +51,26 @@ export function traceSchema(arrays: TraceArrays) {
     .refine((b) => b.parametersBefore.length === b.gradient.length, {
       message: "parametersBefore and gradient must have the same length",
     });
+  /**
+   * What an applied step did to the parameters, read by the recorder right after the step: the
+   * change θ − θ' (parameters before minus after, the sign of a descent) of every entry the
+   * step's gradient lists and of the body, so that the oracle can tell whether the step applied
+   * its gradient (plain SGD: θ − θ' = lr·g), applied it twice, or moved nothing.
+   */
+  const update = z
+    .object({
+      /** "sgd": plain SGD (no momentum, weight decay or other term), θ' = θ − lr·g; "other": any other rule. */
+      rule: z.enum(UPDATE_RULES),
+      /** The learning rate the optimizer stepped with, when the recorder knows it. */
+      learningRate: z.number().min(0).optional(),
+      /** θ − θ' of each fingerprint entry the step's gradient lists, in the same order. */
+      fingerprint: floats,
+      /** θ − θ' of every body parameter; null for the fingerprint-only model. */
+      body: floats.nullable(),
+      /** Fingerprint entries without a gradient at this step that it moved (among those the recorder read). */
+      movedWithoutGradient: count,
+    })
+    .strict();
   /** One call of the optimizer's step, applied or skipped. */
   const step = z
     .object({
@@ -60,6 +84,8 @@ export function traceSchema(arrays: TraceArrays) {
       body: body.nullable(),
       /** Loss scale in force at the step, when the trainer scales the loss. */
       lossScale: z.number().positive().optional(),
+      /** What the step did to the parameters (applied steps, when the recorder read them). */
+      update: update.optional(),
     })
     .strict();
   /** One forward pass of a micro-batch through the probe model, as the probe observed it. */
@@ -75,6 +101,31 @@ export function traceSchema(arrays: TraceArrays) {
       rank: count.optional(),
     })
     .strict();
+  /**
+   * A change of the parameters that no step call made, as a rank's recorder saw it: it happened
+   * after the rank's step call `since` - 1 ended (before the first when `since` is 0) and before
+   * its call `stepsBefore` began (the run's end when it is the rank's number of step calls). The
+   * two are equal when the recorder read the parameters at every step call in between.
+   */
+  const outsideChange = z
+    .object({
+      /** The rank whose parameters changed (version 2; 0 when absent). */
+      rank: count.optional(),
+      since: count,
+      stepsBefore: count,
+      /** The fingerprint entries that changed, with θ − θ' of each (sparse: the others did not). */
+      fingerprint: z
+        .object({ epochs: counts, samples: counts, changes: floats })
+        .strict()
+        .refine(
+          (f) => f.epochs.length === f.samples.length && f.samples.length === f.changes.length,
+          { message: "epochs, samples and changes must have the same length" },
+        ),
+      /** θ − θ' of every body parameter; null when the body did not change or there is none. */
+      body: floats.nullable(),
+    })
+    .strict()
+    .refine((c) => c.since <= c.stepsBefore, { message: "since must not exceed stepsBefore" });
   /** Another rank's optimizer step calls (version 2, world size above 1). */
   const replica = z.object({ rank: z.number().int().min(1), steps: z.array(step) }).strict();
   return z
@@ -92,6 +143,8 @@ export function traceSchema(arrays: TraceArrays) {
        * trainer cannot observe them (required above one rank).
        */
       microBatches: z.array(microBatch).optional(),
+      /** Changes of the parameters outside any step call, every rank's, in the order seen; absent when none was seen. */
+      outsideSteps: z.array(outsideChange).optional(),
     })
     .strict();
 }
@@ -169,22 +222,77 @@ export type Step = Trace["steps"][number];
 export type MicroBatch = NonNullable<Trace["microBatches"]>[number];
 export type FingerprintGradient = Step["fingerprint"];
 export type TrainerInfo = z.output<typeof TrainerInfoSchema>;
+export type StepUpdate = NonNullable<Step["update"]>;
+export type OutsideChange = NonNullable<Trace["outsideSteps"]>[number];
 
 /** A trace that failed validation; the message names the path of the bad field. */
 export class TraceError extends Error {
   override name = "TraceError";
 }
 
-function checkStepIndices(steps: readonly Step[], path: string, trace: Trace): void {
+/** Throws when an entry of `epochs` and `samples` names no occurrence of the scenario. */
+function checkOccurrences(
+  f: { epochs: readonly number[]; samples: readonly number[] },
+  path: string,
+  trace: Trace,
+): void {
   const { datasetSize, epochs } = trace.scenario;
+  f.samples.forEach((sample, k) => {
+    const epoch = f.epochs[k] ?? 0;
+    if (sample >= datasetSize || epoch >= epochs)
+      throw new TraceError(
+        `invalid trace: ${path} entry ${k}: expected epoch < ${epochs} and sample < ${datasetSize}, saw epoch ${epoch} sample ${sample}`,
+      );
+  });
+}
+
+/** Throws when a step's `update` does not line up with its gradient (or a skipped step has one). */
+function checkUpdate(step: Step, path: string): void {
+  const update = step.update;
+  if (update === undefined) return;
+  const fail = (field: string, expected: string, saw: string) => {
+    throw new TraceError(`invalid trace: ${path}.update${field}: expected ${expected}, saw ${saw}`);
+  };
+  if (step.skipped) fail("", "none on a skipped step", "one");
+  const entries = step.fingerprint.weights.length;
+  if (update.fingerprint.length !== entries)
+    fail(
+      ".fingerprint",
+      `${entries} changes (one per fingerprint entry)`,
+      String(update.fingerprint.length),
+    );
+  const body = step.body?.gradient.length ?? null;
+  const changes = update.body?.length ?? null;
+  if (body !== changes)
+    fail(
+      ".body",
+      body === null ? "null (the step has no body)" : `${body} changes`,
+      changes === null ? "null" : String(changes),
+    );
+}
+
+function checkStepIndices(steps: readonly Step[], path: string, trace: Trace): void {
   steps.forEach((step, index) => {
-    step.fingerprint.samples.forEach((sample, k) => {
-      const epoch = step.fingerprint.epochs[k] ?? 0;
-      if (sample >= datasetSize || epoch >= epochs)
-        throw new TraceError(
-          `invalid trace: ${path}.${index}.fingerprint entry ${k}: expected epoch < ${epochs} and sample < ${datasetSize}, saw epoch ${epoch} sample ${sample}`,
-        );
-    });
+    checkOccurrences(step.fingerprint, `${path}.${index}.fingerprint`, trace);
+    checkUpdate(step, `${path}.${index}`);
+  });
+}
+
+/** Throws when a change outside the steps names a rank, an occurrence or a body size the run lacks. */
+function checkOutsideSteps(trace: Trace): void {
+  const { worldSize, model } = trace.scenario;
+  const bodySize = bodyParameterCount(model);
+  trace.outsideSteps?.forEach((change, k) => {
+    const path = `outsideSteps.${k}`;
+    if ((change.rank ?? 0) >= worldSize)
+      throw new TraceError(
+        `invalid trace: ${path}.rank: expected a rank below ${worldSize}, saw ${change.rank}`,
+      );
+    checkOccurrences(change.fingerprint, `${path}.fingerprint`, trace);
+    if (change.body !== null && change.body.length !== bodySize)
+      throw new TraceError(
+        `invalid trace: ${path}.body: expected ${bodySize} changes (the ${model} body) or null, saw ${change.body.length}`,
+      );
   });
 }
 
@@ -226,6 +334,7 @@ export function checkTraceIndices(trace: Trace): Trace {
     if ((m.rank ?? 0) >= worldSize)
       fail(`microBatches.${k}.rank`, `a rank below ${worldSize}`, String(m.rank));
   });
+  checkOutsideSteps(trace);
   return trace;
 }
 

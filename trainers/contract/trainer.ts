@@ -58,6 +58,8 @@ export interface TrainerErrorDetail {
   traceback?: TrainerFrame[];
   /** The last lines the trainer printed (stdout and stderr) while it ran. */
   output?: string[];
+  /** The run ended because it gave no answer within its timeout, this many milliseconds. */
+  timeoutMs?: number;
 }
 
 /** A trainer failed to run a scenario (not a property failure). */

@@ -15,6 +15,7 @@ export {
   PYTHON_TRAINER_NAMES,
   pythonWorker,
   setTrainerOutput,
+  startPythonWorker,
 } from "./python-trainer.js";
 export type { PackedArray } from "./wire-trace.js";
 export {
@@ -26,6 +27,6 @@ export {
   WireTraceSchema,
 } from "./wire-trace.js";
 export type { OutputSink, RunRequest } from "./worker-client.js";
-export { HANDSHAKE_TIMEOUT_MS, WorkerClient } from "./worker-client.js";
+export { HANDSHAKE_TIMEOUT_MS, NotAWorkerError, WorkerClient } from "./worker-client.js";
 export type { WorkerCommand } from "./worker-process.js";
-export { WorkerBrokenError, WorkerProcess } from "./worker-process.js";
+export { WorkerBrokenError, WorkerExitError, WorkerProcess } from "./worker-process.js";

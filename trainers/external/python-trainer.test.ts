@@ -172,7 +172,15 @@ describe("python worker, plain loops on 110 samples / micro-batch 8 / K 4 / 2 ep
     const scenario = parseScenario(base);
     const trainer = createPythonTrainer("python:docs-loop", { python: "/nonexistent/python3" });
     await expect(trainer.run(scenario, makeDataset(scenario))).rejects.toThrow(
-      /^python:docs-loop: worker: cannot start \/nonexistent\/python3 \(spawn \/nonexistent\/python3 ENOENT\)/,
+      /^python:docs-loop: worker: \/nonexistent\/python3 is not a working Python with torch: cannot start \/nonexistent\/python3 \(spawn \/nonexistent\/python3 ENOENT\)/,
+    );
+  });
+
+  it("names a program that ends before the worker's hello as no working Python", async () => {
+    const scenario = parseScenario(base);
+    const trainer = createPythonTrainer("python:docs-loop", { python: "/bin/true" });
+    await expect(trainer.run(scenario, makeDataset(scenario))).rejects.toThrow(
+      /^python:docs-loop: worker: \/bin\/true is not a working Python with torch: it exited with code 0 before the worker's hello$/,
     );
   });
 

@@ -91,6 +91,14 @@ export function pythonWorker(python?: string): WorkerClient {
   return client;
 }
 
+/**
+ * Starts (or takes) a worker of the interpreter and waits for its hello; rejects with a
+ * NotAWorkerError (worker-client.ts) when the program is no interpreter that runs the worker.
+ */
+export function startPythonWorker(python?: string): Promise<void> {
+  return pythonWorker(python).ready();
+}
+
 /** Shuts down every Python worker; later runs start new ones. */
 export async function disposePythonWorkers(): Promise<void> {
   const clients = [...workers.values()].flat();

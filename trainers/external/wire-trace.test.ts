@@ -108,3 +108,63 @@ describe("decodeWireTrace", () => {
     );
   });
 });
+
+describe("decodeWireTrace: what the steps did to the parameters", () => {
+  it("decodes a step's update and the changes outside the steps, packed or plain", () => {
+    const fingerprint = { epochs: [0, 0], samples: [0, 1], weights: [0.5, 0.5] };
+    const trace = decodeWireTrace({
+      ...wireTrace(fingerprint),
+      steps: [
+        {
+          epoch: 0,
+          skipped: false,
+          fingerprint,
+          body: null,
+          update: {
+            rule: "sgd",
+            learningRate: 0.1,
+            fingerprint: packFloat64([0.05, 0.05]),
+            body: null,
+            movedWithoutGradient: 0,
+          },
+        },
+      ],
+      outsideSteps: [
+        {
+          rank: 0,
+          since: 1,
+          stepsBefore: 1,
+          fingerprint: { epochs: int32([0]), samples: int32([3]), changes: ["NaN"] },
+          body: null,
+        },
+      ],
+    });
+    expect(trace.steps[0]?.update).toEqual({
+      rule: "sgd",
+      learningRate: 0.1,
+      fingerprint: [0.05, 0.05],
+      body: null,
+      movedWithoutGradient: 0,
+    });
+    expect(trace.outsideSteps?.[0]?.fingerprint.samples).toEqual([3]);
+    expect(trace.outsideSteps?.[0]?.fingerprint.changes[0]).toBeNaN();
+  });
+
+  it("names a bad update field", () => {
+    const fingerprint = { epochs: [0], samples: [0], weights: [0.5] };
+    const step = (update: Record<string, unknown>) => ({
+      ...wireTrace(fingerprint),
+      steps: [{ epoch: 0, skipped: false, fingerprint, body: null, update }],
+    });
+    const good = { rule: "sgd", fingerprint: [0.05], body: null, movedWithoutGradient: 0 };
+    expect(() => decodeWireTrace(step({ ...good, rule: "adam" }))).toThrow(
+      /^invalid trace: steps\.0\.update\.rule: /,
+    );
+    expect(() => decodeWireTrace(step({ ...good, fingerprint: [0.05, 1] }))).toThrow(
+      "invalid trace: steps.0.update.fingerprint: expected 1 changes (one per fingerprint entry), saw 2",
+    );
+    expect(() => decodeWireTrace(step({ ...good, body: [1] }))).toThrow(
+      "invalid trace: steps.0.update.body: expected null (the step has no body), saw 1",
+    );
+  });
+});

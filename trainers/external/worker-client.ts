@@ -9,7 +9,12 @@ import {
   type WorkerResponse,
 } from "./protocol.js";
 import { packFloat64Rows } from "./wire-trace.js";
-import { WorkerBrokenError, type WorkerCommand, WorkerProcess } from "./worker-process.js";
+import {
+  WorkerBrokenError,
+  type WorkerCommand,
+  WorkerExitError,
+  WorkerProcess,
+} from "./worker-process.js";
 
 /** How long a starting worker may take to say hello (imports torch and friends). */
 export const HANDSHAKE_TIMEOUT_MS = 120_000;
@@ -42,6 +47,17 @@ export function wireDataset(dataset: Dataset): Record<string, unknown> {
 
 function excerpt(line: string, max = 200): string {
   return JSON.stringify(line.length > max ? `${line.slice(0, max)}...` : line);
+}
+
+/**
+ * The worker's program ended, or could not start, before the worker's hello: it is no interpreter
+ * that runs the worker (`/bin/true`, a Python without torch).
+ */
+export class NotAWorkerError extends WorkerBrokenError {
+  /** @param problem "/bin/true is not a working Python with torch: it exited with code 0 before the worker's hello". */
+  constructor(readonly problem: string) {
+    super(`worker: ${problem}`);
+  }
 }
 
 /** Lines of a run's output kept for its error. */
@@ -120,6 +136,16 @@ export class WorkerClient {
         if (error instanceof WorkerBrokenError) throw error;
         return 1;
       }
+    });
+  }
+
+  /**
+   * Resolves once a worker has started and said hello; rejects as a run would, with a
+   * {@link NotAWorkerError} when the program ended (or could not start) before its hello.
+   */
+  ready(): Promise<void> {
+    return this.enqueue(async () => {
+      await this.started();
     });
   }
 
@@ -222,6 +248,10 @@ export class WorkerClient {
       return worker;
     } catch (error) {
       this.discard(worker);
+      if (error instanceof WorkerExitError)
+        throw new NotAWorkerError(
+          `${this.command.command} is not a working Python with torch: ${error.ended.startsWith("exited") ? `it ${error.ended} before the worker's hello` : error.ended}${error.stderr}`,
+        );
       throw error;
     }
   }

@@ -41,8 +41,25 @@ export function workerEnvironment(
 /** Characters of the worker's stderr kept for error messages. */
 const STDERR_TAIL = 4000;
 
+/** The longest delay Node's timers hold (2^31 − 1 ms, about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A worker that can no longer be trusted (crashed, hung, broke the protocol): kill it, start afresh. */
 export class WorkerBrokenError extends TrainerError {}
+
+/** The worker process could not start or has exited. */
+export class WorkerExitError extends WorkerBrokenError {
+  /**
+   * @param ended What the program did: "exited with code 0", "cannot start python3 (spawn python3 ENOENT)".
+   * @param stderr `; stderr: ...`, or nothing (see {@link WorkerProcess.stderrSuffix}).
+   */
+  constructor(
+    readonly ended: string,
+    readonly stderr: string,
+  ) {
+    super(`worker: ${ended}${stderr}`);
+  }
+}
 
 /** The worker's stderr tail as one line, for error messages. */
 function oneLine(text: string, max = 600): string {
@@ -121,14 +138,13 @@ export class WorkerProcess {
       (line) => this.deliver(line),
     );
     this.child.on("error", (error) =>
-      this.fail(
-        new WorkerBrokenError(`worker: cannot start ${command.command} (${error.message})`),
-      ),
+      this.fail(new WorkerExitError(`cannot start ${command.command} (${error.message})`, "")),
     );
     this.child.on("close", (code, signal) =>
       this.fail(
-        new WorkerBrokenError(
-          `worker: exited with ${signal ? `signal ${signal}` : `code ${code}`}${this.stderrSuffix()}`,
+        new WorkerExitError(
+          `exited with ${signal ? `signal ${signal}` : `code ${code}`}`,
+          this.stderrSuffix(),
         ),
       ),
     );
@@ -166,22 +182,30 @@ export class WorkerProcess {
     this.child.stdin.write(`${JSON.stringify(message)}\n`);
   }
 
-  /** The next line from the worker's stdout; rejects when the worker dies or `timeoutMs` passes. */
+  /**
+   * The next line from the worker's stdout; rejects when the worker dies or `timeoutMs` passes
+   * (at most {@link MAX_TIMER_MS}). A run's timeout rejects with `timeoutMs` in the error's detail.
+   */
   nextLine(timeoutMs: number, waitingFor: string): Promise<string> {
     const line = this.lines.shift();
     if (line !== undefined) return Promise.resolve(line);
     if (this.failure) return Promise.reject(this.failure);
     this.setActive(true);
+    const run = waitingFor.startsWith("response to run");
     return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiter = undefined;
-        this.kill();
-        reject(
-          new WorkerBrokenError(
-            `worker: no ${waitingFor} within ${Number((timeoutMs / 1000).toPrecision(3))} s${waitingFor.startsWith("response to run") ? " (the per-case --timeout)" : ""}; worker killed${this.stderrSuffix()}`,
-          ),
-        );
-      }, timeoutMs);
+      const timer = setTimeout(
+        () => {
+          this.waiter = undefined;
+          this.kill();
+          reject(
+            new WorkerBrokenError(
+              `worker: no ${waitingFor} within ${Number((timeoutMs / 1000).toPrecision(3))} s${run ? " (the per-case --timeout)" : ""}; worker killed${this.stderrSuffix()}`,
+              run ? { timeoutMs } : {},
+            ),
+          );
+        },
+        Math.min(timeoutMs, MAX_TIMER_MS),
+      );
       this.waiter = {
         resolve: (value) => {
           clearTimeout(timer);

@@ -10,6 +10,12 @@ import * as tf from "@tensorflow/tfjs-core";
 export type FingerprintGradientSink = (indices: readonly number[], gradient: Float32Array) => void;
 
 /**
+ * Told when a value assigned to phi's variable from outside (not by an update) is taken up (sparse
+ * only): phi's values before it and after, each epochs x N long.
+ */
+export type FingerprintAssignedListener = (before: Float32Array, after: Float32Array) => void;
+
+/**
  * The fingerprint parameters phi (flat, initialised 0): how they are held and differentiated.
  *
  * Sparse (backends that read tensors synchronously): phi's values live in a JS float32 array;
@@ -29,6 +35,7 @@ export class FingerprintParameters {
   /** Scalar the sparse lookup hangs its gradient on (value 0, gradient 0). */
   private readonly anchor: tf.Variable<tf.Rank.R0> | null;
   private sink: FingerprintGradientSink | null = null;
+  private assigned: FingerprintAssignedListener | null = null;
 
   constructor(
     size: number,
@@ -94,6 +101,25 @@ export class FingerprintParameters {
     if (indices.length > 0) this.variableCurrent = false;
   }
 
+  /** Sets who is told when a value assigned to the variable is taken up (sparse only; null: nobody). */
+  onAssigned(listener: FingerprintAssignedListener | null): void {
+    this.assigned = listener;
+  }
+
+  /** Takes up a value assigned to the variable since phi was last read (sparse; dense: nothing to do). */
+  takeUpAssigned(): void {
+    this.currentPhi();
+  }
+
+  /** phi's values at the given flat indices, in float32 (sparse only). */
+  valuesAt(indices: ArrayLike<number>): Float32Array {
+    const phi = this.currentPhi();
+    if (phi === null) throw new Error("fingerprintValuesAt: expected sparse gradients, saw dense");
+    const values = new Float32Array(indices.length);
+    for (let k = 0; k < indices.length; k++) values[k] = phi[indices[k] as number] as number;
+    return values;
+  }
+
   /** phi[indices] (an index may repeat), differentiable: sparse to the sink, or dense. */
   lookup(indices: readonly number[]): tf.Tensor1D {
     return this.phi === null ? this.lookupDense(indices) : this.lookupSparse(indices);
@@ -110,9 +136,11 @@ export class FingerprintParameters {
     const phi = this.phi;
     if (phi === null) return null;
     if (this.phiVariable.dataId !== this.syncedData) {
+      const before = this.assigned ? phi.slice() : null;
       phi.set(this.phiVariable.dataSync());
       this.syncedData = this.phiVariable.dataId;
       this.variableCurrent = true;
+      if (before) this.assigned?.(before, phi);
     }
     return phi;
   }

@@ -65,6 +65,7 @@ function forwardCounter(): Recorder & { forwards: number[][] } {
     },
     applied: () => {},
     skipped: () => {},
+    outside: () => {},
     finish: () => Promise.reject(new Error("not recording")),
   };
 }

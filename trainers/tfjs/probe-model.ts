@@ -8,7 +8,11 @@ import {
 } from "../contract/probe.js";
 import type { Scenario } from "../contract/scenario.js";
 import { causalLmTokenLosses, featureBodyLosses } from "./body-losses.js";
-import { type FingerprintGradientSink, FingerprintParameters } from "./fingerprint-parameters.js";
+import {
+  type FingerprintAssignedListener,
+  type FingerprintGradientSink,
+  FingerprintParameters,
+} from "./fingerprint-parameters.js";
 import {
   type LossTokens,
   lossTokensOf,
@@ -137,6 +141,24 @@ export class ProbeModel {
     learningRate: number,
   ): void {
     this.phi.update(indices, gradient, learningRate);
+  }
+
+  /** phi's values at the given flat indices, in float32 (sparse gradients only). */
+  fingerprintValuesAt(indices: ArrayLike<number>): Float32Array {
+    return this.phi.valuesAt(indices);
+  }
+
+  /**
+   * Sets who is told when a value assigned to {@link fingerprint} from outside an update is taken
+   * up (sparse gradients only: with dense ones phi is the variable); null: nobody.
+   */
+  onFingerprintAssigned(listener: FingerprintAssignedListener | null): void {
+    this.phi.onAssigned(listener);
+  }
+
+  /** Takes up a value assigned to {@link fingerprint} since phi was last read (sparse gradients). */
+  takeUpFingerprintAssigned(): void {
+    this.phi.takeUpAssigned();
   }
 
   /** The epoch tag the next forward passes carry (set it at the start of each epoch). */

@@ -3,12 +3,28 @@ import { FINGERPRINT_COEFFICIENT } from "../contract/probe.js";
 import type { Scenario } from "../contract/scenario.js";
 import {
   type MicroBatch,
+  type OutsideChange,
   parseTrace,
   type Step,
   TRACE_VERSION,
   type Trace,
   type TrainerInfo,
 } from "../contract/trace.js";
+import {
+  type BeforeAfter,
+  clonePair,
+  difference,
+  disposePair,
+  isTensor,
+  nonzeroChanges,
+  type OutsideChangeSeen,
+  outsideEntry,
+  readDifference,
+  sgdUpdate,
+  valuesOf,
+} from "./update-record.js";
+
+export type { BeforeAfter, OutsideChangeSeen } from "./update-record.js";
 
 /**
  * What the optimizer hands the recorder at an applied step (tensors and arrays stay owned by the
@@ -27,6 +43,16 @@ export interface AppliedStep {
   /** Body parameters before the update and the applied gradient; null for the fingerprint model. */
   body: { parametersBefore: Tensor; gradient: Tensor } | null;
   lossScale?: number;
+  /**
+   * What the step did to the parameters (the trace's `update`, rule "sgd"), as their values before
+   * and after it: phi's at the sparse gradient's entries (aligned with its values), or dense; the
+   * body's (null for the fingerprint model). The recorder takes θ − θ' in float64.
+   */
+  update?: {
+    learningRate: number;
+    fingerprint: BeforeAfter<ArrayLike<number>> | BeforeAfter<Tensor>;
+    body: BeforeAfter<Tensor> | null;
+  };
 }
 
 /** Observes a run: every micro-batch forward pass and every optimizer step call. */
@@ -37,6 +63,8 @@ export interface Recorder {
   applied(step: AppliedStep): void;
   /** The optimizer skipped a step (inf/nan after loss scaling). */
   skipped(epoch: number, lossScale?: number): void;
+  /** Parameters changed outside any step (tensors stay owned by the caller). */
+  outside(change: OutsideChangeSeen): void;
   /** The trace of the run, validated with parseTrace. */
   finish(trainer: TrainerInfo, scenario: Scenario): Promise<Trace>;
 }
@@ -49,10 +77,12 @@ function fingerprintEntries(
   indices: ArrayLike<number> | null,
   values: ArrayLike<number>,
   datasetSize: number,
-): Step["fingerprint"] {
+  changes: ArrayLike<number> | null = null,
+): { fingerprint: Step["fingerprint"]; changes: number[] } {
   const epochs: number[] = [];
   const samples: number[] = [];
   const weights: number[] = [];
+  const kept: number[] = [];
   for (let k = 0; k < values.length; k++) {
     const g = values[k] ?? 0;
     if (g === 0) continue;
@@ -60,8 +90,9 @@ function fingerprintEntries(
     epochs.push(Math.floor(index / datasetSize));
     samples.push(index % datasetSize);
     weights.push(g / FINGERPRINT_COEFFICIENT);
+    if (changes !== null) kept.push(changes[k] ?? Number.NaN);
   }
-  return { epochs, samples, weights };
+  return { fingerprint: { epochs, samples, weights }, changes: kept };
 }
 
 /** An applied step whose tensors are read when the run finishes, with their copies. */
@@ -70,6 +101,15 @@ interface DeferredStep {
   /** null when the step's fingerprint gradient came sparse and was recorded at once. */
   fingerprintGradient: Tensor | null;
   body: { parametersBefore: Tensor; gradient: Tensor } | null;
+  /** The update's dense tensors (phi's null when it came sparse and was recorded at once). */
+  update: { fingerprint: BeforeAfter<Tensor> | null; body: BeforeAfter<Tensor> | null } | null;
+}
+
+/** A change outside the steps whose tensors are read when the run finishes. */
+interface DeferredOutside {
+  index: number;
+  fingerprintDense: BeforeAfter<Tensor> | null;
+  body: BeforeAfter<Tensor> | null;
 }
 
 /**
@@ -83,6 +123,8 @@ export class TraceRecorder implements Recorder {
   private readonly steps: Step[] = [];
   private readonly microBatches: MicroBatch[] = [];
   private readonly deferred: DeferredStep[] = [];
+  private readonly outsideSteps: OutsideChange[] = [];
+  private readonly deferredOutside: DeferredOutside[] = [];
 
   constructor(
     private readonly datasetSize: number,
@@ -104,13 +146,28 @@ export class TraceRecorder implements Recorder {
       skipped: false,
       ...(step.lossScale === undefined ? {} : { lossScale: step.lossScale }),
     };
+    const update = step.update;
+    const pair = update?.fingerprint;
+    const sparseChange =
+      pair === undefined || isTensor(pair.before)
+        ? null
+        : difference(pair.before, pair.after as ArrayLike<number>);
     const sparse =
       step.fingerprint === undefined
         ? null
-        : fingerprintEntries(step.fingerprint.indices, step.fingerprint.values, this.datasetSize);
+        : fingerprintEntries(
+            step.fingerprint.indices,
+            step.fingerprint.values,
+            this.datasetSize,
+            sparseChange,
+          );
     if (sparse === null && step.fingerprintGradient === undefined)
       throw new TypeError("applied: expected a fingerprint gradient (sparse or dense), saw none");
     if (!this.readsSynchronously) {
+      const densePair =
+        pair !== undefined && isTensor(pair.before) && sparse === null
+          ? clonePair(pair as BeforeAfter<Tensor>)
+          : null;
       this.deferred.push({
         index: this.steps.length,
         fingerprintGradient: sparse === null ? (step.fingerprintGradient?.clone() ?? null) : null,
@@ -121,19 +178,32 @@ export class TraceRecorder implements Recorder {
                 parametersBefore: step.body.parametersBefore.clone(),
                 gradient: step.body.gradient.clone(),
               },
+        update:
+          update === undefined
+            ? null
+            : { fingerprint: densePair, body: update.body ? clonePair(update.body) : null },
       });
       this.steps.push({
         ...base,
-        fingerprint: sparse ?? { epochs: [], samples: [], weights: [] },
+        fingerprint: sparse?.fingerprint ?? { epochs: [], samples: [], weights: [] },
         body: null,
+        ...(update === undefined
+          ? {}
+          : { update: sgdUpdate(update.learningRate, sparse?.changes ?? [], null) }),
       });
       return;
     }
+    const read =
+      sparse ??
+      fingerprintEntries(
+        null,
+        (step.fingerprintGradient as Tensor).dataSync(),
+        this.datasetSize,
+        pair === undefined ? null : difference(valuesOf(pair.before), valuesOf(pair.after)),
+      );
     this.steps.push({
       ...base,
-      fingerprint:
-        sparse ??
-        fingerprintEntries(null, (step.fingerprintGradient as Tensor).dataSync(), this.datasetSize),
+      fingerprint: read.fingerprint,
       body:
         step.body === null
           ? null
@@ -141,7 +211,42 @@ export class TraceRecorder implements Recorder {
               parametersBefore: Array.from(step.body.parametersBefore.dataSync()),
               gradient: Array.from(step.body.gradient.dataSync()),
             },
+      ...(update === undefined
+        ? {}
+        : {
+            update: sgdUpdate(
+              update.learningRate,
+              read.changes,
+              update.body &&
+                difference(update.body.before.dataSync(), update.body.after.dataSync()),
+            ),
+          }),
     });
+  }
+
+  outside(change: OutsideChangeSeen): void {
+    const sparse = change.fingerprint ?? { indices: [], changes: [] };
+    if (!this.readsSynchronously) {
+      this.deferredOutside.push({
+        index: this.outsideSteps.length,
+        fingerprintDense: change.fingerprintDense ? clonePair(change.fingerprintDense) : null,
+        body: change.body ? clonePair(change.body) : null,
+      });
+      this.outsideSteps.push(outsideEntry(change.stepsBefore, sparse, null, this.datasetSize));
+      return;
+    }
+    const pairDifference = (p: BeforeAfter<Tensor>) =>
+      difference(p.before.dataSync(), p.after.dataSync());
+    const dense = change.fingerprintDense
+      ? nonzeroChanges(pairDifference(change.fingerprintDense))
+      : null;
+    const entry = outsideEntry(
+      change.stepsBefore,
+      dense ?? sparse,
+      change.body ? pairDifference(change.body) : null,
+      this.datasetSize,
+    );
+    if (entry.fingerprint.changes.length > 0 || entry.body !== null) this.outsideSteps.push(entry);
   }
 
   skipped(epoch: number, lossScale?: number): void {
@@ -156,6 +261,7 @@ export class TraceRecorder implements Recorder {
 
   async finish(trainer: TrainerInfo, scenario: Scenario): Promise<Trace> {
     await this.readDeferred();
+    const outside = this.outsideSteps.filter((c) => c.fingerprint.changes.length > 0 || c.body);
     return parseTrace({
       format: "accumaudit-trace",
       version: TRACE_VERSION,
@@ -164,6 +270,7 @@ export class TraceRecorder implements Recorder {
       // Copies of the lists: a forward pass after the run must not change the trace returned.
       steps: [...this.steps],
       microBatches: [...this.microBatches],
+      ...(outside.length > 0 ? { outsideSteps: outside } : {}),
     });
   }
 
@@ -173,17 +280,39 @@ export class TraceRecorder implements Recorder {
         const step = this.steps[pending.index] as Step;
         if (pending.fingerprintGradient !== null) {
           const fingerprint = await pending.fingerprintGradient.data();
-          step.fingerprint = fingerprintEntries(
-            null,
-            fingerprint as Float32Array,
-            this.datasetSize,
-          );
+          const change = pending.update?.fingerprint
+            ? await readDifference(pending.update.fingerprint)
+            : null;
+          const read = fingerprintEntries(null, fingerprint, this.datasetSize, change);
+          step.fingerprint = read.fingerprint;
+          if (step.update) step.update.fingerprint = read.changes;
         }
         if (pending.body !== null)
           step.body = {
             parametersBefore: Array.from(await pending.body.parametersBefore.data()),
             gradient: Array.from(await pending.body.gradient.data()),
           };
+        if (step.update && pending.update?.body)
+          step.update.body = Array.from(await readDifference(pending.update.body));
+      }
+      for (const pending of this.deferredOutside) {
+        const entry = this.outsideSteps[pending.index] as OutsideChange;
+        const dense = pending.fingerprintDense
+          ? nonzeroChanges(await readDifference(pending.fingerprintDense))
+          : null;
+        const body = pending.body ? await readDifference(pending.body) : null;
+        const read = outsideEntry(
+          entry.stepsBefore,
+          dense ?? {
+            indices: entry.fingerprint.samples.map(
+              (sample, k) => (entry.fingerprint.epochs[k] ?? 0) * this.datasetSize + sample,
+            ),
+            changes: entry.fingerprint.changes,
+          },
+          body,
+          this.datasetSize,
+        );
+        this.outsideSteps[pending.index] = read;
       }
     } finally {
       this.dispose();
@@ -196,6 +325,12 @@ export class TraceRecorder implements Recorder {
       pending.fingerprintGradient?.dispose();
       pending.body?.parametersBefore.dispose();
       pending.body?.gradient.dispose();
+      disposePair(pending.update?.fingerprint);
+      disposePair(pending.update?.body);
+    }
+    for (const pending of this.deferredOutside.splice(0)) {
+      disposePair(pending.fingerprintDense);
+      disposePair(pending.body);
     }
   }
 }
@@ -208,6 +343,7 @@ export class NoopRecorder implements Recorder {
   forward(): void {}
   applied(): void {}
   skipped(): void {}
+  outside(): void {}
   async finish(trainer: TrainerInfo, scenario: Scenario): Promise<Trace> {
     return { format: "accumaudit-trace", version: TRACE_VERSION, trainer, scenario, steps: [] };
   }

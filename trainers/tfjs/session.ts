@@ -77,8 +77,9 @@ export async function openSession(
     loader,
     gradients,
     optimizer,
-    finish: () =>
-      recorder.finish(
+    finish: () => {
+      optimizer.finishRun(); // what changed the parameters after the last step
+      return recorder.finish(
         {
           name: trainer,
           framework: "tensorflow.js",
@@ -86,9 +87,11 @@ export async function openSession(
           backend: tf.getBackend(),
         },
         scenario,
-      ),
+      );
+    },
     dispose: () => {
       traceRecorder?.dispose();
+      optimizer.dispose();
       gradients.zero();
       model.dispose();
     },

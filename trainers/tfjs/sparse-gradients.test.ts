@@ -197,6 +197,7 @@ describe("sparse fingerprint gradients", () => {
           for (const side of sides) {
             side.gradients.zero();
             side.recorder.dispose();
+            side.optimizer.dispose();
             side.model.dispose();
           }
           expect(tf.memory().numTensors).toBe(before);

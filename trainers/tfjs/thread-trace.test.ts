@@ -30,7 +30,11 @@ describe("a trace crossing to the main thread", () => {
     const numbers =
       trace.steps.reduce(
         (total, step) =>
-          total + 3 * step.fingerprint.samples.length + 2 * (step.body?.gradient.length ?? 0),
+          total +
+          3 * step.fingerprint.samples.length +
+          2 * (step.body?.gradient.length ?? 0) +
+          (step.update?.fingerprint.length ?? 0) +
+          (step.update?.body?.length ?? 0),
         0,
       ) + (trace.microBatches ?? []).reduce((total, batch) => total + batch.samples.length, 0);
     expect(packed.buffer.byteLength).toBe(8 * numbers);

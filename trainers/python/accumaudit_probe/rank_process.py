@@ -1,16 +1,17 @@
 """One rank process: how it starts (a fork of the worker, or a fresh interpreter) and what it does.
 
-A rank asks the kernel to kill it when the worker dies (PR_SET_PDEATHSIG), leads its own process
-group, reads nothing from stdin and writes its prints to stderr (fd 1 is the worker's protocol
-channel), gets torchrun's environment, registers a faulthandler stack dump on SIGUSR1, and calls
-``target(rank, world_size, *args)``. It sends the result, or the fault that ended the trainer,
-over a pipe as one framed pickle, then waits until the worker closes its release pipe (every rank
-is done) before it destroys its process group and exits.
+A rank leads its own process group and ends it (itself, and what its trainer started) when the
+worker dies: the kernel's parent-death signal wakes a thread of the rank that does it (lifeline.py;
+a worker that sees its harness go kills every rank's process group itself first, worker.py). It
+reads nothing from stdin (/dev/null) and writes its prints to stderr, gets torchrun's environment,
+registers a faulthandler stack dump on SIGUSR1, and calls ``target(rank, world_size, *args)``. It
+names the trainer's children that left its process group, sends the result, or the fault that
+ended the trainer, over a pipe as one framed pickle, then waits until the worker closes its release
+pipe (every rank is done) before it destroys its process group and exits.
 """
 
 from __future__ import annotations
 
-import ctypes
 import faulthandler
 import json
 import os
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from . import heartbeat
+from .lifeline import escape_warning, escaped_children, watch_parent_death
 from .rank_faults import Raised, fault_of_exception
 
 #: The function every rank's main thread runs; it marks that thread in a stack dump.
@@ -32,7 +34,6 @@ ENTRY_FUNCTION = "rank_main"
 #: A result travels as its pickle's length (8 bytes, little-endian) and the pickle.
 RESULT_HEADER = struct.Struct("<Q")
 
-_PR_SET_PDEATHSIG = 1
 _SPAWN_PROGRAM = (
     "import sys; sys.path[:0] = sys.argv[2:];"
     " from accumaudit_probe.rank_process import spawned_rank; spawned_rank(sys.argv[1])"
@@ -155,7 +156,6 @@ def spawn_rank(case_fd: int, rank: int, world_size: int, env: dict[str, str], du
 def spawned_rank(settings_json: str) -> NoReturn:
     """Entry point of a spawned rank (see ``_SPAWN_PROGRAM``)."""
     settings = json.loads(settings_json)
-    _die_with_parent(settings["parent"])
     case_fd = settings["case"]
     target, args = pickle.loads(os.pread(case_fd, os.fstat(case_fd).st_size, 0))
     os.close(case_fd)
@@ -196,6 +196,9 @@ def rank_main(
             outcome: tuple[str, Any] = ("ok", target(rank, world_size, *args))
         except BaseException as error:  # noqa: BLE001 - every failure of the trainer is reported, frames included
             outcome = ("fault", fault_of_exception(error))
+        warning = escape_warning(f"the trainer on rank {rank} of {world_size}", escaped_children(os.getpid(), os.getpgrp()))
+        if warning:
+            print(warning, file=sys.stderr, flush=True)
         _send(result_fd, outcome)
         os.read(release_fd, 1)  # end of file: every rank has sent its result (or the worker is gone)
         if torch.distributed.is_available() and torch.distributed.is_initialized():
@@ -209,10 +212,17 @@ def rank_main(
 
 
 def _die_with_parent(parent: int) -> None:
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the worker died before the request took effect
-        os._exit(70)
+    """From now on the death of ``parent`` (the worker) ends this rank's process group. A thread
+    does it, so it needs the interpreter lock: a trainer holding that lock forever in C code would
+    outlive the worker (the worker's own timeouts kill a rank's group from outside)."""
+    watch_parent_death(parent, _end_group)
+
+
+def _end_group() -> NoReturn:
+    """Kills this rank's process group (the rank leads it once rank_main has set it up), then exits."""
+    if os.getpgrp() == os.getpid():
+        os.killpg(0, signal.SIGKILL)
+    os._exit(70)
 
 
 def _send(fd: int, outcome: tuple[str, Any]) -> None:

@@ -57,6 +57,22 @@ DUMP_WAIT_S = 2.0
 POLL_S = 0.05
 
 
+#: The process ids of the ranks started and not yet reaped; each leads its own process group.
+_live: set[int] = set()
+
+
+def live_ranks() -> set[int]:
+    """The ranks of the case in flight that have not been reaped (their process ids)."""
+    return set(_live)
+
+
+def kill_every_rank() -> None:
+    """Kills the process group of every rank not yet reaped (the worker ends: its harness is gone).
+    Safe from another thread: an id leaves the set as soon as its rank is reaped, before it can be reused."""
+    for pid in list(_live):
+        _kill_group(pid)
+
+
 class RankError(Exception):
     """A rank failed, died or hung; the message is one line naming the rank.
 
@@ -132,6 +148,7 @@ def run_ranks(
                     process = spawn_rank(case.fileno(), rank, world_size, env, dump.fileno())
                 else:
                     process = fork_rank(target, args, rank, world_size, env, dump.fileno(), [r.process for r in ranks])
+                _live.add(process.pid)
                 ranks.append(_Rank(process))
         return _supervise(ranks, world_size, started, timeout_s, board)
     finally:
@@ -209,6 +226,7 @@ def _reap(rank: _Rank, now: float, wait: bool) -> None:
             return
     _kill_group(rank.pid)
     rank.status = os.waitpid(rank.pid, 0)[1]
+    _live.discard(rank.pid)
     if rank.outcome is None and rank.process.result_fd >= 0:  # what it sent before it ended may still be in the pipe
         os.set_blocking(rank.process.result_fd, False)
         try:

@@ -28,6 +28,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook, register_op
 
 from . import heartbeat
 from .probe import ProbeModel
+from .updates import UpdateReader
 
 TRACE_FORMAT = "accumaudit-trace"
 TRACE_VERSION = 2
@@ -64,6 +65,12 @@ class Recorder:
         self._full_scans_left = 0
         self.sparse_reads = 0
         self.full_scans = 0
+        # What each step did to the parameters and what changed them outside the steps (updates.py),
+        # from the parameters as they were at install; and the open step's rule and learning rate.
+        self._updates: UpdateReader | None = None
+        self._rule: tuple[str, float | None] = ("other", None)
+        # The flat indices of the forward passes the pre-hook read (their count, the tensor), to reuse.
+        self._coming: tuple[int, torch.Tensor] | None = None
 
     # -- installation -------------------------------------------------------------------------
 
@@ -71,6 +78,8 @@ class Recorder:
         """Starts observing forward passes, optimizer steps and GradScaler skips."""
         if self._hooks:
             return self
+        if self.record and self._updates is None:
+            self._updates = UpdateReader(self.model)
         self.model.observer = self._on_forward
         self._hooks = [
             register_optimizer_step_pre_hook(self._before_step),
@@ -110,8 +119,12 @@ class Recorder:
     def __enter__(self) -> Recorder:
         return self.install()
 
-    def __exit__(self, *_: Any) -> None:
-        self.remove()
+    def __exit__(self, error_type: type[BaseException] | None, *_: Any) -> None:
+        try:
+            if error_type is None and self._updates is not None:
+                self._updates.check_outside(self._step_calls, end=True)  # after the last step
+        finally:
+            self.remove()
 
     # -- observation ----------------------------------------------------------------------------
 
@@ -142,10 +155,15 @@ class Recorder:
         # A step that raised never reached its post-hook: the next one replaces it.
         self._open_step, self._recorded_inside = wrapper, False
         if self.record:
+            if self._updates is not None:
+                self._updates.check_outside(self._step_calls, candidates=self._coming_indices())
+                self._rule = self._updates.rule(optimizer)  # the rate this step runs with, before a scheduler moves it
             self._parameters_before = self._body_parameters()
 
     def _after_step(self, optimizer: torch.optim.Optimizer, _args: Any, _kwargs: Any) -> None:
         heartbeat.beat()
+        if not self._in_recorded_step and self._updates is not None and self._holds_body_only(optimizer):
+            self._updates.absorb_body()  # an optimizer over body parameters alone: its change is a step's
         if self._in_recorded_step or not self.tracks(optimizer) or sys._getframe(1) is not self._open_step:
             return
         self._open_step = None
@@ -156,14 +174,17 @@ class Recorder:
             return
         scale = float(self._scalers[-1].get_scale()) if self._scalers else None
         before, self._parameters_before = self._parameters_before, None
+        fingerprint, index = self._fingerprint_gradient()
         step: dict[str, Any] = {
             "epoch": int(self.model.epoch),
             "skipped": False,
-            "fingerprint": self._fingerprint_gradient(),
+            "fingerprint": fingerprint,
             "body": None if before is None else {"parametersBefore": before, "gradient": self._body_gradient()},
         }
         if scale is not None:
             step["lossScale"] = scale
+        if self._updates is not None:
+            step["update"] = self._updates.step_update(index, *self._rule, self._step_calls)
         self.steps.append(step)
 
     @contextlib.contextmanager
@@ -180,10 +201,12 @@ class Recorder:
             yield
             return
         epoch = int(self.model.epoch)
+        if self.record and self._updates is not None:
+            self._updates.check_outside(self._step_calls, candidates=self._coming_indices())
         before = self._body_parameters() if self.record else None
         start = self._parameter_values() if self.record and lr is not None else []
         if self.record and lr is None:  # what the update is about to apply
-            fingerprint = self._fingerprint_gradient()
+            fingerprint, index = self._fingerprint_gradient()
             gradient = None if before is None else self._body_gradient()
         self._in_recorded_step = True
         try:
@@ -197,10 +220,13 @@ class Recorder:
             return
         if lr is not None:  # what the update did
             change = [(a - b) / lr for a, b in zip(start, self._parameter_values(), strict=True)]
-            fingerprint = self._fingerprint_entries(change[0])
+            fingerprint, index = self._fingerprint_entries(change[0])
             gradient = None if before is None else torch.cat([c.reshape(-1) for c in change[1:]]).tolist()
         body = None if before is None else {"parametersBefore": before, "gradient": gradient}
-        self.steps.append({"epoch": epoch, "skipped": False, "fingerprint": fingerprint, "body": body})
+        step = {"epoch": epoch, "skipped": False, "fingerprint": fingerprint, "body": body}
+        if self._updates is not None:
+            step["update"] = self._updates.step_update(index, "other", lr, self._step_calls)
+        self.steps.append(step)
 
     def _parameter_values(self) -> list[torch.Tensor]:
         """The fingerprint and the body parameters, as float64 copies on the CPU."""
@@ -221,11 +247,35 @@ class Recorder:
             }
         )
 
-    def _fingerprint_gradient(self) -> dict[str, list[Any]]:
+    def _coming_indices(self) -> torch.Tensor | None:
+        """The flat fingerprint indices the forward passes since the last read gathered (what the
+        coming step's gradient touches), for a sparsely read fingerprint; None otherwise."""
+        if self._updates is None or not self._updates.sparse:
+            return None
+        flat = self._flat_forward_indices()
+        self._coming = (len(self._forward_indices), flat)  # _take_candidates reads them again
+        return flat
+
+    def _flat_forward_indices(self) -> torch.Tensor:
+        """The flat indices of every forward pass since the last read, as one tensor."""
+        forwards = self._forward_indices
+        if self._coming is not None and self._coming[0] == len(forwards):
+            return self._coming[1]
+        return torch.tensor([offset + i for offset, ids in forwards for i in ids], dtype=torch.int64)
+
+    def _holds_body_only(self, optimizer: torch.optim.Optimizer) -> bool:
+        """True when the optimizer updates body parameters of the probe model but not its fingerprint."""
+        if self.tracks(optimizer):
+            return False
+        body = {id(p) for p in self.model.body_parameters()}
+        return any(id(p) in body for group in getattr(optimizer, "param_groups", ()) for p in group["params"])
+
+    def _fingerprint_gradient(self) -> tuple[dict[str, list[Any]], torch.Tensor]:
         return self._fingerprint_entries(self.model.fingerprint.grad)
 
-    def _fingerprint_entries(self, grad: torch.Tensor | None) -> dict[str, list[Any]]:
-        """A fingerprint gradient as the trace's sparse entries: epoch, sample and weight (gradient / c).
+    def _fingerprint_entries(self, grad: torch.Tensor | None) -> tuple[dict[str, list[Any]], torch.Tensor]:
+        """A fingerprint gradient as the trace's sparse entries: epoch, sample and weight (gradient / c),
+        with their flat indices (a tensor on the gradient's device).
 
         Equal to the full scan ``torch.nonzero(grad != 0)`` (:func:`full_scan_index`), read from the
         candidate entries only when that is provably the same: see :func:`sparse_nonzero_index`.
@@ -237,7 +287,7 @@ class Recorder:
         candidates = self._take_candidates()
         if grad is None:
             self._last_nonzero = None
-            return {"epochs": [], "samples": [], "weights": []}
+            return {"epochs": [], "samples": [], "weights": []}, torch.empty(0, dtype=torch.int64)
         grad = grad.detach().reshape(-1)
         index = None
         if candidates is None:
@@ -254,22 +304,24 @@ class Recorder:
         else:
             self.sparse_reads += 1
         weights = (grad[index].double() / self.model.coefficient).cpu()
-        index = index.cpu()
+        on_device, index = index, index.cpu()
         self._last_nonzero = index
         n = self.model.dataset_size
-        return {
+        entries = {
             "epochs": (index // n).tolist(),
             "samples": (index % n).tolist(),
             "weights": weights.tolist(),
         }
+        return entries, on_device
 
     def _take_candidates(self) -> torch.Tensor | None:
         """The candidate flat indices (unsorted, possibly repeated, possibly out of range), cleared for
         the next read; None when the fingerprint is too small to be read from them."""
-        forwards, self._forward_indices = self._forward_indices, []
         if self.model.fingerprint.numel() < SPARSE_READ_FROM:
+            self._forward_indices, self._coming = [], None
             return None
-        flat = torch.tensor([offset + i for offset, ids in forwards for i in ids], dtype=torch.int64)
+        flat = self._flat_forward_indices()
+        self._forward_indices, self._coming = [], None
         if self._last_nonzero is None:
             return flat
         return torch.cat([flat, self._last_nonzero])
@@ -294,7 +346,7 @@ class Recorder:
     def trace(self, scenario: dict[str, Any], trainer: dict[str, Any]) -> dict[str, Any]:
         """This rank's trace in the Trace v2 format (camelCase, no replicas; every micro-batch carries
         the recorder's rank); floats may be non-finite."""
-        return {
+        trace = {
             "format": TRACE_FORMAT,
             "version": TRACE_VERSION,
             "trainer": trainer,
@@ -302,6 +354,10 @@ class Recorder:
             "steps": self.steps,
             "microBatches": [{**micro_batch, "rank": self.rank} for micro_batch in self.micro_batches],
         }
+        outside = [] if self._updates is None else self._updates.outside
+        if outside:
+            trace["outsideSteps"] = [{"rank": self.rank, **change} for change in outside]
+        return trace
 
 
 #: Fingerprint gradients with fewer entries are read by the full scan: below about this size one
@@ -384,11 +440,15 @@ def merge_rank_traces(parts: list[dict[str, Any]]) -> dict[str, Any]:
     """One Trace v2 from the ranks' traces, ``parts[r]`` being rank r's.
 
     Trainer info, scenario and ``steps`` come from rank 0; with more than one rank, ``replicas``
-    holds every other rank's steps; ``microBatches`` lists every rank's, ranks in order.
+    holds every other rank's steps; ``microBatches`` lists every rank's, ranks in order, and so does
+    ``outsideSteps`` (only when a rank saw a change outside its steps).
     """
     first = parts[0]
     trace = {key: first[key] for key in ("format", "version", "trainer", "scenario", "steps")}
     if len(parts) > 1:
         trace["replicas"] = [{"rank": rank, "steps": part["steps"]} for rank, part in enumerate(parts) if rank > 0]
     trace["microBatches"] = [micro_batch for part in parts for micro_batch in part["microBatches"]]
+    outside = [change for part in parts for change in part.get("outsideSteps", [])]
+    if outside:
+        trace["outsideSteps"] = outside
     return trace

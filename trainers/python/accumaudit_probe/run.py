@@ -6,6 +6,7 @@ worldSize 1 runs in this process; worldSize W > 1 runs the same start on W rank 
 
 from __future__ import annotations
 
+import inspect
 import json
 import random
 from dataclasses import dataclass
@@ -177,12 +178,49 @@ def refusal(trainer: str, world_size: int) -> str:
     )
 
 
+#: What a trainer is, for the errors that find something else.
+PLAIN_TRAINER = "a trainer is a plain function train(ctx) that runs the whole training"
+
+
+def deferred_kind(function: Any) -> str | None:
+    """What kind of function ``function`` is when calling it runs none of its body (a generator
+    function, an ``async def`` function, an async generator function); None for a plain one."""
+    if inspect.isasyncgenfunction(function):
+        return "an async generator function"
+    if inspect.isgeneratorfunction(function):
+        return "a generator function"
+    if inspect.iscoroutinefunction(function):
+        return "an async function (async def)"
+    return None
+
+
+def refuse_deferred_result(trainer: str, result: Any) -> None:
+    """Raises RunError when a trainer's call returned a generator or coroutine, its body not run (a
+    callable object whose ``__call__`` is one); closes it first, so that no warning follows."""
+    kinds = (
+        (inspect.isgenerator, "a generator"),
+        (inspect.iscoroutine, "a coroutine"),
+        (inspect.isasyncgen, "an async generator"),
+    )
+    kind = next((name for test, name in kinds if test(result)), None)
+    if kind is None:
+        return
+    if hasattr(result, "close"):
+        result.close()  # a coroutine never awaited would warn when collected
+    raise RunError(f"python:{trainer} returned {kind} without running it; {PLAIN_TRAINER}")
+
+
 def run_rank(rank: int, world_size: int, case: Case) -> dict[str, Any]:
     """One rank's run from a clean start: its own context and recorder; returns its part of the trace.
 
-    Raises UnrecordedUpdate when the trainer changed the probe model but no optimizer step was seen.
+    Raises RunError for a trainer that is no plain function (a generator or ``async def`` function,
+    which would return before training) and UnrecordedUpdate when the trainer changed the probe
+    model but no optimizer step was seen.
     """
     train = registry.resolve(case.trainer)
+    kind = deferred_kind(train)
+    if kind is not None:
+        raise RunError(f"python:{case.trainer} is {kind}; {PLAIN_TRAINER}")
     scenario = case.scenario
     clean_start(int(scenario["dataSeed"]))
     if case.device == "cuda" and world_size > 1:
@@ -193,7 +231,7 @@ def run_rank(rank: int, world_size: int, case: Case) -> dict[str, Any]:
     context = RunContext(scenario, dataset, model, case.device, rank=rank, recorder=recorder)
     snapshot = ParameterSnapshot(model)
     with recorder:
-        train(context)
+        refuse_deferred_result(case.trainer, train(context))
     check_updates_recorded(case.trainer, snapshot, model, recorder.step_calls)
     info: dict[str, Any] = {"name": f"python:{case.trainer}", **context.framework, "backend": "torch", "device": case.device}
     part = recorder.trace(scenario, info)

@@ -77,13 +77,44 @@ def encode_steps(steps: list[dict[str, Any]], packed: bool) -> list[dict[str, An
         }
         if "lossScale" in step:
             encoded["lossScale"] = wire_float(step["lossScale"])
+        if "update" in step:
+            encoded["update"] = encode_update(step["update"], packed)
         encoded_steps.append(encoded)
     return encoded_steps
 
 
+def encode_update(update: dict[str, Any], packed: bool) -> dict[str, Any]:
+    """A step's ``update`` with its number arrays packed (or plain) and every float JSON-safe."""
+    encoded = {
+        "rule": update["rule"],
+        "fingerprint": encode_floats(update["fingerprint"], packed),
+        "body": None if update["body"] is None else encode_floats(update["body"], packed),
+        "movedWithoutGradient": update["movedWithoutGradient"],
+    }
+    if "learningRate" in update:
+        encoded["learningRate"] = update["learningRate"]
+    return encoded
+
+
+def encode_outside_change(change: dict[str, Any], packed: bool) -> dict[str, Any]:
+    """A change outside the steps (``outsideSteps``) with its number arrays packed (or plain)."""
+    fingerprint = change["fingerprint"]
+    return {
+        **{key: change[key] for key in ("rank", "since", "stepsBefore") if key in change},
+        "fingerprint": {
+            "epochs": encode_ints(fingerprint["epochs"], packed),
+            "samples": encode_ints(fingerprint["samples"], packed),
+            "changes": encode_floats(fingerprint["changes"], packed),
+        },
+        "body": None if change["body"] is None else encode_floats(change["body"], packed),
+    }
+
+
 def encode_trace(trace: dict[str, Any], packed: bool = True) -> dict[str, Any]:
     """The trace (v1 or v2) with its number arrays packed (or plain) and every float JSON-safe."""
-    result = {key: value for key, value in trace.items() if key not in ("steps", "replicas", "microBatches")}
+    result = {
+        key: value for key, value in trace.items() if key not in ("steps", "replicas", "microBatches", "outsideSteps")
+    }
     result["steps"] = encode_steps(trace["steps"], packed)
     if "replicas" in trace:
         result["replicas"] = [
@@ -93,4 +124,6 @@ def encode_trace(trace: dict[str, Any], packed: bool = True) -> dict[str, Any]:
         result["microBatches"] = [
             {**micro_batch, "samples": encode_ints(micro_batch["samples"], packed)} for micro_batch in trace["microBatches"]
         ]
+    if "outsideSteps" in trace:
+        result["outsideSteps"] = [encode_outside_change(change, packed) for change in trace["outsideSteps"]]
     return result

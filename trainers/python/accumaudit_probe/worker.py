@@ -1,8 +1,13 @@
 """The long-lived worker: JSON lines over stdio, as docs/protocol.md describes.
 
-Run as ``python -m accumaudit_probe.worker``. Protocol messages go to a duplicate of the original
-stdout; sys.stdout and file descriptor 1 are redirected to stderr, so banners and prints of the
-frameworks never reach the protocol channel.
+Run as ``python -m accumaudit_probe.worker``. The protocol moves to descriptors of its own at once:
+requests are read from a duplicate of the original stdin, messages written to a duplicate of the
+original stdout. The trainer gets an empty stdin (/dev/null: ``input()`` meets end of file at once)
+and a stdout that is stderr (file descriptor 1 and sys.stdout), so neither a read nor a print of
+a trainer, a framework or a C library ever touches the protocol.
+
+The worker ends with the harness: when its parent is gone (lifeline.py) it kills every rank's
+process group and its own, wherever the trainer is.
 """
 
 from __future__ import annotations
@@ -10,24 +15,60 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import sys
 import traceback
 from importlib import metadata
-from typing import IO, Any
+from typing import IO, Any, NoReturn
 
+from .lifeline import RequestLines, escape_warning, escaped_children, watch_parent_death
 from .setup_script import setup_command
 
 PROTOCOL_VERSION = 1
 FRAMEWORK_PACKAGES = ("torch", "lightning", "accelerate", "transformers")
 
 
-def claim_protocol_channel() -> IO[str]:
-    """Returns a writer on the original stdout and points stdout (fd 1 and sys.stdout) at stderr."""
+def claim_protocol_channel() -> tuple[int, IO[str]]:
+    """Moves the protocol off the standard descriptors: returns a descriptor on the original stdin
+    (the requests) and a writer on the original stdout (the messages), both kept from children
+    that exec, then points stdin (fd 0) at /dev/null and stdout (fd 1 and sys.stdout) at stderr."""
     sys.stdout.flush()
+    requests = os.dup(0)
     channel = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
+    empty = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(empty, 0)  # sys.stdin reads fd 0: /dev/null from now on
+    os.close(empty)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    return channel
+    return requests, channel
+
+
+def end_with_harness() -> NoReturn:
+    """The harness is gone and nobody can read an answer: names the trainer's processes that left
+    its process group, kills every rank's process group (ranks.py) and this worker's own (when it
+    leads one, as the harness starts it), and exits. Runs in a thread of lifeline.py."""
+    ranks = sys.modules.get(f"{__package__}.ranks")
+    live = frozenset(ranks.live_ranks()) if ranks is not None else frozenset()
+    try:
+        warning = escape_warning("the trainer", escaped_children(os.getpid(), os.getpgrp(), live))
+        if warning:
+            print(f"{warning} (the harness is gone; the worker ends)", file=sys.stderr, flush=True)
+    except Exception:  # noqa: BLE001 - a stderr nobody reads any more; ending comes first
+        pass
+    if ranks is not None:
+        ranks.kill_every_rank()
+    if os.getpgrp() == os.getpid():
+        os.killpg(0, signal.SIGKILL)
+    os._exit(70)
+
+
+def warn_escaped(trainer: str) -> None:
+    """After a run: names the trainer's children (in this process) that left its process group and still run."""
+    ranks = sys.modules.get(f"{__package__}.ranks")
+    leave_out = frozenset(ranks.live_ranks()) if ranks is not None else frozenset()
+    warning = escape_warning(f"trainer {trainer}", escaped_children(os.getpid(), os.getpgrp(), leave_out))
+    if warning:
+        print(warning, file=sys.stderr)
 
 
 def framework_versions() -> dict[str, str]:
@@ -159,7 +200,10 @@ def is_expected_failure(error: BaseException) -> bool:
 
 
 def main() -> int:
-    channel = claim_protocol_channel()
+    parent = os.getppid()
+    requests, channel = claim_protocol_channel()
+    watch_parent_death(parent, end_with_harness)  # before any other thread starts
+    lines = RequestLines(requests, parent, end_with_harness)
     try:
         import torch
     except ImportError as error:
@@ -174,6 +218,7 @@ def main() -> int:
     from .rank_process import keep_out_of_ranks
 
     keep_out_of_ranks(channel.fileno())
+    keep_out_of_ranks(requests)
     hello: dict[str, Any] = {
         "type": "hello",
         "protocol": PROTOCOL_VERSION,
@@ -187,7 +232,7 @@ def main() -> int:
     if registry.adapters_error:
         hello["adaptersError"] = registry.adapters_error
     send(channel, hello)
-    for line in sys.stdin:
+    for line in lines:
         if not line.strip():
             continue
         try:
@@ -208,11 +253,15 @@ def main() -> int:
                 message: dict[str, Any] | str = encode(handle_describe(request))
             else:
                 message = encode({"type": "trace", "id": request_id, "trace": handle_run(request)})
-        except (Exception, SystemExit) as error:  # noqa: BLE001 - every failure of a request is that request's error
+        # Every failure of a request is that request's error: a trainer's KeyboardInterrupt, SystemExit or
+        # own BaseException too, with its frames (the harness ends the worker by signal, never by these).
+        except BaseException as error:  # noqa: BLE001
             response = error_response(request_id, error)
             if "traceback" not in response and not is_expected_failure(error):
                 traceback.print_exc(file=sys.stderr)  # a fault of the worker itself: its stack, for a bug report
             message = response
+        if kind == "run":
+            warn_escaped(str(request.get("trainer")))
         sys.stderr.flush()
         send(channel, message)
     return 0

@@ -66,15 +66,16 @@ def checked_reads(monkeypatch):
     reads = Reads()
     original = Recorder._fingerprint_entries
 
-    def checked(self: Recorder, grad: torch.Tensor | None) -> dict[str, list[Any]]:
+    def checked(self: Recorder, grad: torch.Tensor | None) -> tuple[dict[str, list[Any]], torch.Tensor]:
         expected = full_scan_entries(None if grad is None else grad.clone(), self.model.coefficient, self.model.dataset_size)
         sparse_before = self.sparse_reads
-        got = original(self, grad)
+        got, index = original(self, grad)
         assert same_entries(got, expected), f"read {reads.reads}: {got} != full scan {expected}"
+        assert index.cpu().tolist() == [e * self.model.dataset_size + s for e, s in zip(got["epochs"], got["samples"])]
         reads.reads += 1
         reads.sparse += self.sparse_reads - sparse_before
         reads.nonzero += len(expected["samples"])
-        return got
+        return got, index
 
     monkeypatch.setattr(Recorder, "_fingerprint_entries", checked)
     return reads
