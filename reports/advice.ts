@@ -215,7 +215,7 @@ export function mistakeTitle(
 const TEXT: Record<MistakeId, { cause: string; change: string }> = {
   "no-step": {
     cause:
-      "No optimizer step was applied: step() was never called, or never reached the optimizer (a step method replaced, as optimizer.step = lambda: None does), so every sample of the run was lost.",
+      "No optimizer step ran, so every sample of the run was lost: the evidence says what the loop fed, and whether its epochs were too short for a step that waits for K micro-batches. (A step method replaced on the optimizer, as optimizer.step = lambda: None does, never reaches it either.)",
     change:
       "Step at the end of every window, the epoch's last (shorter) window included, and divide by the window's sample count.",
   },
