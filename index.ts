@@ -13,6 +13,7 @@ export {
   type AuditOptions,
   type AuditProgress,
   auditTrainer,
+  type CaseProgress,
   searchVerdict,
   worstVerdict,
 } from "./properties/audit.js";
@@ -149,6 +150,7 @@ export {
   BACKENDS,
   type Backend,
   type RunOptions,
+  type RunProgress,
   type Trainer,
   TrainerError,
 } from "./trainers/contract/trainer.js";

@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     pool: "forks",
+    // dist/ is built once, before every test file (the CLI tests run node dist/cli/main.js).
+    globalSetup: ["test/support/build-once.ts"],
   },
 });

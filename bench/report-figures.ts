@@ -10,7 +10,7 @@ import { resolveTrainer } from "../trainers/registry.js";
 import { CHROMIUM_PATH, launchChromium } from "./chromium.js";
 import { median } from "./measure.js";
 
-/** Size, Node render time and Chromium load time of `check --report` pages, for the README. */
+/** Size, Node render time and Chromium load time of `check --report` pages, for docs/reports.md. */
 const CASES: Array<{ label: string; trainer: string; scenario: ScenarioInput }> = [
   {
     label: "N = 110 (docs-loop, 110/8/4, 2 epochs)",

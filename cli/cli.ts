@@ -60,10 +60,19 @@ process.stderr.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code !== "EIO" && error.code !== "EPIPE") throw error;
 });
 
+/**
+ * Ends the process with `code` once stdout and stderr have taken what was written to them. Left
+ * to end on its own, Node first drops its signal handlers and then tears down for tens of
+ * milliseconds, and a SIGINT, SIGTERM or SIGHUP in that time ended the tool by the signal (a
+ * shell's 143 or 129) instead of with the code its command returned.
+ */
+function exitWith(code: number): void {
+  process.exitCode = code;
+  process.stdout.write("", () => process.stderr.write("", () => process.exit(code)));
+}
+
 main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
+  (code) => exitWith(code),
   (error: unknown) => {
     const message = error instanceof Error ? error.message : String(error);
     // A usage error is one line by design (a line break in it came with the input, and is shown
@@ -73,6 +82,6 @@ main(process.argv.slice(2)).then(
     process.stderr.write(`accumaudit: ${usage ? "" : "error: "}${printableText(line)}\n`);
     if (process.env.ACCUMAUDIT_DEBUG && error instanceof Error)
       process.stderr.write(`${error.stack}\n`);
-    process.exitCode = 2;
+    exitWith(2);
   },
 );

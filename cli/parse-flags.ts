@@ -16,6 +16,27 @@ function optionOf(token: string, options: Options): string | undefined {
   return undefined;
 }
 
+/**
+ * The first word a strict parse refuses: an unknown option as written (`--é`, `--x` of `--x=1`,
+ * the word `-xy`), else the first bare argument.
+ */
+function refusedWord(args: string[], options: Options): string | undefined {
+  const { tokens } = parseArgs({
+    args,
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  for (const token of tokens) {
+    // A short option is one UTF-16 unit of its word (`-xy`, or half of `-😀`): the word names it.
+    if (token.kind === "option" && !Object.hasOwn(options, token.name))
+      return token.rawName.startsWith("--") ? token.rawName : args[token.index];
+    if (token.kind === "positional") return token.value;
+  }
+  return undefined;
+}
+
 /** Most flags an unknown-flag error lists; a command with more points to its --help. */
 const FLAGS_LISTED = 6;
 
@@ -36,7 +57,8 @@ export function parseFlags<const T extends Options>(args: string[], options: T):
   const seen = new Set<string>();
   for (const token of joined) {
     const name = optionOf(token, options);
-    if (name === undefined || !(name in options)) continue;
+    // Own keys only: `--constructor` is no flag, whatever Object.prototype holds.
+    if (name === undefined || !Object.hasOwn(options, name)) continue;
     if (seen.has(name) && !options[name]?.multiple)
       throw new UsageError(`--${name}: expected once, saw it twice`);
     seen.add(name);
@@ -57,11 +79,13 @@ export function parseFlags<const T extends Options>(args: string[], options: T):
     }
     if (code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE")
       throw new UsageError(`${flag}: expected a value, saw none`);
+    // The word refused, as given (parseArgs's message quotes it, and a quote inside cuts it short).
+    const refused = refusedWord(joined, options);
     if (code === "ERR_PARSE_ARGS_UNKNOWN_OPTION")
-      throw new UsageError(`${flag}: unknown flag${knownFlags(options)}`);
+      throw new UsageError(`${refused ?? flag}: unknown flag${knownFlags(options)}`);
     if (code === "ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL")
       throw new UsageError(
-        `${/'([^']+)'/.exec(message)?.[1] ?? "argument"}: expected a flag, saw a bare argument`,
+        `${refused === "" ? '""' : (refused ?? "argument")}: expected a flag, saw a bare argument`,
       );
     throw error;
   }

@@ -11,20 +11,10 @@ import type {
   TrainerAuditOutcome,
   Verdict,
 } from "./outcome.js";
+import { type AuditProgress, type CaseProgress, caseRunOptions } from "./progress.js";
 import { runCheck } from "./run-check.js";
 
-/** Progress of a trainer's audit, or of one check: a case starts, a case finishes. */
-export interface AuditProgress {
-  trainer: string;
-  phase: "check" | "regressions" | "search" | "shrink";
-  /** The case of this phase that started or finished, counted from 1. */
-  cases: number;
-  /** Cases the phase runs at most (shrinking has no bound). */
-  runs: number;
-  state: "started" | "finished";
-  /** How the finished case ended. */
-  verdict?: Verdict;
-}
+export type { AuditProgress, CaseProgress } from "./progress.js";
 
 export interface AuditOptions {
   /** Scenarios to generate per trainer. */
@@ -40,6 +30,8 @@ export interface AuditOptions {
   regressions?: Scenario[];
   runOptions?: RunOptions;
   onProgress?: (progress: AuditProgress) => void;
+  /** Where a running case's training stands (a trainer that reports it: the long case's progress line). */
+  onCaseProgress?: (progress: CaseProgress) => void;
   /** Ends the audit early: no further case starts (the outcome is then incomplete). */
   signal?: AbortSignal;
   /**
@@ -94,7 +86,8 @@ export async function auditTrainer(
     };
     options.onProgress?.({ ...progress, state: "started" });
     await nextTurn();
-    const check = await runCheck(trainer, scenario, options.runOptions);
+    const runOptions = caseRunOptions(options.runOptions, progress, options.onCaseProgress);
+    const check = await runCheck(trainer, scenario, runOptions);
     regressions.push(check);
     options.onProgress?.({ ...progress, state: "finished", verdict: check.verdict });
     const timeoutMs = check.verdict === "error" ? timeoutOf(check.error) : undefined;
@@ -217,7 +210,8 @@ async function searchCounterexample(
       runs: options.runs,
     };
     options.onProgress?.({ ...progress, state: "started" });
-    const check = await runCheck(trainer, scenario, options.runOptions);
+    const runOptions = caseRunOptions(options.runOptions, progress, options.onCaseProgress);
+    const check = await runCheck(trainer, scenario, runOptions);
     options.onProgress?.({ ...progress, state: "finished", verdict: check.verdict });
     return check;
   };

@@ -16,7 +16,7 @@ function causes(
 /**
  * What a framework's own accumulation does that produces a mistake, keyed by the framework name a
  * trace carries (`trainerInfo.framework`). Established by running each framework (the adapters
- * in trainers/python/accumaudit_probe/adapters/ and their tests); versions in the README.
+ * in trainers/python/accumaudit_probe/adapters/ and their tests); versions in docs/frameworks.md.
  */
 const FRAMEWORK_CAUSES: Record<string, CauseTable> = {
   "pytorch-ignite": causes([

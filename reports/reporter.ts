@@ -1,4 +1,4 @@
-import type { AuditProgress } from "../properties/audit.js";
+import type { AuditProgress, CaseProgress } from "../properties/audit.js";
 import type { CheckOutcome, TrainerAuditOutcome } from "../properties/outcome.js";
 import type { ScenarioPins } from "../properties/pinned-size.js";
 import type { RegressionLeftOut } from "../properties/regressions.js";
@@ -75,6 +75,8 @@ export interface Reporter {
   onRunStart?(run: RunStart): void | Promise<void>;
   /** Where a trainer's audit stands (cases run, shrinking). */
   onProgress?(progress: AuditProgress): void;
+  /** Where a running case's training stands (epoch, micro-batch), as its trainer reports it. */
+  onCaseProgress?(progress: CaseProgress): void;
   /** A trainer's audit is complete. */
   onTrainerEnd?(audit: TrainerAuditOutcome): void | Promise<void>;
   /** A check (one trainer, one scenario) is complete. */
@@ -90,6 +92,9 @@ export function combineReporters(reporters: readonly Reporter[]): Required<Repor
     },
     onProgress(progress) {
       for (const r of reporters) r.onProgress?.(progress);
+    },
+    onCaseProgress(progress) {
+      for (const r of reporters) r.onCaseProgress?.(progress);
     },
     async onTrainerEnd(audit) {
       for (const r of reporters) await r.onTrainerEnd?.(audit);

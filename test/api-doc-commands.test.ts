@@ -3,10 +3,11 @@
  * repository root as written, and what it prints matches the output the page shows (where the page
  * writes "...", anything may stand).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { matchesShown as matches } from "./support/documented-commands.js";
 
 const root = join(import.meta.dirname, "..");
 const page = readFileSync(join(root, "trainers", "python", "API.md"), "utf8");
@@ -51,20 +52,7 @@ function documentedRuns(): DocumentedRun[] {
   return runs;
 }
 
-/** Whether an output line matches a documented one, "..." standing for anything. */
-function matches(actual: string, documented: string): boolean {
-  const pattern = documented
-    .split(/\.\.\./)
-    .map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"))
-    .join(".*");
-  return new RegExp(`^${pattern}$`).test(actual);
-}
-
 const runs = documentedRuns();
-
-beforeAll(() => {
-  execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "pipe" });
-});
 
 describe("trainers/python/API.md's commands", () => {
   it("finds the page's check commands", () => {

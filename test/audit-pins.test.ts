@@ -1,6 +1,6 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { auditTrainer } from "../properties/audit.js";
 import type { ScenarioPins } from "../properties/pinned-size.js";
 import type { trainerAuditJson } from "../reports/json.js";
@@ -43,10 +43,6 @@ function recording(name: string): { trainer: Trainer; seen: Scenario[] } {
   };
   return { trainer, seen };
 }
-
-beforeAll(() => {
-  execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "pipe" });
-});
 
 describe("audit with pinned scenario fields", () => {
   it.each([

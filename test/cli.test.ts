@@ -13,7 +13,7 @@ import {
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse as parseJunit } from "junit2json";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { checkJson, trainerAuditJson } from "../reports/json.js";
 import { locatePython } from "../trainers/external/interpreter.js";
 import { alive, childrenOf, killAlive, waitFor, waitUntilGone } from "./support/processes.js";
@@ -53,10 +53,6 @@ function cli(...args: string[]) {
   });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
-
-beforeAll(() => {
-  execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "pipe" });
-});
 
 describe("accumaudit CLI", () => {
   it("list shows the built-in and the Python trainers", () => {

@@ -19,7 +19,6 @@ const python = join(folder, "venv", "bin", "python");
 const CALL = "torch.nn.functional.cross_entropy(logits, torch.zeros(5, dtype=torch.long))";
 
 beforeAll(() => {
-  execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "pipe" });
   const base = locatePython();
   const sitePackages = execFileSync(base, [
     "-c",

@@ -2,9 +2,9 @@
  * Loops without epochs, as nanoGPT's train.py draws them (trainers/python/tests/nanogpt_loops.py):
  * audited with --sampling replacement --steps S, and, by mistake, by epochs.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { delimiter, join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { detectMistakes } from "../reports/mistakes/index.js";
 import { explainCheck, propertyMessage } from "../reports/sentences/index.js";
 import { formatCheck } from "../reports/text.js";
@@ -33,10 +33,6 @@ function cli(...args: string[]) {
   });
   return { code: run.status, stdout: run.stdout, stderr: run.stderr };
 }
-
-beforeAll(() => {
-  execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "pipe" });
-});
 
 afterAll(async () => {
   await disposePythonWorkers();

@@ -3,12 +3,12 @@
  * JUnit file, and run by `sh -c` from the folder the run started in (with no PYTHONPATH of its own:
  * the line sets what the trainer's module needed), it reaches the same verdict.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { parse as parseJunit } from "junit2json";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { trainerAuditJson } from "../reports/json.js";
 
 type AuditResult = { trainers: Array<ReturnType<typeof trainerAuditJson>> };
@@ -53,10 +53,6 @@ const replayLines = (text: string) =>
     .split("\n")
     .filter((line) => line.startsWith("  replay: "))
     .map((line) => line.slice("  replay: ".length));
-
-beforeAll(() => {
-  execFileSync("npm", ["run", "build", "--silent"], { cwd: root, stdio: "pipe" });
-});
 
 describe("a replay command run as printed", () => {
   it("audit docs-loop: the counterexample's replay in the text and the JSON fails the same way", () => {

@@ -1,3 +1,4 @@
+import { caseRunOptions } from "../../properties/progress.js";
 import { runCheck } from "../../properties/run-check.js";
 import { resolveTrainer } from "../../trainers/registry.js";
 import { watchInterrupts } from "../interrupt.js";
@@ -53,14 +54,12 @@ export async function checkCommand(args: string[]): Promise<number> {
       trainers: [trainer.name],
       replay: context.replay,
     });
-    reporter.onProgress({
-      trainer: trainer.name,
-      phase: "check",
-      cases: 1,
-      runs: 1,
-      state: "started",
-    });
-    const check = await runCheck(trainer, scenario, context.runOptions);
+    const progress = { trainer: trainer.name, phase: "check", cases: 1, runs: 1 } as const;
+    reporter.onProgress({ ...progress, state: "started" });
+    const runOptions = caseRunOptions(context.runOptions, progress, (p) =>
+      reporter.onCaseProgress(p),
+    );
+    const check = await runCheck(trainer, scenario, runOptions);
     const signal = interrupt.received;
     if (signal) {
       await reporter.onRunEnd({

@@ -16,7 +16,37 @@ export interface RunOptions {
   record?: boolean;
   /** Abort the run after this many milliseconds (external trainers). */
   timeoutMs?: number;
+  /**
+   * Receives where the run stands while it trains: at its first micro-batch, then at most about
+   * twice a second (Python trainers through the worker, built-in ones from their loop). A trainer
+   * that cannot tell never calls it.
+   */
+  onProgress?: (progress: RunProgress) => void;
 }
+
+/**
+ * Where a run in flight stands. Under epoch sampling: the epoch in progress (0-based, the trace's
+ * epoch tag), the micro-batches of that epoch run so far (forward passes: a window redone counts
+ * again) and per epoch, and the optimizer steps so far. Under replacement sampling (no epochs): the
+ * micro-batches of the run so far, of `totalSteps` x K, and the steps so far, of `totalSteps`. With
+ * data-parallel ranks, rank 0's share.
+ */
+export type RunProgress =
+  | {
+      sampling: "epochs";
+      epoch: number;
+      epochs: number;
+      microBatch: number;
+      microBatches: number;
+      steps: number;
+    }
+  | {
+      sampling: "replacement";
+      microBatch: number;
+      microBatches: number;
+      steps: number;
+      totalSteps: number;
+    };
 
 /** A candidate trainer: runs a scenario on the probe model and returns the trace of what it did. */
 export interface Trainer {

@@ -73,6 +73,15 @@ describe("protocol trainer failure handling", () => {
     expect(trace.steps[0]?.fingerprint.weights[0]).toBeNaN();
   });
 
+  it("keeps what a run printed before its answer although stderr brings it after the answer", async () => {
+    const error = await fakeTrainer("late-print")
+      .run(scenario, dataset)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TrainerError);
+    expect((error as TrainerError).detail.output).toEqual(["printed before the failure"]);
+    expect(client.starts).toBe(1);
+  });
+
   it("reports a worker error message and keeps the worker", async () => {
     const message = await failureThenRecovery("error");
     expect(message).toBe("fake:error: worker: ValueError: simulated failure");
@@ -91,6 +100,43 @@ describe("protocol trainer failure handling", () => {
     expect((error as Error).message).toBe(
       "fake:ok: worker handshake: expected protocol 1, saw protocol 2",
     );
+  });
+
+  it("hands the progress messages before the trace to onProgress, asking for them only with one", async () => {
+    const seen: unknown[] = [];
+    const trace = await fakeTrainer("progress").run(scenario, dataset, {
+      onProgress: (progress) => seen.push(progress),
+    });
+    expect(trace.trainer.frameworkVersion).toBe("asked");
+    const at = { sampling: "epochs", epochs: 2, microBatches: 2, steps: 0 };
+    expect(seen).toEqual([
+      { ...at, epoch: 0, microBatch: 1 },
+      { ...at, epoch: 1, microBatch: 2 },
+    ]);
+    const unasked = await fakeTrainer("progress").run(scenario, dataset);
+    expect(unasked.trainer.frameworkVersion).toBe("not asked");
+    expect(client.starts).toBe(1);
+  });
+
+  it("still ends a run that sends progress but no answer at its timeout", async () => {
+    const seen: number[] = [];
+    const started = performance.now();
+    const error = await fakeTrainer("progress-hang")
+      .run(scenario, dataset, { onProgress: (progress) => seen.push(progress.microBatch) })
+      .catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(
+      /no response to run 1 within 1.5 s \(the per-case --timeout\); worker killed/,
+    );
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(seen.length).toBeGreaterThan(2);
+  });
+
+  it("rejects a malformed progress message as a protocol violation, then restarts", async () => {
+    const message = await failureThenRecovery("bad-progress");
+    expect(message).toMatch(
+      /^fake:bad-progress: worker protocol: expected a progress message \(docs\/protocol.md\), saw /,
+    );
+    expect(client.starts).toBe(2);
   });
 
   it("serves queued runs one at a time on one worker", async () => {

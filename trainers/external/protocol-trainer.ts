@@ -45,6 +45,7 @@ export function createProtocolTrainer(options: ProtocolTrainerOptions): Trainer 
             initialParameters: initialBodyParameters(scenario),
             device: runOptions.device ?? options.device ?? "cpu",
             record: runOptions.record ?? true,
+            ...(runOptions.onProgress ? { onProgress: runOptions.onProgress } : {}),
           },
           timeoutMs,
         );

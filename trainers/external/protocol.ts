@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { RunProgress } from "../contract/trainer.js";
 
 /** Version of the worker protocol (docs/protocol.md) this client speaks. */
 export const PROTOCOL_VERSION = 1;
@@ -12,6 +13,11 @@ export const HelloSchema = z.looseObject({
   adaptersError: z.string().optional(),
   /** Registered trainers that run data-parallel (world size above 1). */
   distributed: z.array(z.string()).optional(),
+  /**
+   * The prefix of the line the worker writes to stderr, with the request's id, right before each
+   * answer: once the client has read it, it has read everything the request printed.
+   */
+  stderrSync: z.string().min(1).optional(),
 });
 export type Hello = z.infer<typeof HelloSchema>;
 
@@ -47,3 +53,54 @@ export const ResponseSchema = z.discriminatedUnion("type", [
   }),
 ]);
 export type WorkerResponse = z.infer<typeof ResponseSchema>;
+
+const count = z.number().int().min(0);
+
+/**
+ * Where a run stands, sent by a worker while the run trains when the request asks
+ * (`"progress": true`): see {@link RunProgress} (trainers/contract/trainer.ts).
+ */
+export const ProgressMessageSchema = z.discriminatedUnion("sampling", [
+  z.looseObject({
+    type: z.literal("progress"),
+    id: RequestIdSchema,
+    sampling: z.literal("epochs"),
+    epoch: count,
+    epochs: count,
+    microBatch: count,
+    microBatches: count,
+    steps: count,
+  }),
+  z.looseObject({
+    type: z.literal("progress"),
+    id: RequestIdSchema,
+    sampling: z.literal("replacement"),
+    microBatch: count,
+    microBatches: count,
+    steps: count,
+    totalSteps: count,
+  }),
+]);
+export type ProgressMessage = z.infer<typeof ProgressMessageSchema>;
+
+/** Whether a message read from a worker is a progress message (its fields not yet checked). */
+export function isProgressMessage(value: unknown): boolean {
+  return (
+    typeof value === "object" && value !== null && "type" in value && value.type === "progress"
+  );
+}
+
+/** The progress a message carries, without its wire fields. */
+export function runProgress(message: ProgressMessage): RunProgress {
+  const { microBatch, microBatches, steps } = message;
+  return message.sampling === "epochs"
+    ? {
+        sampling: "epochs",
+        epoch: message.epoch,
+        epochs: message.epochs,
+        microBatch,
+        microBatches,
+        steps,
+      }
+    : { sampling: "replacement", microBatch, microBatches, steps, totalSteps: message.totalSteps };
+}

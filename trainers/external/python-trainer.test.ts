@@ -151,6 +151,17 @@ describe("python worker, plain loops on 110 samples / micro-batch 8 / K 4 / 2 ep
     expect((error as TrainerError).detail.output).toEqual(["loading 110 samples"]);
   });
 
+  it("keeps the last lines printed before an error, however much was printed (stderr read up to the answer)", async () => {
+    const name = "python:trainers.external.fixtures.user_loop:print_much_then_fail";
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const error = await trace(name).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(TrainerError);
+      expect((error as TrainerError).detail.output?.at(-1)).toBe(
+        "line 2999 of what the trainer printed before it failed",
+      );
+    }
+  });
+
   it("reports an unknown trainer as a TrainerError and keeps serving", async () => {
     const error = await trace("python:no-such-loop").catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TrainerError);

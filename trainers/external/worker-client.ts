@@ -1,11 +1,14 @@
 import type { Dataset } from "../contract/probe.js";
 import type { Scenario } from "../contract/scenario.js";
-import { TrainerError } from "../contract/trainer.js";
+import { type RunProgress, TrainerError } from "../contract/trainer.js";
 import {
   type Hello,
   HelloSchema,
+  isProgressMessage,
   PROTOCOL_VERSION,
+  ProgressMessageSchema,
   ResponseSchema,
+  runProgress,
   type WorkerResponse,
 } from "./protocol.js";
 import { packFloat64Rows } from "./wire-trace.js";
@@ -15,6 +18,9 @@ import {
   WorkerExitError,
   WorkerProcess,
 } from "./worker-process.js";
+
+/** How long an answer waits for the stderr the request printed before it (a stuck pipe: see stderrReadUpTo). */
+const STDERR_SYNC_WAIT_MS = 2_000;
 
 /** How long a starting worker may take to say hello (imports torch and friends). */
 export const HANDSHAKE_TIMEOUT_MS = 120_000;
@@ -28,6 +34,8 @@ export interface RunRequest {
   initialParameters: number[];
   device: "cpu" | "cuda";
   record: boolean;
+  /** Receives the worker's progress messages while the run trains; the request asks for them only with it. */
+  onProgress?: (progress: RunProgress) => void;
 }
 
 /**
@@ -111,9 +119,11 @@ export class WorkerClient {
           encoding: "packed",
           record: request.record,
           timeoutMs,
+          ...(request.onProgress ? { progress: true } : {}),
         },
         timeoutMs,
         "trace",
+        request.onProgress,
       );
       return response.type === "trace" ? response.trace : undefined;
     });
@@ -171,11 +181,16 @@ export class WorkerClient {
     await running?.shutdown();
   }
 
-  /** Sends one request and reads its response of the expected type; an error response throws a TrainerError. */
+  /**
+   * Sends one request and reads its response of the expected type; an error response throws a
+   * TrainerError. Progress messages before the response go to `onProgress` (dropped without it);
+   * the response is still due within `timeoutMs` of the request.
+   */
   private async exchange(
     message: Record<string, unknown>,
     timeoutMs: number,
     expected: "trace" | "description",
+    onProgress?: (progress: RunProgress) => void,
   ): Promise<WorkerResponse> {
     const worker = await this.started();
     const label = typeof message.trainer === "string" ? `python:${message.trainer}` : "worker";
@@ -187,11 +202,20 @@ export class WorkerClient {
     };
     try {
       const id = ++this.nextId;
+      const waitingFor = `response to ${message.type} ${id}`;
+      const deadline = performance.now() + timeoutMs;
       worker.send({ ...message, id });
-      const line = await worker.nextLine(timeoutMs, `response to ${message.type} ${id}`);
-      const response = ResponseSchema.safeParse(
-        this.parseLine(worker, line, `a ${expected} or error message`),
-      );
+      let line = await worker.nextLine(timeoutMs, waitingFor);
+      let parsed = this.parseLine(worker, line, `a ${expected} or error message`);
+      while (isProgressMessage(parsed)) {
+        const progress = this.readProgress(worker, parsed, id); // checked even when nobody listens
+        onProgress?.(progress);
+        line = await worker.nextLine(timeoutMs, waitingFor, deadline - performance.now());
+        parsed = this.parseLine(worker, line, `a ${expected} or error message`);
+      }
+      // The answer came on the protocol pipe; what the request printed may still be on its way on stderr.
+      await worker.stderrReadUpTo(id, STDERR_SYNC_WAIT_MS);
+      const response = ResponseSchema.safeParse(parsed);
       if (!response.success)
         throw new WorkerBrokenError(
           `worker protocol: expected a ${expected} or error message, saw ${excerpt(line)}${worker.stderrSuffix()}`,
@@ -216,6 +240,20 @@ export class WorkerClient {
     } finally {
       worker.onStderrLine = undefined;
     }
+  }
+
+  /** A progress message of request `id` as a {@link RunProgress}; any other is a protocol violation. */
+  private readProgress(worker: WorkerProcess, value: unknown, id: number): RunProgress {
+    const message = ProgressMessageSchema.safeParse(value);
+    if (!message.success)
+      throw new WorkerBrokenError(
+        `worker protocol: expected a progress message (docs/protocol.md), saw ${excerpt(JSON.stringify(value))}${worker.stderrSuffix()}`,
+      );
+    if (message.data.id !== id)
+      throw new WorkerBrokenError(
+        `worker protocol: expected the progress of request ${id}, saw id ${message.data.id}`,
+      );
+    return runProgress(message.data);
   }
 
   private parseLine(worker: WorkerProcess, line: string, expected: string): unknown {
@@ -245,6 +283,7 @@ export class WorkerClient {
           `worker handshake: expected protocol ${PROTOCOL_VERSION}, saw protocol ${hello.data.protocol}`,
         );
       this.greeting = hello.data;
+      if (hello.data.stderrSync !== undefined) worker.useStderrSync(hello.data.stderrSync);
       return worker;
     } catch (error) {
       this.discard(worker);

@@ -113,6 +113,10 @@ export class WorkerProcess {
   private stderr = "";
   /** Called with every line the worker (and what it runs) writes to stderr. */
   onStderrLine: ((line: string) => void) | undefined;
+  /** The prefix of the worker's stderr sync lines (its hello says it), and the last id they named. */
+  private syncPrefix: string | undefined;
+  private synced: string | undefined;
+  private syncWaiter: (() => void) | undefined;
 
   constructor(readonly command: WorkerCommand) {
     // Its own process group, so that killing the worker kills the rank processes it starts too.
@@ -127,11 +131,16 @@ export class WorkerProcess {
     });
     this.child.stderr.setEncoding("utf8");
     this.child.stderr.on("data", (chunk: string) => {
-      this.stderr = (this.stderr + chunk).slice(-STDERR_TAIL);
+      this.stderr = this.withoutSyncLines(this.stderr + chunk).slice(-STDERR_TAIL);
     });
     createInterface({ input: this.child.stderr, crlfDelay: Number.POSITIVE_INFINITY }).on(
       "line",
-      (line) => this.onStderrLine?.(line),
+      (line) => {
+        if (this.syncPrefix !== undefined && line.startsWith(this.syncPrefix)) {
+          this.synced = line.slice(this.syncPrefix.length);
+          this.syncWaiter?.();
+        } else this.onStderrLine?.(line);
+      },
     );
     createInterface({ input: this.child.stdout, crlfDelay: Number.POSITIVE_INFINITY }).on(
       "line",
@@ -160,6 +169,41 @@ export class WorkerProcess {
     return this.child.pid;
   }
 
+  /** Starts telling stderr sync lines with this prefix apart from what the worker prints. */
+  useStderrSync(prefix: string): void {
+    this.syncPrefix = prefix;
+  }
+
+  /**
+   * Resolves once the worker's stderr has been read up to the sync line of request `id` (so every
+   * line the request printed has been delivered), after `waitMs` at the latest, or at once for a
+   * worker that writes no sync lines.
+   */
+  stderrReadUpTo(id: string | number, waitMs: number): Promise<void> {
+    if (this.syncPrefix === undefined || this.synced === String(id) || this.dead)
+      return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.syncWaiter = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, waitMs);
+      this.syncWaiter = () => {
+        if (this.synced === String(id)) done();
+      };
+    });
+  }
+
+  private withoutSyncLines(text: string): string {
+    const prefix = this.syncPrefix;
+    if (prefix === undefined || !text.includes(prefix)) return text;
+    return text
+      .split("\n")
+      .filter((line, i, all) => !line.startsWith(prefix) || i === all.length - 1)
+      .join("\n");
+  }
+
   /** Last characters the worker wrote to stderr. */
   get stderrTail(): string {
     return this.stderr;
@@ -183,10 +227,11 @@ export class WorkerProcess {
   }
 
   /**
-   * The next line from the worker's stdout; rejects when the worker dies or `timeoutMs` passes
-   * (at most {@link MAX_TIMER_MS}). A run's timeout rejects with `timeoutMs` in the error's detail.
+   * The next line from the worker's stdout; rejects when the worker dies or `waitMs` passes (at
+   * most {@link MAX_TIMER_MS}; by default `timeoutMs`, less when lines came before within the same
+   * timeout, such as a run's progress). A run's timeout rejects with `timeoutMs` in the error's detail.
    */
-  nextLine(timeoutMs: number, waitingFor: string): Promise<string> {
+  nextLine(timeoutMs: number, waitingFor: string, waitMs = timeoutMs): Promise<string> {
     const line = this.lines.shift();
     if (line !== undefined) return Promise.resolve(line);
     if (this.failure) return Promise.reject(this.failure);
@@ -204,7 +249,7 @@ export class WorkerProcess {
             ),
           );
         },
-        Math.min(timeoutMs, MAX_TIMER_MS),
+        Math.min(Math.max(waitMs, 0), MAX_TIMER_MS),
       );
       this.waiter = {
         resolve: (value) => {

@@ -10,6 +10,7 @@ import { createLoader, type MicroBatchLoader } from "./loader.js";
 import { LossScaler } from "./loss-scaler.js";
 import { SgdOptimizer } from "./optimizer.js";
 import { ProbeModel } from "./probe-model.js";
+import { ProgressRecorder } from "./progress-recorder.js";
 import { NoopRecorder, type Recorder, TraceRecorder } from "./recorder.js";
 
 /**
@@ -56,7 +57,11 @@ export async function openSession(
     );
   const traceRecorder =
     options.record === false ? null : new TraceRecorder(scenario.datasetSize, readsSynchronously);
-  const recorder: Recorder = traceRecorder ?? new NoopRecorder();
+  const recording: Recorder = traceRecorder ?? new NoopRecorder();
+  // Where the run stands, for a progress line, when someone listens (in this thread).
+  const recorder: Recorder = options.onProgress
+    ? new ProgressRecorder(recording, scenario, options.onProgress)
+    : recording;
   const scaler = scenario.precision === "fp16" ? new LossScaler() : null;
   const model = new ProbeModel(scenario, dataset, recorder, {
     sparseGradients: readsSynchronously,

@@ -1,6 +1,11 @@
 import type { Dataset } from "../contract/probe.js";
 import type { Scenario } from "../contract/scenario.js";
-import { type RunOptions, TrainerError, type TrainerErrorDetail } from "../contract/trainer.js";
+import {
+  type RunOptions,
+  type RunProgress,
+  TrainerError,
+  type TrainerErrorDetail,
+} from "../contract/trainer.js";
 import type { ThreadTrace } from "./thread-trace.js";
 
 /** What the pool posts to a TensorFlow.js thread: run this built-in trainer on this case. */
@@ -9,11 +14,18 @@ export interface RunRequest {
   trainer: string;
   scenario: Scenario;
   dataset: Dataset;
-  options: RunOptions;
+  /** The run's options, but for `onProgress` (a function does not cross to a thread). */
+  options: Omit<RunOptions, "onProgress">;
+  /** Whether the thread posts the run's progress (the main thread has an `onProgress` for it). */
+  progress: boolean;
 }
 
-/** What a thread posts back for a {@link RunRequest}: the packed trace, or what was thrown. */
+/**
+ * What a thread posts back for a {@link RunRequest}: its progress while it trains (when asked),
+ * then the packed trace, or what was thrown.
+ */
 export type RunReply =
+  | { id: number; kind: "progress"; progress: RunProgress }
   | { id: number; kind: "trace"; trace: ThreadTrace }
   | { id: number; kind: "error"; thrown: ThrownInThread };
 

@@ -4,7 +4,13 @@ import { Worker } from "node:worker_threads";
 import type { Dataset } from "../contract/probe.js";
 import type { Scenario } from "../contract/scenario.js";
 import type { Trace } from "../contract/trace.js";
-import { type Backend, type RunOptions, type Trainer, TrainerError } from "../contract/trainer.js";
+import {
+  type Backend,
+  type RunOptions,
+  type RunProgress,
+  type Trainer,
+  TrainerError,
+} from "../contract/trainer.js";
 import { type RunReply, type RunRequest, thrownError } from "./thread-messages.js";
 import { unpackTrace } from "./thread-trace.js";
 
@@ -15,12 +21,13 @@ import { unpackTrace } from "./thread-trace.js";
  */
 export const THREADED_BACKENDS: readonly Backend[] = ["cpu", "wasm"];
 
-/** A run a thread carries out: the request's id, its trainer, and who waits for the trace. */
+/** A run a thread carries out: the request's id, its trainer, and who waits for the trace (and its progress). */
 interface ThreadRun {
   id: number;
   trainer: string;
   resolve: (trace: Trace) => void;
   reject: (error: Error) => void;
+  onProgress?: ((progress: RunProgress) => void) | undefined;
 }
 
 interface Thread {
@@ -113,6 +120,10 @@ function startThread(module: URL): Thread {
   worker.on("message", (reply: RunReply) => {
     const run = thread.run;
     if (run === null || run.id !== reply.id) return;
+    if (reply.kind === "progress") {
+      run.onProgress?.(reply.progress);
+      return;
+    }
     thread.run = null;
     if (reply.kind === "trace") run.resolve(unpackTrace(reply.trace));
     else run.reject(thrownError(reply.thrown));
@@ -163,9 +174,17 @@ export async function runInThread(
   dataset: Dataset,
   options: RunOptions = {},
 ): Promise<Trace> {
-  const request: RunRequest = { id: nextId++, trainer, scenario, dataset, options };
+  const { onProgress, ...cloned } = options;
+  const request: RunRequest = {
+    id: nextId++,
+    trainer,
+    scenario,
+    dataset,
+    options: cloned,
+    progress: onProgress !== undefined,
+  };
   return new Promise<Trace>((resolve, reject) => {
-    acquire({ id: request.id, trainer, resolve, reject }).then((thread) => {
+    acquire({ id: request.id, trainer, resolve, reject, onProgress }).then((thread) => {
       thread.worker.ref();
       try {
         thread.worker.postMessage(request);

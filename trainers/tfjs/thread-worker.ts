@@ -6,7 +6,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import type { Trace } from "../contract/trace.js";
-import { TrainerError } from "../contract/trainer.js";
+import { type RunProgress, TrainerError } from "../contract/trainer.js";
 import { directTfjsTrainers } from "./built-in.js";
 import { describeThrown, type RunReply, type RunRequest } from "./thread-messages.js";
 import { packTrace } from "./thread-trace.js";
@@ -22,7 +22,14 @@ async function run(request: RunRequest): Promise<Trace> {
     throw new TrainerError(
       `thread: trainer: expected one of ${[...trainers.keys()].join(", ")}, saw ${JSON.stringify(request.trainer)}`,
     );
-  return trainer.run(request.scenario, request.dataset, request.options);
+  const onProgress = (progress: RunProgress) => {
+    const reply: RunReply = { id: request.id, kind: "progress", progress };
+    port?.postMessage(reply);
+  };
+  return trainer.run(request.scenario, request.dataset, {
+    ...request.options,
+    ...(request.progress ? { onProgress } : {}),
+  });
 }
 
 port.on("message", (request: RunRequest) => {

@@ -205,6 +205,19 @@ def innermost_trainer_frame(frames: list[Frame]) -> Frame | None:
     return next((frame for frame in reversed(frames) if is_trainer_code(frame)), None)
 
 
+def exception_message(error: BaseException) -> str:
+    """``str(error)`` on one line; for an exception whose ``__str__`` itself raises, what Python's
+    own traceback shows, ``<exception str() failed>``, and the error it raised."""
+    try:
+        text = str(error)
+    except Exception as problem:  # noqa: BLE001 - the trainer's __str__ may raise anything
+        try:
+            text = f"<exception str() failed: {type(problem).__name__}: {problem}>"
+        except Exception:  # noqa: BLE001 - and so may that error's
+            text = "<exception str() failed>"
+    return " ".join(text.split())
+
+
 def frames_of_exception(error: BaseException) -> list[Frame]:
     """The frames an exception passed through, outermost first, with their source lines."""
     return [

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from .frames import (
     Frame,
     describe_frame,
+    exception_message,
     frames_of_exception,
     innermost_trainer_frame,
     is_trainer_code,
@@ -70,7 +71,7 @@ def fault_of_exception(error: BaseException) -> Raised | Exited:
     where = innermost_trainer_frame(frames)
     if isinstance(error, SystemExit):
         return Exited(error.code, where)
-    message = " ".join(str(error).split())
+    message = exception_message(error)
     if len(message) > MESSAGE_LIMIT:
         message = message[: MESSAGE_LIMIT - 1] + "…"
     return Raised(type(error).__name__, message, where, trainer_frames(frames))

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, NoReturn
 
-from . import heartbeat
+from . import heartbeat, progress
 from .lifeline import escape_warning, escaped_children, watch_parent_death
 from .rank_faults import Raised, fault_of_exception
 
@@ -180,6 +180,7 @@ def rank_main(
     try:
         _die_with_parent(parent)
         heartbeat.attach(rank)
+        progress.attach(rank)
         os.setpgid(0, 0)
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
@@ -199,9 +200,14 @@ def rank_main(
         warning = escape_warning(f"the trainer on rank {rank} of {world_size}", escaped_children(os.getpid(), os.getpgrp()))
         if warning:
             print(warning, file=sys.stderr, flush=True)
-        _send(result_fd, outcome)
-        os.read(release_fd, 1)  # end of file: every rank has sent its result (or the worker is gone)
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
+        try:
+            _send(result_fd, outcome)
+            os.read(release_fd, 1)  # end of file: every rank has sent its result (or the worker is gone)
+        except OSError as error:  # its pipes were closed under it: a trainer closing descriptors it did not open
+            print(f"accumaudit: rank {rank} of {world_size} cannot reach the worker ({type(error).__name__}: {error})",
+                  file=sys.stderr)
+            code = 70
+        if code == 0 and torch.distributed.is_available() and torch.distributed.is_initialized():
             torch.distributed.destroy_process_group()
     except BaseException:  # noqa: BLE001
         traceback.print_exc()

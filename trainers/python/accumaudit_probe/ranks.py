@@ -27,7 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from . import heartbeat
+from . import heartbeat, progress
 from .frames import Frame
 from .rank_faults import Died, Fault, Hung, Raised, describe_fault, describe_hang, main_thread_stack
 from .rank_process import (
@@ -124,6 +124,7 @@ def run_ranks(
     started = time.monotonic()
     ranks: list[_Rank] = []
     board: mmap.mmap | None = None
+    progress_board: mmap.mmap | None = None
     # Anonymous files (no name, so nothing is left behind even when the worker is killed): the
     # ranks' stack dumps, and the case for spawned ranks.
     files: list[IO[bytes]] = []
@@ -137,6 +138,7 @@ def run_ranks(
         else:
             import_before_fork()
             board = heartbeat.open_board(world_size)
+            progress_board = progress.open_board(world_size)
         sys.stdout.flush()
         sys.stderr.flush()
         with _stack_signal_ignored():
@@ -150,11 +152,13 @@ def run_ranks(
                     process = fork_rank(target, args, rank, world_size, env, dump.fileno(), [r.process for r in ranks])
                 _live.add(process.pid)
                 ranks.append(_Rank(process))
-        return _supervise(ranks, world_size, started, timeout_s, board)
+        return _supervise(ranks, world_size, started, timeout_s, board, progress_board)
     finally:
         _end(ranks)
         if board is not None:
             heartbeat.close_board(board)
+        if progress_board is not None:
+            progress.close_board(progress_board)
         for file in files:
             file.close()
 
@@ -174,7 +178,12 @@ def _stack_signal_ignored() -> Iterator[None]:
 
 
 def _supervise(
-    ranks: list[_Rank], world_size: int, started: float, timeout_s: float, board: mmap.mmap | None
+    ranks: list[_Rank],
+    world_size: int,
+    started: float,
+    timeout_s: float,
+    board: mmap.mmap | None,
+    progress_board: mmap.mmap | None,
 ) -> list[Any]:
     with selectors.DefaultSelector() as selector:
         for rank in ranks:
@@ -185,6 +194,8 @@ def _supervise(
                 if not _receive(key.data):
                     selector.unregister(key.fd)
             now = time.monotonic()
+            if progress_board is not None:
+                progress.relay(progress_board)  # rank 0's epoch and micro-batch, to the harness's progress line
             for rank in ranks:
                 _reap(rank, now, wait=False)
             faults = [rank for rank in ranks if rank.fault is not None]

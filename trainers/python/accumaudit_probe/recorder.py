@@ -28,6 +28,7 @@ from torch.optim.optimizer import register_optimizer_step_post_hook, register_op
 
 from . import heartbeat
 from .probe import ProbeModel
+from .progress import Counter
 from .updates import UpdateReader
 
 TRACE_FORMAT = "accumaudit-trace"
@@ -71,6 +72,8 @@ class Recorder:
         self._rule: tuple[str, float | None] = ("other", None)
         # The flat indices of the forward passes the pre-hook read (their count, the tensor), to reuse.
         self._coming: tuple[int, torch.Tensor] | None = None
+        #: The micro-batches of the epoch in progress, told to the harness's progress line (progress.py).
+        self._progress = Counter()
 
     # -- installation -------------------------------------------------------------------------
 
@@ -142,6 +145,8 @@ class Recorder:
         heartbeat.beat()
         self.precisions_seen.add(precision)
         # A pass over no samples (a rank whose shard ran out joining a window's all-reduce) is no micro-batch.
+        if ids:
+            self._progress.forward(int(epoch), self._step_calls)
         if self.record and ids:
             self.micro_batches.append({"epoch": int(epoch), "samples": ids, "stepsBefore": self._step_calls})
             self._forward_indices.append((int(epoch) * self.model.dataset_size, ids))

@@ -12,12 +12,13 @@ import random
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from jsonschema import Draft202012Validator
 
-from . import registry
+from . import progress, registry
 from .context import RunContext
 from .precision import SEEN_KEY, precision_fields
 from .probe import IGNORE_INDEX, VOCABULARY, ProbeDataset, ProbeModel, TokenSequences, check_model_weighting
@@ -97,8 +98,12 @@ def run_scenario(
     record: bool = True,
     timeout_s: float | None = None,
     tokens: TokenSequences | None = None,
+    report: Callable[[dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Trains ``trainer`` on the scenario and returns its Trace v2 (plain floats, possibly non-finite).
+
+    ``report``, when given, receives where the run stands while it trains (the fields of a
+    progress message, progress.py), at most every half second; not after this function returns.
 
     Under token weighting ``tokens`` holds every sample's token sequence (``{"inputIds", "labels"}``,
     lists of N lists); under sample weighting it is ignored. With worldSize W > 1 the trainer must support it (registry.supports_distributed); it then runs
@@ -118,16 +123,17 @@ def run_scenario(
     tokens = check_tokens(tokens, int(scenario["datasetSize"])) if scenario["weighting"] == "tokens" else None
     world_size = int(scenario["worldSize"])
     case = Case(trainer, scenario, features, labels, initial_parameters, device, record, tokens)
-    if world_size == 1:
-        return finished_trace([run_rank(0, 1, case)])
-    if not registry.supports_distributed(trainer):
+    if world_size > 1 and not registry.supports_distributed(trainer):
         raise RunError(refusal(trainer, world_size))
-    if device == "cuda" and torch.cuda.device_count() < world_size:
+    if world_size > 1 and device == "cuda" and torch.cuda.device_count() < world_size:
         raise RunError(
             f"scenario.worldSize: expected at most {torch.cuda.device_count()} on cuda (one GPU per rank), saw {world_size}"
         )
-    # CUDA cannot be forked once initialised: its ranks start as fresh interpreters.
-    return finished_trace(run_ranks(run_rank, (case,), world_size, timeout_s, spawn=device == "cuda"))
+    with progress.reporting(None if report is None else progress.Reporter(report, scenario)):
+        if world_size == 1:
+            return finished_trace([run_rank(0, 1, case)])
+        # CUDA cannot be forked once initialised: its ranks start as fresh interpreters.
+        return finished_trace(run_ranks(run_rank, (case,), world_size, timeout_s, spawn=device == "cuda"))
 
 
 def finished_trace(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ import signal
 import sys
 import traceback
 from importlib import metadata
+from collections.abc import Callable
 from typing import IO, Any, NoReturn
 
 from .lifeline import RequestLines, escape_warning, escaped_children, watch_parent_death
@@ -26,6 +27,10 @@ from .setup_script import setup_command
 
 PROTOCOL_VERSION = 1
 FRAMEWORK_PACKAGES = ("torch", "lightning", "accelerate", "transformers")
+
+
+#: Written to stderr, with the request's id, right before each answer (see docs/protocol.md).
+STDERR_SYNC = "\x1eaccumaudit-answered "
 
 
 def claim_protocol_channel() -> tuple[int, IO[str]]:
@@ -87,9 +92,18 @@ def encode(message: dict[str, Any]) -> str:
     return json.dumps(message, allow_nan=False, separators=(",", ":")) + "\n"
 
 
+class ChannelClosed(Exception):
+    """The protocol channel takes no more messages: its descriptor was closed (a trainer that closes
+    descriptors it did not open) or its reader is gone."""
+
+
 def send(channel: IO[str], message: dict[str, Any] | str) -> None:
-    channel.write(message if isinstance(message, str) else encode(message))
-    channel.flush()
+    line = message if isinstance(message, str) else encode(message)
+    try:
+        channel.write(line)
+        channel.flush()
+    except (OSError, ValueError) as error:  # ValueError: a closed file object
+        raise ChannelClosed(f"{type(error).__name__}: {error}") from None
 
 
 class MissingDependency(Exception):
@@ -108,8 +122,9 @@ def import_run_module() -> Any:
     return run
 
 
-def handle_run(request: dict[str, Any]) -> dict[str, Any]:
-    """The trace of a run request, encoded for the wire."""
+def handle_run(request: dict[str, Any], channel: IO[str] | None = None) -> dict[str, Any]:
+    """The trace of a run request, encoded for the wire. With ``"progress": true`` in the request,
+    progress messages go to ``channel`` while the run trains (progress.py)."""
     run_scenario = import_run_module().run_scenario
     import torch
 
@@ -130,8 +145,17 @@ def handle_run(request: dict[str, Any]) -> dict[str, Any]:
         record=request.get("record", True),
         timeout_s=timeout_seconds(request),
         tokens=dataset.get("tokens"),
+        report=progress_sender(request, channel),
     )
     return encode_trace(trace, packed=request.get("encoding", "packed") == "packed")
+
+
+def progress_sender(request: dict[str, Any], channel: IO[str] | None) -> Callable[[dict[str, Any]], None] | None:
+    """What sends the run's progress messages, when the request asks (``"progress": true``): none otherwise."""
+    if request.get("progress") is not True or channel is None:
+        return None
+    request_id = request.get("id")
+    return lambda fields: send(channel, {"type": "progress", "id": request_id, **fields})
 
 
 def timeout_seconds(request: dict[str, Any]) -> float | None:
@@ -161,12 +185,12 @@ def handle_describe(request: dict[str, Any]) -> dict[str, Any]:
 def error_response(request_id: Any, error: BaseException) -> dict[str, Any]:
     """The error message for a failed request (docs/protocol.md): one line, and ``traceback``, the
     trainer's own frames, when the trainer's code raised (in this process or on a rank)."""
-    from .frames import Frame, describe_frame, frames_of_exception, trainer_frames, traceback_field
+    from .frames import Frame, describe_frame, exception_message, frames_of_exception, trainer_frames, traceback_field
     from .ranks import RankError
     from .registry import TrainerUnavailable
     from .unrecorded import UnrecordedUpdate
 
-    text = " ".join(str(error).split())
+    text = exception_message(error)
     frames: tuple[Frame, ...] = ()
     if isinstance(error, MissingDependency):
         return {"type": "error", "id": request_id, "message": text}
@@ -228,6 +252,7 @@ def main() -> int:
         "distributed": registry.distributed_names(),
         "frameworks": framework_versions(),
         "cuda": torch.cuda.is_available(),
+        "stderrSync": STDERR_SYNC,
     }
     if registry.adapters_error:
         hello["adaptersError"] = registry.adapters_error
@@ -252,7 +277,7 @@ def main() -> int:
             if kind == "describe":
                 message: dict[str, Any] | str = encode(handle_describe(request))
             else:
-                message = encode({"type": "trace", "id": request_id, "trace": handle_run(request)})
+                message = encode({"type": "trace", "id": request_id, "trace": handle_run(request, channel)})
         # Every failure of a request is that request's error: a trainer's KeyboardInterrupt, SystemExit or
         # own BaseException too, with its frames (the harness ends the worker by signal, never by these).
         except BaseException as error:  # noqa: BLE001
@@ -262,10 +287,22 @@ def main() -> int:
             message = response
         if kind == "run":
             warn_escaped(str(request.get("trainer")))
+        # What the request printed is on stderr, a pipe of its own: a line after it tells the harness
+        # that it has read all of it by the time the answer arrives.
+        sys.stderr.write(f"{STDERR_SYNC}{request_id}\n")
         sys.stderr.flush()
         send(channel, message)
     return 0
 
 
+def run_worker() -> int:
+    """:func:`main`; a protocol channel that takes no more messages ends the worker with one line on stderr."""
+    try:
+        return main()
+    except ChannelClosed as error:
+        print(f"accumaudit worker: its protocol channel takes no more messages ({error}); ending", file=sys.stderr)
+        return 3
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_worker())

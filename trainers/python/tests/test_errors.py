@@ -12,6 +12,7 @@ import torch
 
 from accumaudit_probe import distributed, registry
 from accumaudit_probe.frames import TRACEBACK_LIMIT
+from accumaudit_probe.rank_faults import fault_of_exception
 from accumaudit_probe.rank_process import import_before_fork
 from accumaudit_probe.ranks import RankError
 from accumaudit_probe.run import run_scenario
@@ -155,3 +156,18 @@ def test_the_worker_sends_the_traceback_on_its_protocol_line(make_scenario, data
     assert answer["message"].startswith("KeyError: 'missing_key' (test_errors.py:")
     assert [f["function"] for f in answer["traceback"]] == ["missing_key", "read_key"]
     assert all(set(f) == {"file", "line", "function", "code"} for f in answer["traceback"])
+
+
+class Unprintable(Exception):
+    """An exception whose message cannot be made (found by test/fuzz-trainers.test.ts: the worker's
+    own str() of it raised, and the worker died with its traceback)."""
+
+    def __str__(self):
+        raise RuntimeError("no text")
+
+
+def test_an_exception_whose_str_raises_is_one_line_saying_so():
+    expected = "Unprintable: <exception str() failed: RuntimeError: no text>"
+    assert error_response(7, Unprintable())["message"] == expected
+    fault = fault_of_exception(Unprintable())
+    assert (fault.kind, fault.message) == ("Unprintable", "<exception str() failed: RuntimeError: no text>")
