@@ -9,6 +9,7 @@ import { sampleIds } from "../properties/sample-set.js";
 import { ranPrecision } from "../properties/tolerance.js";
 import { adviceFor } from "./advice.js";
 import { pinsJson } from "./pins.js";
+import { printableJson } from "./printable.js";
 import type { Reporter, RunEnd, RunStart } from "./reporter.js";
 import { findingsOf } from "./sentences/coverage.js";
 import {
@@ -173,13 +174,13 @@ export class JsonReporter implements Reporter {
   }
 
   onCheckEnd(check: CheckOutcome): void {
-    this.out.write(`${JSON.stringify(checkJson(check), null, 2)}\n`);
+    this.out.write(`${printableJson(checkJson(check))}\n`);
   }
 
   onRunEnd(end: RunEnd): void {
     const run = this.run;
     if (run?.kind === "check" && end.interrupted)
-      this.out.write(`${JSON.stringify({ interrupted: end.interrupted }, null, 2)}\n`);
+      this.out.write(`${printableJson({ interrupted: end.interrupted })}\n`);
     if (run?.kind !== "audit") return;
     const document = {
       schemaVersion: AUDIT_JSON_SCHEMA_VERSION,
@@ -193,6 +194,6 @@ export class JsonReporter implements Reporter {
       trainers: this.trainers,
       ...(end.interrupted ? { interrupted: end.interrupted } : {}),
     };
-    this.out.write(`${JSON.stringify(document, null, 2)}\n`);
+    this.out.write(`${printableJson(document)}\n`);
   }
 }

@@ -1,6 +1,13 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { cutText, formatBytes, isPrintable, printable, trainerOutputLine } from "./printable.js";
+import {
+  cutText,
+  formatBytes,
+  isPrintable,
+  printable,
+  printableJson,
+  trainerOutputLine,
+} from "./printable.js";
 
 describe("printable", () => {
   it.each([
@@ -63,6 +70,30 @@ describe("trainerOutputLine", () => {
   it("prefixes the trainer's name and shows both escaped", () => {
     expect(trainerOutputLine("python:m:f\u001b[2J", "\rPASS  forged")).toBe(
       "[python:m:f\\x1b[2J] \\rPASS  forged",
+    );
+  });
+});
+
+// Found by test/fuzz-trainers.test.ts: a framework name with U+2028 (or a C1 CSI, or U+202E)
+// reached `--json` raw, as JSON.stringify leaves those characters.
+describe("printableJson", () => {
+  it("escapes what JSON.stringify leaves raw and parses back to the same value", () => {
+    const value = { framework: "evil\u009b2J\u2028\u202e\\\u2028", version: "1.0\u001b[31m" };
+    const text = printableJson(value);
+    expect(text).toBe(
+      '{\n  "framework": "evil\\u009b2J\\u2028\\u202e\\\\\\u2028",\n  "version": "1.0\\u001b[31m"\n}',
+    );
+    expect(isPrintable(text.replaceAll("\n", " "))).toBe(true);
+    expect(JSON.parse(text)).toEqual(value);
+  });
+
+  it("holds for any string", () => {
+    fc.assert(
+      fc.property(fc.string({ unit: "binary" }), (text) => {
+        const json = printableJson({ text });
+        expect(isPrintable(json.replaceAll("\n", " "))).toBe(true);
+        expect(JSON.parse(json)).toEqual({ text });
+      }),
     );
   });
 });

@@ -72,6 +72,22 @@ export function printableText(text: string, limit = TEXT_LIMIT): string {
   return printable(cutText(text, limit));
 }
 
+/** What JSON.stringify leaves raw of the characters {@link printable} escapes: DEL, C1, separators, bidi. */
+const UNSAFE_IN_JSON = /[\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * `value` as JSON (indented by 2) that is safe on a terminal as well: JSON.stringify escapes the
+ * C0 controls, and each character it leaves raw that a terminal acts on or that reorders text
+ * (a C1 control such as CSI, U+009B, or a bidirectional override) is written as a `\uXXXX` escape
+ * too, so the document still parses to the same value.
+ */
+export function printableJson(value: unknown): string {
+  return JSON.stringify(value, null, 2).replace(
+    UNSAFE_IN_JSON,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** A line a trainer printed, as the command line forwards it: "[python:my_loop:train] loss 0.31". */
 export function trainerOutputLine(trainer: string, line: string): string {
   return `[${printable(trainer)}] ${printableText(line)}`;
