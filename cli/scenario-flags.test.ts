@@ -130,7 +130,7 @@ describe("scenario flags", () => {
 
   it("make the usage text and help from the schema", () => {
     expect(scenarioUsage().join(" ")).toBe(
-      "--dataset-size N --batch-size B --accumulation K [--world-size W] [--epochs E] [--sampling epochs|replacement] [--steps S] [--drop-last] [--shuffle SEED] [--precision fp32|fp16|bf16] [--model fingerprint|logistic|mlp|causal-lm] [--data-seed S] [--weighting samples|tokens] [--lengths LENGTHS] [--learning-rate LR]",
+      "--dataset-size N --batch-size B --accumulation K [--world-size W] [--epochs E] [--sampling epochs|replacement] [--steps S] [--drop-last] [--shuffle SEED] [--precision fp32|fp16|bf16] [--model fingerprint|logistic|mlp|causal-lm] [--data-seed S] [--weighting samples|tokens] [--lengths LENGTHS] [--learning-rate LR] [--clip-norm C] [--schedule constant|linear|cosine|step] [--warmup-steps STEPS] [--ema DECAY] [--optimizer sgd|adamw] [--overflow-step WINDOW]",
     );
     expect(scenarioHelp()).toMatch(
       /^ {2}--dataset-size N +number of labelled samples \(required\)$/m,

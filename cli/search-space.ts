@@ -164,6 +164,7 @@ export function searchSpaceFromFlags(values: FlagValues): SearchSpace {
     ...(pins.worldSize === undefined
       ? {}
       : { minWorldSize: pins.worldSize, maxWorldSize: pins.worldSize }),
+    ...(values["step-semantics"] === true ? { stepSemantics: true } : {}),
     pinned: pins,
   };
   const model = pins.model ?? lists.models?.[0];
@@ -184,6 +185,11 @@ export function searchSpaceFromFlags(values: FlagValues): SearchSpace {
   return {
     space,
     regressions: pinRegressions(known, pins),
-    flags: [...pinFlags(pins), ...listFlags, ...bounds.flags],
+    flags: [
+      ...pinFlags(pins),
+      ...listFlags,
+      ...bounds.flags,
+      ...(values["step-semantics"] === true ? ["--step-semantics"] : []),
+    ],
   };
 }

@@ -18,6 +18,11 @@ const pinsArbitrary: fc.Arbitrary<ScenarioPins> = fc.record(
     model: fc.constantFrom("fingerprint", "logistic", "mlp"),
     dataSeed: fc.integer({ min: 0, max: 99 }),
     learningRate: fc.constantFrom(0.01, 0.5),
+    clipNorm: fc.constantFrom(0.1, 2),
+    schedule: fc.constantFrom("linear", "cosine", "step"),
+    warmupSteps: fc.integer({ min: 0, max: 4 }),
+    ema: fc.constantFrom(0.5, 0.99),
+    optimizer: fc.constantFrom("sgd", "adamw"),
   },
   { requiredKeys: [] },
 );
@@ -139,5 +144,46 @@ describe("scenarioArbitrary with pins", () => {
     expect(defaultMaxDatasetSize({ batchSize: 128, accumulation: 4, worldSize: 2 })).toBe(2048);
     expect(leastDatasetSize({ dropLast: true, batchSize: 16, worldSize: 4 })).toBe(64);
     expect(leastDatasetSize({ weighting: "tokens", lengths: [1, 2, 3], batchSize: 2 })).toBe(4);
+  });
+});
+
+describe("scenarioArbitrary with --step-semantics", () => {
+  it("draws every step-semantics field, an overflow only under fp16, and none without it", () => {
+    const space = { stepSemantics: true, precisions: ["fp32", "fp16"] as const };
+    const drawn = fc.sample(scenarioArbitrary({ ...space, precisions: [...space.precisions] }), {
+      numRuns: 400,
+      seed: 7,
+    });
+    expect(drawn.some((s) => s.clipNorm !== undefined)).toBe(true);
+    expect(new Set(drawn.map((s) => s.schedule))).toEqual(
+      new Set(["constant", "linear", "cosine", "step"]),
+    );
+    expect(drawn.some((s) => s.warmupSteps > 0)).toBe(true);
+    expect(drawn.some((s) => s.ema !== undefined)).toBe(true);
+    expect(drawn.some((s) => s.optimizer === "adamw")).toBe(true);
+    expect(drawn.some((s) => s.overflowStep !== undefined)).toBe(true);
+    expect(drawn.every((s) => s.overflowStep === undefined || s.precision === "fp16")).toBe(true);
+    const plain = fc.sample(scenarioArbitrary(), { numRuns: 200, seed: 7 });
+    expect(
+      plain.every(
+        (s) =>
+          s.clipNorm === undefined &&
+          s.schedule === "constant" &&
+          s.warmupSteps === 0 &&
+          s.ema === undefined &&
+          s.optimizer === "sgd",
+      ),
+    ).toBe(true);
+  });
+
+  it("shrinks a failure that needs only an average to the average alone", () => {
+    const failure = fc.check(
+      fc.property(scenarioArbitrary({ stepSemantics: true }), (s) => s.ema === undefined),
+      { seed: 11, numRuns: 200 },
+    );
+    const [shrunk] = failure.counterexample ?? [];
+    expect(shrunk).toMatchObject({ schedule: "constant", warmupSteps: 0, optimizer: "sgd" });
+    expect(shrunk?.ema).toBeDefined();
+    expect(shrunk?.clipNorm).toBeUndefined();
   });
 });

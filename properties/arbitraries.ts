@@ -3,8 +3,10 @@ import {
   MAX_FINGERPRINT_PARAMETERS,
   MAX_LOSS_TOKENS,
   MODELS_BY_WEIGHTING,
+  OPTIMIZERS,
   PRECISIONS,
   parseScenario,
+  SCHEDULES,
   type Scenario,
   WEIGHTINGS,
 } from "../trainers/contract/scenario.js";
@@ -36,6 +38,11 @@ export interface ScenarioSpace {
   /** Generate shuffled scenarios too. */
   shuffle: boolean;
   /**
+   * Draw the step semantics too: clipping, a learning-rate schedule with warm-up, an average
+   * (EMA), AdamW and, under fp16, an overflowing window. Each shrinks towards off.
+   */
+  stepSemantics: boolean;
+  /**
    * Fields held at a value in every generated scenario. A pinned value may lie beyond the
    * space's bounds (`maxBatchSize`, `maxEpochs`); the dataset sizes drawn stay within
    * `maxDatasetSize`, which must leave room for them (see {@link leastDatasetSize}). The
@@ -57,8 +64,67 @@ export const DEFAULT_SPACE: ScenarioSpace = {
   maxLossTokens: 6,
   precisions: ["fp32"],
   shuffle: true,
+  stepSemantics: false,
   pinned: {},
 };
+
+/** Clip norms drawn: one that clips every step of the probe, one that clips some, one that clips none. */
+const CLIP_NORMS = [0.05, 0.3, 5] as const;
+/** EMA decays drawn. */
+const EMA_DECAYS = [0.9, 0.5] as const;
+
+/**
+ * The step-semantics fields of a draw: each pinned value, else (when the space draws them) an
+ * arbitrary that shrinks towards off, else off.
+ */
+function stepSemanticsArbitrary(space: ScenarioSpace) {
+  const pins = space.pinned;
+  const draw = space.stepSemantics;
+  const optional = <T>(values: readonly T[]) =>
+    draw ? fc.option(fc.constantFrom(...values), { nil: undefined }) : fc.constant(undefined);
+  return fc.record({
+    clipNorm: pinnedOr(pins, "clipNorm", optional(CLIP_NORMS)),
+    schedule: pinnedOr(
+      pins,
+      "schedule",
+      draw ? fc.constantFrom(...SCHEDULES) : fc.constant("constant" as const),
+    ),
+    warmupSteps: pinnedOr(
+      pins,
+      "warmupSteps",
+      draw ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
+    ),
+    ema: pinnedOr(pins, "ema", optional(EMA_DECAYS)),
+    optimizer: pinnedOr(
+      pins,
+      "optimizer",
+      draw ? fc.constantFrom(...OPTIMIZERS) : fc.constant("sgd" as const),
+    ),
+    overflowStep: pinnedOr(
+      pins,
+      "overflowStep",
+      draw ? fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }) : fc.constant(undefined),
+    ),
+  });
+}
+
+/** The step-semantics fields the pins hold, for a space that draws none. */
+function pinnedStepFields(pins: ScenarioPins): Partial<Scenario> {
+  const keys = ["clipNorm", "schedule", "warmupSteps", "ema", "optimizer", "overflowStep"] as const;
+  return Object.fromEntries(keys.map((key) => [key, pins[key]])) as Partial<Scenario>;
+}
+
+/** The step-semantics fields that are set, without those off (an overflow only under fp16). */
+function setStepFields(
+  fields: Partial<Scenario>,
+  precision: Scenario["precision"],
+): Partial<Scenario> {
+  const set = Object.entries(fields).filter(([key, value]) => {
+    if (value === undefined) return false;
+    return key !== "overflowStep" || precision === "fp16";
+  });
+  return Object.fromEntries(set) as Partial<Scenario>;
+}
 
 /**
  * The dataset-size bound of a space with these pins when none is given: {@link DEFAULT_SPACE}'s,
@@ -150,46 +216,49 @@ export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitr
   const maxBatch = pins.batchSize ?? s.maxBatchSize;
   const maxK = pins.accumulation ?? s.maxAccumulation;
   const pinnedLengths = pins.lengths !== undefined;
+  // Only a space that draws step semantics adds draws: one without keeps every seed's scenarios.
+  const fields = fc.record({
+    batchSize: pinnedOr(pins, "batchSize", fc.integer({ min: 1, max: s.maxBatchSize })),
+    accumulation: pinnedOr(pins, "accumulation", fc.integer({ min: 1, max: s.maxAccumulation })),
+    fullWindows: structure ? fc.integer({ min: 0, max: 8 }) : fc.constant(0),
+    tailMicroBatches: structure ? fc.integer({ min: 0, max: maxK }) : fc.constant(0),
+    remainder: structure ? fc.integer({ min: 0, max: maxBatch }) : fc.constant(0),
+    worldSize: pinnedOr(
+      pins,
+      "worldSize",
+      fc.integer({ min: s.minWorldSize, max: Math.max(s.minWorldSize, s.maxWorldSize) }),
+    ),
+    rankRemainder: structure
+      ? fc.integer({ min: 0, max: Math.max(0, s.maxWorldSize - 1) })
+      : fc.constant(0),
+    dropLast: pinnedOr(pins, "dropLast", fc.boolean()),
+    shuffle: pinnedOr(
+      pins,
+      "shuffle",
+      s.shuffle
+        ? fc.option(fc.integer({ min: 0, max: 9999 }), { nil: false as const })
+        : fc.constant(false as const),
+    ),
+    epochs: pinnedOr(pins, "epochs", fc.integer({ min: 1, max: maxEpochs })),
+    precision: fc.constantFrom(...precisions),
+    weighting: fc.constantFrom(...weightings),
+    model: fc.nat(),
+    lengthPattern: pinnedLengths
+      ? fc.constant([1])
+      : fc.array(fc.integer({ min: 1, max: maxTokens }), { minLength: 1, maxLength: 6 }),
+    emptyEvery: pinnedLengths
+      ? fc.constant(null)
+      : fc.option(fc.integer({ min: 2, max: 6 }), { nil: null }),
+    dataSeed: pinnedOr(pins, "dataSeed", fc.integer({ min: 0, max: 9999 })),
+  });
+  type Structure = typeof fields extends fc.Arbitrary<infer T> ? T : never;
+  const drawn: fc.Arbitrary<Structure & { stepFields: Partial<Scenario> }> = s.stepSemantics
+    ? fc
+        .tuple(fields, stepSemanticsArbitrary(s))
+        .map(([base, stepFields]) => ({ ...base, stepFields: stepFields as Partial<Scenario> }))
+    : fields.map((base) => ({ ...base, stepFields: pinnedStepFields(pins) }));
   return (
-    fc
-      .record({
-        batchSize: pinnedOr(pins, "batchSize", fc.integer({ min: 1, max: s.maxBatchSize })),
-        accumulation: pinnedOr(
-          pins,
-          "accumulation",
-          fc.integer({ min: 1, max: s.maxAccumulation }),
-        ),
-        fullWindows: structure ? fc.integer({ min: 0, max: 8 }) : fc.constant(0),
-        tailMicroBatches: structure ? fc.integer({ min: 0, max: maxK }) : fc.constant(0),
-        remainder: structure ? fc.integer({ min: 0, max: maxBatch }) : fc.constant(0),
-        worldSize: pinnedOr(
-          pins,
-          "worldSize",
-          fc.integer({ min: s.minWorldSize, max: Math.max(s.minWorldSize, s.maxWorldSize) }),
-        ),
-        rankRemainder: structure
-          ? fc.integer({ min: 0, max: Math.max(0, s.maxWorldSize - 1) })
-          : fc.constant(0),
-        dropLast: pinnedOr(pins, "dropLast", fc.boolean()),
-        shuffle: pinnedOr(
-          pins,
-          "shuffle",
-          s.shuffle
-            ? fc.option(fc.integer({ min: 0, max: 9999 }), { nil: false as const })
-            : fc.constant(false as const),
-        ),
-        epochs: pinnedOr(pins, "epochs", fc.integer({ min: 1, max: maxEpochs })),
-        precision: fc.constantFrom(...precisions),
-        weighting: fc.constantFrom(...weightings),
-        model: fc.nat(),
-        lengthPattern: pinnedLengths
-          ? fc.constant([1])
-          : fc.array(fc.integer({ min: 1, max: maxTokens }), { minLength: 1, maxLength: 6 }),
-        emptyEvery: pinnedLengths
-          ? fc.constant(null)
-          : fc.option(fc.integer({ min: 2, max: 6 }), { nil: null }),
-        dataSeed: pinnedOr(pins, "dataSeed", fc.integer({ min: 0, max: 9999 })),
-      })
+    drawn
       .map(
         ({
           fullWindows,
@@ -199,6 +268,7 @@ export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitr
           model,
           lengthPattern,
           emptyEvery,
+          stepFields,
           ...rest
         }) => {
           const shape = { ...rest, fullWindows, tailMicroBatches, remainder, rankRemainder };
@@ -222,6 +292,7 @@ export function scenarioArbitrary(space: Partial<ScenarioSpace> = {}): fc.Arbitr
             model: models[model % models.length] as Scenario["model"],
             ...(rest.weighting === "tokens" ? { lengths } : {}),
             ...(pins.learningRate === undefined ? {} : { learningRate: pins.learningRate }),
+            ...setStepFields(stepFields, rest.precision),
             datasetSize,
           };
         },

@@ -10,6 +10,7 @@ import { withNonFiniteFindings } from "./non-finite.js";
 import type { CheckJudgement, EpochOutline, StepPart } from "./outcome.js";
 import { checkReplicas } from "./replicas.js";
 import { analyseSteps, forwardPassesBeforeSteps } from "./step-analysis.js";
+import { checkStepSemantics, stepSemanticsHold } from "./step-semantics.js";
 import { toleranceFor } from "./tolerance.js";
 import { checkUpdates, withUpdateFindings } from "./updates.js";
 
@@ -100,8 +101,14 @@ export function diagnoseDraws(trace: Trace, dataset: Dataset, trainer: string): 
     weighting: withNonFiniteFindings(withUpdateFindings(weighting.result, updates), trace),
     windowing,
     replicas,
+    ...checkStepSemantics(trace),
   };
-  const pass = coverage.result.ok && properties.weighting.ok && windowing.ok && replicas.ok;
+  const pass =
+    coverage.result.ok &&
+    properties.weighting.ok &&
+    windowing.ok &&
+    replicas.ok &&
+    stepSemanticsHold(properties);
   const parts = drawParts(plan, applied, attribution);
   const fed = forwardPassesBeforeSteps(plan.microBatches, trace.steps.length);
   const windows = attribution.dueWindow.map((w) => (w ? drawWindowRef(w) : null));

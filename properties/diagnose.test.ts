@@ -134,6 +134,7 @@ describe("diagnoseTrace", () => {
         samples: { count: 1, ranges: [[2, 2]] },
         weight: 0.5,
         expected: 1,
+        clip: 1,
         relError: 0.5,
       },
       {
@@ -141,6 +142,7 @@ describe("diagnoseTrace", () => {
         samples: { count: 1, ranges: [[0, 0]] },
         weight: 0.5,
         expected: 0.5,
+        clip: 1,
         relError: 0,
       },
     ]);

@@ -10,6 +10,7 @@ import { checkReplicas } from "./replicas.js";
 import { analyseSteps, forwardPassesBeforeSteps } from "./step-analysis.js";
 import { stepEpochs, withStepEpochs } from "./step-epochs.js";
 import { outlineEpochs, stepParts } from "./step-parts.js";
+import { checkStepSemantics, stepSemanticsHold } from "./step-semantics.js";
 import { matchStepsToWindows, windowRef } from "./step-windows.js";
 import { toleranceFor } from "./tolerance.js";
 import { checkUpdates, withUpdateFindings } from "./updates.js";
@@ -53,8 +54,14 @@ export function diagnoseTrace(
     weighting: withNonFiniteFindings(withUpdateFindings(weighting.result, updates), trace),
     windowing,
     replicas,
+    ...checkStepSemantics(trace),
   };
-  const pass = coverage.result.ok && properties.weighting.ok && windowing.ok && replicas.ok;
+  const pass =
+    coverage.result.ok &&
+    properties.weighting.ok &&
+    windowing.ok &&
+    replicas.ok &&
+    stepSemanticsHold(properties);
   const parts = stepParts(expectation, applied, matches, pass);
   const fed = forwardPassesBeforeSteps(trace.microBatches ?? [], trace.steps.length);
   const windows = matches.map((m) => (m.window ? windowRef(m.window) : null));

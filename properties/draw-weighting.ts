@@ -111,6 +111,7 @@ function weightGroups(
         samples: sampleSet(run.map((r) => r.entry.sample)),
         weight: run.reduce((sum, r) => sum + r.entry.weight, 0) / run.length,
         expected,
+        clip: 1,
         relError: Math.max(...run.map((r) => relativeError(r.entry.weight, r.due))),
       });
       run = [];
@@ -256,5 +257,6 @@ export function checkDrawWeighting(
     stepWeightFactor,
     stepBodyFactor: bodies.map((b) => b.factor),
     stepOwnBatch: applied.byStep.map(() => false),
+    stepClip: applied.byStep.map(() => 1),
   };
 }

@@ -147,8 +147,13 @@ export interface WeightGroup {
   samples: SampleSet;
   /** The weight they got (the group's mean). */
   weight: number;
-  /** units_i / units(W) of their window (1/|W| under sample weighting); 0 where no weight was due. */
+  /**
+   * clip x units_i / units(W) of their window (1/|W| under sample weighting without clipping); 0
+   * where no weight was due.
+   */
   expected: number;
+  /** The factor clipping scaled their window's gradient by (1 without clipping). */
+  clip: number;
   /** Largest |w - expected| / expected in the group. */
   relError: number;
 }
@@ -369,21 +374,155 @@ export interface ReplicasResult {
   findings: ReplicaFinding[];
 }
 
-/** The four properties' results. */
+/**
+ * The learning rate one applied step used against the schedule's: `appliedStep` counts applied
+ * steps from 0 on the step's rank; `used` is null when the trace does not say (no recorded rate,
+ * and no plain-SGD update to read it from); `scheduleStep` is the schedule step whose rate equals
+ * `used`, when one does (K x s for a schedule ticking per micro-batch).
+ */
+export interface LearningRateStep {
+  rank: number;
+  /** The rank's step call. */
+  step: number;
+  epoch: number;
+  appliedStep: number;
+  expected: number;
+  used: number | null;
+  scheduleStep: number | null;
+  /** Every schedule step whose rate equals `used` (a schedule may repeat a rate), in order. */
+  scheduleSteps: number[];
+}
+
+/** What the schedule check found: a step whose learning rate is off the schedule, or unknown. */
+export type ScheduleFinding =
+  | ({ kind: "learning-rate" } & LearningRateStep)
+  | { kind: "learning-rate-unknown"; rank: number; steps: number };
+
+/** Schedule: applied step s (0-based, applied steps only) used the scenario's schedule at s. */
+export interface ScheduleResult {
+  ok: boolean;
+  /** Whether the scenario sets a schedule (anything but constant without warm-up). */
+  applies: boolean;
+  /** T: applied steps the schedule spans, from the scenario. */
+  length: number;
+  /** Relative tolerance on a learning rate. */
+  tolerance: number;
+  /** Rank 0's applied steps, expected and used: the chart's data. */
+  steps: LearningRateStep[];
+  findings: ScheduleFinding[];
+}
+
+/**
+ * One step call's average against the recursion: `updates` is the number of updates by the
+ * parameters after the call that explains the average read before the next call (1 for an applied
+ * step, 0 for a skipped one; null when no whole number does, or nothing moved to tell).
+ */
+export interface AverageStep {
+  rank: number;
+  step: number;
+  epoch: number;
+  skipped: boolean;
+  updates: number | null;
+  expectedUpdates: number;
+  /** |value - expected| over the size of the step's move, at the worst direction. */
+  relError: number;
+}
+
+/** What the averaging check found. */
+export type AveragingFinding =
+  | ({ kind: "average-updates" } & AverageStep)
+  | { kind: "average-unknown"; rank: number; steps: number };
+
+/** Averaging: the parameters' average follows one update per applied step, none per skipped one. */
+export interface AveragingResult {
+  ok: boolean;
+  /** Whether the scenario asks for an average (`ema`). */
+  applies: boolean;
+  decay: number | null;
+  tolerance: number;
+  /** Rank 0's step calls: the report's updates per step. */
+  steps: AverageStep[];
+  findings: AveragingFinding[];
+}
+
+/** What the optimizer-state check found: a step count off the applied steps, or none recorded. */
+export type OptimizerStateFinding =
+  | {
+      kind: "step-count";
+      rank: number;
+      step: number;
+      epoch: number;
+      skipped: boolean;
+      /** Applied steps up to and including this call. */
+      expected: number;
+      counted: number;
+    }
+  | { kind: "count-unknown"; rank: number; steps: number };
+
+/** Optimizer state: the optimizer's own step count equals the applied steps after every call. */
+export interface OptimizerStateResult {
+  ok: boolean;
+  /** Whether the scenario asks for an optimizer with state (`adamw`) or an overflow. */
+  applies: boolean;
+  /** Rank 0's last recorded count and its applied steps (null when it recorded none). */
+  counted: number | null;
+  appliedSteps: number;
+  findings: OptimizerStateFinding[];
+}
+
+/** The properties' results. */
 export interface PropertyResults {
   coverage: CoverageResult;
   weighting: WeightingResult;
   windowing: WindowingResult;
   replicas: ReplicasResult;
+  schedule: ScheduleResult;
+  averaging: AveragingResult;
+  optimizer: OptimizerStateResult;
 }
 
 /** The names of the properties, in the order every output lists them. */
-export const PROPERTY_NAMES = ["coverage", "weighting", "windowing", "replicas"] as const;
+export const PROPERTY_NAMES = [
+  "coverage",
+  "weighting",
+  "windowing",
+  "replicas",
+  "schedule",
+  "averaging",
+  "optimizer",
+] as const;
 export type PropertyName = (typeof PROPERTY_NAMES)[number];
 
-/** The properties a check of this many ranks speaks to: replicas only above one rank. */
-export function propertiesFor(worldSize: number): readonly PropertyName[] {
-  return worldSize > 1 ? PROPERTY_NAMES : PROPERTY_NAMES.filter((p) => p !== "replicas");
+/** The properties of a step beyond its gradient, each checked only when the scenario asks. */
+export const STEP_PROPERTY_NAMES = ["schedule", "averaging", "optimizer"] as const;
+
+/**
+ * The properties a check speaks to: replicas only above one rank; schedule, averaging and
+ * optimizer state only when `scenario` asks for them (see {@link STEP_PROPERTY_NAMES}).
+ */
+export function propertiesFor(
+  worldSize: number,
+  scenario?: Pick<Scenario, "schedule" | "warmupSteps" | "ema" | "optimizer" | "overflowStep">,
+): readonly PropertyName[] {
+  return PROPERTY_NAMES.filter((p) => {
+    if (p === "replicas") return worldSize > 1;
+    if (p === "schedule") return scenario !== undefined && scheduleApplies(scenario);
+    if (p === "averaging") return scenario?.ema !== undefined;
+    if (p === "optimizer") return scenario !== undefined && optimizerStateApplies(scenario);
+    return true;
+  });
+}
+
+/** Whether a scenario sets a learning-rate schedule (anything but constant without warm-up). */
+export function scheduleApplies(scenario: Pick<Scenario, "schedule" | "warmupSteps">): boolean {
+  return scenario.schedule !== "constant" || scenario.warmupSteps > 0;
+}
+
+/** Whether a scenario's optimizer keeps a step count to check (AdamW), or an overflow skips a step. */
+export function optimizerStateApplies(
+  scenario: Pick<Scenario, "optimizer" | "overflowStep">,
+): boolean {
+  return scenario.optimizer !== "sgd" || scenario.overflowStep !== undefined;
 }
 
 /**
@@ -463,6 +602,11 @@ export interface StepAnalysis {
    * it weighted what it holds as one batch, so any weight error comes from what it holds.
    */
   ownBatch: boolean;
+  /**
+   * The factor clipping to the scenario's norm scales the step's due gradient by, min(1, C / ‖g‖)
+   * of its window's full-batch gradient; 1 without clipping (or without a matched window).
+   */
+  clipFactor: number;
 }
 
 /** What each occurrence ended up as. */

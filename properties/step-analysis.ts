@@ -42,5 +42,6 @@ export function analyseSteps(
     weightFactor: weighting.stepWeightFactor[index] ?? null,
     bodyFactor: weighting.stepBodyFactor[index] ?? null,
     ownBatch: weighting.stepOwnBatch[index] ?? false,
+    clipFactor: weighting.stepClip[index] ?? 1,
   }));
 }

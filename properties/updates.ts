@@ -2,6 +2,7 @@ import { FINGERPRINT_COEFFICIENT, occurrenceIndex } from "../trainers/contract/p
 import type { Scenario } from "../trainers/contract/scenario.js";
 import type { OutsideChange, Step, StepUpdate, Trace } from "../trainers/contract/trace.js";
 import type { UpdateFinding, WeightingResult } from "./outcome.js";
+import { scheduleApplies } from "./outcome.js";
 
 /** The largest relative error of one rounding to each precision (its unit roundoff). */
 const UNIT_ROUNDOFF: Record<Scenario["precision"], number> = {
@@ -85,12 +86,16 @@ function judgeStep(
   entries: readonly Entry[],
   where: { rank: number; step: number; epoch: number },
   unit: number,
+  rateMayBeZero: boolean,
 ): UpdateFinding | null {
   const finite = entries.every((e) => Number.isFinite(e.change) && Number.isFinite(e.gradient));
   if (!finite || !entries.some((e) => e.gradient !== 0)) return null;
   const lr = update.learningRate;
+  // Under a schedule a rate of 0 moves nothing by right (warm-up starts there): the schedule property judges it.
   if (!entries.some((e) => e.change !== 0))
-    return { kind: "update-missing", ...where, learningRate: lr ?? null };
+    return lr === 0 && rateMayBeZero
+      ? null
+      : { kind: "update-missing", ...where, learningRate: lr ?? null };
   if (update.rule !== "sgd" || lr === undefined || step.skipped) return null;
   const expected = (e: Entry) => lr * e.gradient;
   const exact = entries.every(
@@ -233,7 +238,7 @@ function checkRank(
     if (step.skipped || !update) return;
     const entries = stepEntries(step, update, phi, scenario);
     const where = { rank, step: index, epoch: step.epoch };
-    const finding = judgeStep(step, update, entries, where, unit);
+    const finding = judgeStep(step, update, entries, where, unit, scheduleApplies(scenario));
     if (finding) findings.push(finding);
     applyChange(phi, step.fingerprint, update.fingerprint, scenario);
   });

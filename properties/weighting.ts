@@ -1,4 +1,5 @@
-import { distance, windowBodyGradient } from "../reference/body-gradient.js";
+import { distance, type WindowGradient, windowBodyGradient } from "../reference/body-gradient.js";
+import { clipFactor } from "../reference/clip.js";
 import type { ExpectedWindow } from "../reference/epoch-plan.js";
 import { type Expectation, windowHolding } from "../reference/expectation.js";
 import type { Dataset } from "../trainers/contract/probe.js";
@@ -32,6 +33,8 @@ export interface WeightingCheck {
   stepBodyFactor: Array<number | null>;
   /** Whether each step weighted what it holds as one batch (see StepAnalysis.ownBatch). */
   stepOwnBatch: boolean[];
+  /** The clip factor each step's due gradient was scaled by (1 without clipping). */
+  stepClip: number[];
 }
 
 /** What an occurrence is due from a step's point of view: its window, units and expected weight. */
@@ -41,32 +44,45 @@ interface Due {
   units: number;
   /** The window's loss units; 0 without a window. */
   windowUnits: number;
-  /** units / windowUnits; 0 without a window or without units. */
+  /** clip x units / windowUnits; 0 without a window or without units. */
   expected: number;
+  /** The factor clipping to the scenario's norm scales the window's gradient by (1 without clipping). */
+  clip: number;
 }
 
 /**
- * |w - e| / e with e = units / units(W), computed as |w - e| * units(W) / units (so that it is
- * |w - 1/|W|| * |W| exactly under sample weighting); infinite where no weight was due (no
- * window, or a sample without loss tokens).
+ * |w - e| / e with e = clip x units / units(W), computed as |w - e| * units(W) / (clip x units)
+ * (so that it is |w - 1/|W|| * |W| exactly under sample weighting without clipping); infinite
+ * where no weight was due (no window, or a sample without loss tokens).
  */
 function relativeWeightError(weight: number, due: Due): number {
   if (!Number.isFinite(weight)) return Number.POSITIVE_INFINITY;
   if (due.expected === 0) return Math.abs(weight) > 0 ? Number.POSITIVE_INFINITY : 0;
-  return (Math.abs(weight - due.expected) * due.windowUnits) / due.units;
+  return (Math.abs(weight - due.expected) * due.windowUnits) / (due.clip * due.units);
 }
 
-/** What occurrence (epoch, sample) is due, in the window `preferred` when it holds the sample. */
+/**
+ * What occurrence (epoch, sample) is due, in the window `preferred` when it holds the sample;
+ * `clip` scales it when that window is the step's.
+ */
 function dueFor(
   expectation: Expectation,
   epoch: number,
   sample: number,
   preferred: StepWindow["window"] | undefined,
+  clip = 1,
 ): Due {
   const window = windowHolding(expectation, epoch, sample, preferred);
   const units = expectation.units[sample] ?? 0;
   const windowUnits = window?.units ?? 0;
-  return { window, units, windowUnits, expected: windowUnits > 0 ? units / windowUnits : 0 };
+  const factor = window && window === preferred ? clip : 1;
+  return {
+    window,
+    units,
+    windowUnits,
+    expected: windowUnits > 0 ? (factor * units) / windowUnits : 0,
+    clip: factor,
+  };
 }
 
 /** How much larger the largest weight is than the smallest (0 when equal; infinite when one is not positive). */
@@ -89,27 +105,62 @@ interface BodyComparison {
   factor: number | null;
 }
 
-function compareBodies(
+/** The float64 oracle's body gradient of each step's matched window (null without a body, when skipped or unmatched). */
+function expectedBodies(
   trace: Trace,
   dataset: Dataset,
   matches: StepWindow[],
   units: readonly number[],
-  tolerance: number,
-): BodyComparison[] {
+): Array<WindowGradient | "non-finite" | null> {
   const model = trace.scenario.model;
-  const none = { error: null, factor: null };
-  if (model === "fingerprint") return trace.steps.map(() => none);
+  if (model === "fingerprint") return trace.steps.map(() => null);
   return trace.steps.map((step, index) => {
     const window = matches[index]?.window;
-    if (step.skipped || !step.body || !window) return none;
+    if (step.skipped || !step.body || !window) return null;
     const params = step.body.parametersBefore;
+    if (!params.every(Number.isFinite)) return "non-finite";
+    return windowBodyGradient(model, params, dataset, window.samples, units);
+  });
+}
+
+/**
+ * The factor clipping scales each step's due gradient by: min(1, C / ‖g‖) of its matched window's
+ * full-batch gradient (every fingerprint weight and the body), 1 without clipping or a window.
+ */
+function clipFactors(
+  trace: Trace,
+  expectation: Expectation,
+  matches: StepWindow[],
+  bodies: ReadonlyArray<WindowGradient | "non-finite" | null>,
+): number[] {
+  const clipNorm = trace.scenario.clipNorm;
+  return trace.steps.map((step, index) => {
+    const window = matches[index]?.window;
+    if (clipNorm === undefined || step.skipped || !window || window.units === 0) return 1;
+    const body = bodies[index];
+    const weights = window.samples.map((s) => (expectation.units[s] ?? 0) / window.units);
+    return clipFactor(clipNorm, weights, body && body !== "non-finite" ? body.gradient : null);
+  });
+}
+
+function compareBodies(
+  trace: Trace,
+  bodies: ReadonlyArray<WindowGradient | "non-finite" | null>,
+  clips: readonly number[],
+  tolerance: number,
+): BodyComparison[] {
+  const none = { error: null, factor: null };
+  return trace.steps.map((step, index) => {
+    const expected = bodies[index];
+    if (!step.body || !expected) return none;
     const applied = step.body.gradient;
-    if (![...params, ...applied].every(Number.isFinite))
+    if (expected === "non-finite" || !applied.every(Number.isFinite))
       return { error: Number.POSITIVE_INFINITY, factor: null };
-    const expected = windowBodyGradient(model, params, dataset, window.samples, units);
-    const scale = expected.meanSampleNorm > 0 ? expected.meanSampleNorm : 1;
-    const error = distance(applied, expected.gradient) / scale;
-    return { error, factor: bodyFactor(applied, expected.gradient, scale, tolerance) };
+    const clip = clips[index] ?? 1;
+    const due = clip === 1 ? expected.gradient : expected.gradient.map((g) => g * clip);
+    const scale = (expected.meanSampleNorm > 0 ? expected.meanSampleNorm : 1) * clip;
+    const error = distance(applied, due) / scale;
+    return { error, factor: bodyFactor(applied, due, scale, tolerance) };
   });
 }
 
@@ -191,12 +242,16 @@ const SCALINGS: Array<
   ["summed", (_k, w) => 1 / w],
 ];
 
-/** The loss scaling that gives every weight of a step within the tolerance, if one does. */
+/**
+ * The loss scaling that gives every weight of a step within the tolerance, if one does; `clip`
+ * scales each prediction as clipping the step's gradient once would.
+ */
 function lossScaling(
   entries: readonly AppliedEntry[],
   expectation: Expectation,
   scenario: Trace["scenario"],
   tolerance: number,
+  clip = 1,
 ): LossScaling | null {
   if (entries.length === 0) return null;
   for (const [name, weight] of SCALINGS) {
@@ -206,7 +261,7 @@ function lossScaling(
       const r = expectation.rankWindowUnits[e.epoch]?.[e.sample] ?? 0;
       const units = expectation.units[e.sample] ?? 0;
       if (b === 0 || m === 0 || r === 0) return false;
-      const predicted = units * weight(scenario.accumulation, scenario.worldSize, b, m, r);
+      const predicted = clip * units * weight(scenario.accumulation, scenario.worldSize, b, m, r);
       return Math.abs(e.weight - predicted) <= tolerance * predicted;
     });
     if (fits) return name;
@@ -223,10 +278,11 @@ function weightGroups(
   expectation: Expectation,
   matched: StepWindow["window"] | undefined,
   tolerance: number,
+  clip = 1,
 ): WeightGroup[] {
   const buckets = new Map<string, Array<{ entry: AppliedEntry; expected: number; due: Due }>>();
   for (const entry of entries) {
-    const due = dueFor(expectation, entry.epoch, entry.sample, matched);
+    const due = dueFor(expectation, entry.epoch, entry.sample, matched, clip);
     const key = `${entry.epoch}|${due.expected}`;
     const bucket = buckets.get(key) ?? [];
     bucket.push({ entry, expected: due.expected, due });
@@ -245,6 +301,7 @@ function weightGroups(
         samples: sampleSet(run.map((r) => r.entry.sample)),
         weight: run.reduce((sum, r) => sum + r.entry.weight, 0) / run.length,
         expected: first.expected,
+        clip: first.due.clip,
         relError: Math.max(...run.map((r) => relativeWeightError(r.entry.weight, r.due))),
       });
       run = [];
@@ -301,12 +358,14 @@ export function checkWeighting(
   tolerance: Tolerance,
 ): WeightingCheck {
   let worst: WorstWeight | null = null;
+  const expected = expectedBodies(trace, dataset, matches, expectation.units);
+  const clips = clipFactors(trace, expectation, matches, expected);
   const stepWeightFactor: Array<number | null> = [];
   const stepWeightError = applied.byStep.map((entries, step) => {
     let stepMax = 0;
     const dues: Due[] = [];
     for (const e of entries) {
-      const due = dueFor(expectation, e.epoch, e.sample, matches[step]?.window);
+      const due = dueFor(expectation, e.epoch, e.sample, matches[step]?.window, clips[step]);
       dues.push(due);
       const { window, expected: expectedWeight } = due;
       const windowSize = window?.samples.length ?? 0;
@@ -332,7 +391,7 @@ export function checkWeighting(
     return stepMax;
   });
   const stepWeightSpread = applied.byStep.map(weightSpread);
-  const bodies = compareBodies(trace, dataset, matches, expectation.units, tolerance.body);
+  const bodies = compareBodies(trace, expected, clips, tolerance.body);
   const stepBodyError = bodies.map((b) => b.error);
   const findings: WeightingFinding[] = [];
   trace.steps.forEach((step, index) => {
@@ -352,12 +411,14 @@ export function checkWeighting(
           expectation,
           matches[index]?.window,
           tolerance.weight,
+          clips[index],
         ),
         explainedBy: lossScaling(
           applied.byStep[index] ?? [],
           expectation,
           trace.scenario,
           tolerance.weight,
+          clips[index],
         ),
       });
     }
@@ -388,6 +449,7 @@ export function checkWeighting(
     stepBodyError,
     stepWeightFactor,
     stepBodyFactor: bodies.map((b) => b.factor),
+    stepClip: clips,
     stepOwnBatch: applied.byStep.map((entries) =>
       weighsOwnBatch(entries, expectation.units, tolerance.weight),
     ),

@@ -7,6 +7,7 @@ import {
 } from "./draw-advice.js";
 import { frameworkCause } from "./framework-causes.js";
 import { detectMistakes, type Evidence, type MistakeId } from "./mistakes/index.js";
+import { STEP_MISTAKE_TITLES, STEP_SNIPPETS, STEP_TEXT } from "./step-advice.js";
 import {
   type AdviceLanguage,
   TOKEN_MISTAKE_TITLES,
@@ -171,6 +172,7 @@ optimizer.zero_grad()`,
 optimizer.step();
 optimizer.zeroGrad();`,
   },
+  ...STEP_SNIPPETS,
 };
 
 /** Each mistake in a few words, for the lead sentence of an explanation (sample weighting). */
@@ -196,6 +198,7 @@ export const MISTAKE_TITLES: Record<MistakeId, string> = {
   "update-not-applied": "the optimizer's step applied nothing",
   "update-applied-twice": "a step's gradient was applied twice",
   "parameters-changed-outside-step": "the parameters changed outside the optimizer's steps",
+  ...STEP_MISTAKE_TITLES,
   unexplained: "no known mistake explains what the trace shows",
 };
 
@@ -293,7 +296,7 @@ const TEXT: Record<MistakeId, { cause: string; change: string }> = {
     cause:
       "Whole steps were scaled: every weight of a step and its body gradient were one multiple of what was due. Gradient clipping to a global norm (clip_grad_norm_, max_grad_norm) does this, and so does a constant factor in the loss.",
     change:
-      "accumaudit holds every step to the unclipped full-batch gradient and does not model clipping yet: audit the loop with clipping turned off, and take any constant factor out of the loss.",
+      "If the loop clips to a global norm, audit it with --clip-norm C (the norm it clips to): accumaudit then holds every step to its window's gradient clipped once. Take any constant factor out of the loss.",
   },
   "body-precision": {
     cause:
@@ -337,6 +340,7 @@ const TEXT: Record<MistakeId, { cause: string; change: string }> = {
     change:
       "Leave the parameters to the optimizer between steps in the audited loop; an update of your own goes inside a recorded step (ctx.record_step()) so that it is audited as one.",
   },
+  ...STEP_TEXT,
   unexplained: {
     cause:
       "No accumulation mistake accumaudit knows explains what the trace shows; the evidence below is what it shows.",

@@ -28,6 +28,14 @@ const FRAMEWORK_CAUSES: Record<string, CauseTable> = {
       WEIGHTS_PER_MICRO_BATCH,
       "create_supervised_trainer divides every micro-batch's mean loss by K; in your own update function divide the summed per-sample loss by the window's sample count.",
     ],
+    [
+      ["schedule-per-micro-batch"],
+      "the Engine fires ITERATION_STARTED and ITERATION_COMPLETED for every micro-batch while create_supervised_trainer steps only every K-th, so an LRScheduler attached there ticks K times per step; attach it with an event filter, Events.ITERATION_STARTED(every=K) (it then ticks once per window, while K divides every epoch's micro-batches).",
+    ],
+    [
+      ["ema-per-micro-batch"],
+      "EMAHandler.attach() updates on every ITERATION_COMPLETED, once per micro-batch; attach it with event=Events.ITERATION_COMPLETED(every=K), as its docstring shows, to update once per window.",
+    ],
   ]),
   keras: causes([
     [
@@ -47,6 +55,14 @@ const FRAMEWORK_CAUSES: Record<string, CauseTable> = {
     [
       WEIGHTS_PER_MICRO_BATCH,
       "OptimWrapper divides every micro-batch's mean loss by K (the run's last max_iters % K micro-batches by that remainder), never by the window's sample count.",
+    ],
+    [
+      ["schedule-per-micro-batch"],
+      "ParamSchedulerHook.after_train_iter steps every by-iteration scheduler after every micro-batch, whatever the OptimWrapper's accumulation; mmengine has no option to step it per window: build the schedule over T x K iterations, or step the scheduler yourself after the wrapper's step.",
+    ],
+    [
+      ["ema-per-micro-batch"],
+      "EMAHook.after_train_iter updates the average after every micro-batch; EMAHook(interval=K) updates every K-th iteration but misses a window that ends an epoch or the run early: update the average yourself after the wrapper's step.",
     ],
   ]),
   fastai: causes([

@@ -36,7 +36,7 @@ function addCheckCases(suite: TestSuite, check: CheckOutcome, source: CaseSource
       .error(checkErrorMessage(check.error), "could not be checked", source.replay.join("\n"));
     return;
   }
-  for (const property of propertiesFor(check.scenario.worldSize)) {
+  for (const property of propertiesFor(check.scenario.worldSize, check.scenario)) {
     const testCase = suite
       .testCase()
       .className(source.className)

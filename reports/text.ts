@@ -88,7 +88,7 @@ export function formatCheck(check: CheckOutcome): string {
   return [
     head,
     `  ${weightingLine(check)}`,
-    ...propertiesFor(check.scenario.worldSize).map(
+    ...propertiesFor(check.scenario.worldSize, check.scenario).map(
       (name) => `  ${mark(check, name)} ${name.padEnd(10)} ${propertyMessage(check, name)}`,
     ),
     ...formatAdvice(adviceFor(check)),

@@ -168,6 +168,7 @@ export function scenarioShape(s: Scenario): string {
     s.precision === scenarioField("precision").default ? null : s.precision,
     s.model === scenarioField("model").default ? null : s.model,
     s.weighting === "tokens" ? `tokens ${lengthsText(s)}` : null,
+    ...stepSemanticsWords(s),
   ].filter((x) => x !== null);
   const ranks = s.worldSize > 1 ? [`on ${s.worldSize} ranks`] : [];
   // A run that draws with replacement has steps, not epochs.
@@ -178,6 +179,21 @@ export function scenarioShape(s: Scenario): string {
   return [`${s.datasetSize}/${s.batchSize}/${s.accumulation}${length}`, ...ranks, ...extras].join(
     " ",
   );
+}
+
+/**
+ * The step semantics a scenario sets, a few words each: "clip 1", "cosine LR, 2 warm-up",
+ * "EMA 0.9", "adamw", "overflow window 3".
+ */
+export function stepSemanticsWords(s: Scenario): string[] {
+  const words: string[] = [];
+  if (s.clipNorm !== undefined) words.push(`clip ${s.clipNorm}`);
+  if (s.schedule !== "constant" || s.warmupSteps > 0)
+    words.push(`${s.schedule} LR${s.warmupSteps > 0 ? `, ${s.warmupSteps} warm-up` : ""}`);
+  if (s.ema !== undefined) words.push(`EMA ${s.ema}`);
+  if (s.optimizer !== "sgd") words.push(s.optimizer);
+  if (s.overflowStep !== undefined) words.push(`overflow window ${s.overflowStep}`);
+  return words;
 }
 
 /**
@@ -200,6 +216,7 @@ export function scenarioLabel(s: Scenario): string {
   if (s.weighting !== scenarioField("weighting").default)
     extras.push(`${scenarioField("weighting").label} ${s.weighting}`);
   if (s.weighting === "tokens") extras.push(`${scenarioField("lengths").label} ${lengthsText(s)}`);
+  extras.push(...stepSemanticsWords(s));
   return [
     symbol("datasetSize"),
     symbol("batchSize"),

@@ -61,6 +61,7 @@ describe("trainers/python/API.md's commands", () => {
       "python:my_broken_loop:train",
       "python:my_correct_loop:train",
       "python:my_replacement_loop:train",
+      "python:my_scheduled_loop:train",
       "python:my_own_optimizer:train",
       "python:my_own_optimizer:train_by_change",
       "python:my_failing_loop:train",

@@ -59,6 +59,8 @@ const PYTHON_DESCRIPTIONS: Record<string, string> = {
     "PyTorch DDP: accumaudit's reference loop over W ranks (unpadded shards, global sample or token count, no hang)",
   "python:accelerate-uneven":
     "HuggingFace Accelerate as python:accelerate, with even_batches=False",
+  "python:accelerate-unguarded":
+    "HuggingFace Accelerate as python:accelerate, clipping every micro-batch (no `if accelerator.sync_gradients:` around clip_grad_norm_)",
   "python:hf-trainer-items-uneven":
     "HuggingFace Trainer as python:hf-trainer-items, with accelerator_config even_batches=False",
 };

@@ -33,6 +33,7 @@ const AUDIT_FLAGS = {
   weighting: { type: "string", multiple: true },
   "max-dataset-size": { type: "string" },
   "max-epochs": { type: "string" },
+  "step-semantics": { type: "boolean" },
 } as const;
 
 const DEFAULT_RUNS = 100;
@@ -42,13 +43,14 @@ const DEFAULT_JOBS = Math.min(availableParallelism(), 4);
 export const AUDIT_USAGE = [
   "accumaudit audit [--trainer NAME]... [--runs N] [--seed S] [--path P] [--jobs J]",
   ...scenarioUsage(92, { allOptional: true, repeatable: LIST_FIELDS }).map((line) => `  ${line}`),
-  "  [--max-dataset-size N] [--max-epochs E]",
+  "  [--max-dataset-size N] [--max-epochs E] [--step-semantics]",
   ...RUN_USAGE,
   `Without --trainer, audits the built-in trainers; --runs defaults to ${DEFAULT_RUNS}.`,
   "A scenario flag pins its field: every generated scenario keeps the value given, the other fields are drawn and shrink as before; --precision, --model or --weighting given more than once is a list to draw from. --drop-last draws only scenarios it applies to (N >= B x W).",
   `--max-dataset-size N bounds the generated dataset sizes (default ${DEFAULT_SPACE.maxDatasetSize}, raised to a pinned --dataset-size and to two full windows of the pinned B, K and W); --max-epochs E the epochs (default ${DEFAULT_SPACE.maxEpochs}). A pin beyond a bound given is a usage error.`,
   "The known counterexamples (110/8/4 over 2 epochs: an incomplete last window; 1000/128/4: a short last micro-batch beside full ones) are checked with the pins applied, each only while it is a valid scenario that still has what it is kept for; the output names those left out and why.",
   `--jobs J: search cases checked at once, each in its own worker process for a python: trainer (default ${DEFAULT_JOBS}: the cores, at most 4); the outcome is the same for every J. The built-in trainers run one case at a time in the main thread unless --jobs is given: then each in its own thread on --backend ${THREADED_BACKENDS.join(" or ")} (measured slower than one job on a 2-core machine, see docs/benchmarks.md: a thread's start and each trace's transfer cost more than a generated case takes).`,
+  "--step-semantics draws what a step does beyond its gradient too: --clip-norm, --schedule with --warmup-steps, --ema, --optimizer and, under fp16, --overflow-step (each shrinks towards off); any of them given as a flag is pinned instead.",
   `--weighting: the full-batch reference to hold the trainers to (default samples); tokens draws loss-token counts per sample and the models ${MODELS.filter((m) => m === "fingerprint" || m === "causal-lm").join(" and ")}.`,
   `Trainers that run data-parallel are searched over 1 to ${DEFAULT_SPACE.maxWorldSize} ranks; --world-size W checks W ranks only.`,
 ].join("\n");

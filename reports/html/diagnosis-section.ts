@@ -26,6 +26,7 @@ import { weightHeatmap } from "./heatmap.js";
 import { heading, table, verdictBadge } from "./markup.js";
 import { lossTokensLine, microBatchTable, precisionLine, scenarioTable } from "./scenario-panel.js";
 import { binSteps, largestBin } from "./step-bins.js";
+import { stepSemanticsSection } from "./step-semantics-section.js";
 import { fitsWeightsTable, weightsTable } from "./weights-table.js";
 
 const MAX_EPOCH_ROWS = 40;
@@ -49,6 +50,21 @@ function propertyFigures(d: CheckJudgement): Record<(typeof PROPERTY_NAMES)[numb
     weighting: `max relative weight error ${formatNumber(w.maxRelError)} (tolerance ${formatNumber(w.tolerance)}, detects ≥ ${formatNumber(w.detectableRelError)})${body}`,
     windowing: windowingFigures(windowing),
     replicas: `${plural(d.properties.replicas.ranks, "rank")}; largest difference from rank 0 ${formatNumber(d.properties.replicas.maxRelError)} (tolerance ${formatNumber(d.properties.replicas.tolerance)})`,
+    ...stepPropertyFigures(d),
+  };
+}
+
+/** The step properties' key figures: steps off the schedule, updates per step, the optimizer's count. */
+function stepPropertyFigures(
+  d: CheckJudgement,
+): Record<"schedule" | "averaging" | "optimizer", string> {
+  const { schedule, averaging, optimizer } = d.properties;
+  const off = schedule.findings.filter((f) => f.kind === "learning-rate").length;
+  const updates = averaging.steps.map((s) => (s.updates === null ? "?" : String(s.updates)));
+  return {
+    schedule: `${plural(schedule.steps.length, "applied step")} of ${schedule.length} scheduled; ${off} off the schedule (tolerance ${formatNumber(schedule.tolerance)} relative)`,
+    averaging: `updates per step call: ${updates.slice(0, 24).join(" ")}${updates.length > 24 ? " …" : ""} (tolerance ${formatNumber(averaging.tolerance)} of each move)`,
+    optimizer: `counted ${optimizer.counted ?? "none"}; applied ${optimizer.appliedSteps}`,
   };
 }
 
@@ -61,7 +77,7 @@ export function propertiesTable(
   return table({
     caption,
     columns: ["property", "result", "finding", "figures"],
-    rows: propertiesFor(d.scenario.worldSize).map((name) => ({
+    rows: propertiesFor(d.scenario.worldSize, d.scenario).map((name) => ({
       header: name,
       cells: [
         verdictBadge(
@@ -282,6 +298,7 @@ export async function renderCheckBody(
   const { level, id, counterexample } = options;
   const figures = await chartFigures(d, id);
   const judged = d.verdict === "error" ? null : d;
+  const stepSemantics = judged ? await stepSemanticsSection(judged, id) : "";
   const parts = [
     heading(level, d.verdict === "pass" ? "What the check found" : "What went wrong"),
     explanationParagraph(d),
@@ -298,6 +315,7 @@ export async function renderCheckBody(
     judged ? microBatchTable(judged) : "",
     judged ? coverageTable(judged) : "",
     judged && figures.trim() ? `${heading(level, "Charts")}${figures}${stepsTable(judged)}` : "",
+    stepSemantics ? `${heading(level, "Step semantics")}${stepSemantics}` : "",
     d.verdict === "error" ? errorSection(d.error) : "",
   ];
   return parts.filter(Boolean).join("\n");

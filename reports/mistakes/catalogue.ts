@@ -25,6 +25,16 @@ export const MISTAKE_IDS = [
   "update-not-applied",
   "update-applied-twice",
   "parameters-changed-outside-step",
+  "step-state-unrecorded",
+  "schedule-per-micro-batch",
+  "schedule-per-epoch",
+  "schedule-per-rank",
+  "schedule-on-skipped-step",
+  "clip-missing",
+  "clip-not-once",
+  "ema-per-micro-batch",
+  "ema-on-skipped-step",
+  "optimizer-count-off",
   "unexplained",
 ] as const;
 

@@ -3,6 +3,7 @@ import type { Mistake } from "./catalogue.js";
 import { detectDrawMistakes, drawsWithReplacement } from "./draws.js";
 import { appliedTwice, replicasDrift, samplerPadding, skippedStepLost } from "./occurrences.js";
 import { RunReading } from "./reading.js";
+import { stepSemanticsMistakes } from "./step-semantics.js";
 import { unexplained } from "./unexplained.js";
 import { updateMistakes } from "./updates.js";
 import { bodyPrecision, lossScalings, scaledSteps } from "./weights.js";
@@ -52,6 +53,14 @@ export function detectMistakes(check: CheckJudgement): Mistake[] {
   add(scaledSteps(r));
   add(bodyPrecision(r));
   add(replicasDrift(r));
-  add(unexplained(r, found));
+  const steps = stepSemanticsMistakes(check);
+  found.push(...steps.found);
+  const rest = unexplained(r, found);
+  if (rest || steps.unexplained.length > 0)
+    found.push({
+      id: "unexplained",
+      evidence: [...(rest?.evidence ?? []), ...steps.unexplained],
+      explains: {},
+    });
   return found;
 }

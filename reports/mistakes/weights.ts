@@ -112,6 +112,8 @@ export function scaledSteps(r: RunReading): Mistake | null {
     const factor = step?.weightFactor;
     if (!step || finding.explainedBy !== null || factor === null || factor === undefined) continue;
     if (!r.isOneWholeWindow(step)) continue;
+    // A step that was due clipping and applied its gradient unclipped is clip-missing's.
+    if (step.clipFactor < 1 && Math.abs(factor * step.clipFactor - 1) <= slack) continue;
     const hasBody = r.check.scenario.model !== "fingerprint";
     if (
       hasBody &&

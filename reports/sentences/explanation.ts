@@ -21,6 +21,7 @@ import {
 import { explainDraws } from "./draws.js";
 import { tokenWeightingOf } from "./loss-tokens.js";
 import { replicasMessage } from "./replicas.js";
+import { averagingMessage, optimizerStateMessage, scheduleMessage } from "./step-semantics.js";
 import { updatesMessage } from "./updates.js";
 import { bodySentences, weightingSentences } from "./weight-explanation.js";
 import { windowingFindings } from "./windowing.js";
@@ -147,7 +148,9 @@ function noStepSentence(c: CheckJudgement): string | null {
 export function leadSentence(c: CheckOutcome): string {
   if (c.verdict === "error") return `${c.trainer} could not be checked.`;
   if (c.verdict === "pass") return `${c.trainer} holds every property on this scenario.`;
-  const failing = propertiesFor(c.scenario.worldSize).filter((p) => !c.properties[p].ok);
+  const failing = propertiesFor(c.scenario.worldSize, c.scenario).filter(
+    (p) => !c.properties[p].ok,
+  );
   const list =
     failing.length === 1
       ? failing[0]
@@ -156,6 +159,22 @@ export function leadSentence(c: CheckOutcome): string {
     mistakeTitle(id, c.scenario.weighting, c.scenario.sampling),
   );
   return `${c.trainer} fails ${list}${mistakes.length > 0 ? `: ${mistakes.join("; ")}` : ""}.`;
+}
+
+/** What the step properties found wrong, a sentence each. */
+function stepSemanticsSentences(c: CheckJudgement): string[] {
+  const { schedule, averaging, optimizer } = c.properties;
+  return [
+    ...(schedule.ok
+      ? []
+      : [`The learning rate left the schedule: ${scheduleMessage(schedule, c.scenario)}.`]),
+    ...(averaging.ok
+      ? []
+      : [`The average did not follow the steps: ${averagingMessage(averaging)}.`]),
+    ...(optimizer.ok
+      ? []
+      : [`The optimizer's state did not follow the steps: ${optimizerStateMessage(optimizer)}.`]),
+  ];
 }
 
 /**
@@ -199,6 +218,7 @@ export function explainCheck(c: CheckOutcome): string {
     ...coverageSentences(c),
     ...windowingSentences(c),
     ...(replicas.ok ? [] : [`The replicas drifted apart: ${replicasMessage(replicas)}.`]),
+    ...stepSemanticsSentences(c),
   ];
   return `${scenarioSentence(c)} failed. ${sentences.join(" ")}`.trim();
 }

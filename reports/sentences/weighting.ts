@@ -45,8 +45,9 @@ export function expectedPart(group: WeightGroup, tokens: TokenWeighting | null):
   if (group.expected === 0 && share === null)
     return `${one ? "it belongs" : "they belong"} to no window`;
   if (share !== null) return `token weighting gives ${one ? "it" : "each"} ${share}`;
-  const size = Math.round(1 / group.expected);
-  return `${one ? "its" : "their"} ${size}-sample window should give ${formatWeight(group.expected)}`;
+  const size = Math.round(group.clip / group.expected);
+  const clipped = group.clip < 1 ? `, clipped by ${formatNumber(group.clip)},` : "";
+  return `${one ? "its" : "their"} ${size}-sample window${clipped} should give ${formatWeight(group.expected)}`;
 }
 
 /** What a weight is held to: 1/|W|, or n_i/T_W under token weighting. */
@@ -73,6 +74,7 @@ export function weightingMessage(
   result: WeightingResult,
   tokens: TokenWeighting | null = null,
   worldSize = 1,
+  clipNorm?: number,
 ): string {
   if (result.ok) {
     const body =
@@ -80,7 +82,9 @@ export function weightingMessage(
         ? ""
         : `, body within ${formatNumber(result.bodyMaxRelError)} of the oracle`;
     if (result.weightedSteps === 0) return "not applicable: no step applied any weight";
-    return `every applied weight within ${formatNumber(result.maxRelError)} of ${expectedWeightName(tokens)}${body}; ${detectionNote(result.tolerance, tokens)}`;
+    const clipped =
+      clipNorm === undefined ? "" : ` (clipped once per step to norm ${formatNumber(clipNorm)})`;
+    return `every applied weight within ${formatNumber(result.maxRelError)} of ${expectedWeightName(tokens)}${clipped}${body}; ${detectionNote(result.tolerance, tokens)}`;
   }
   const nonFinite = nonFiniteMessage(result);
   if (nonFinite) return nonFinite;

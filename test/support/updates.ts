@@ -30,15 +30,20 @@ function sgdUpdate(step: Step, phi: Float64Array, trace: Trace, learningRate: nu
 
 /**
  * The trace with every applied step's `update` as float32 plain SGD with `learningRate` (the
- * scenario's by default) applies its gradient, the fingerprint replayed from 0: what a recorder
+ * scenario's by default; a function of the applied step's index, for a schedule) applies its gradient, the fingerprint replayed from 0: what a recorder
  * reads from a correct torch.optim.SGD step.
  */
-export function withSgdUpdates(trace: Trace, learningRate = trace.scenario.learningRate): Trace {
+export function withSgdUpdates(
+  trace: Trace,
+  learningRate: number | ((appliedStep: number) => number) = trace.scenario.learningRate,
+): Trace {
   const phi = new Float64Array(trace.scenario.epochs * trace.scenario.datasetSize);
+  const rate = typeof learningRate === "number" ? () => learningRate : learningRate;
+  let applied = 0;
   return {
     ...trace,
     steps: trace.steps.map((step) =>
-      step.skipped ? step : { ...step, update: sgdUpdate(step, phi, trace, learningRate) },
+      step.skipped ? step : { ...step, update: sgdUpdate(step, phi, trace, rate(applied++)) },
     ),
   };
 }

@@ -20,6 +20,12 @@ describe("scenario fields", () => {
       "weighting",
       "lengths",
       "learningRate",
+      "clipNorm",
+      "schedule",
+      "warmupSteps",
+      "ema",
+      "optimizer",
+      "overflowStep",
     ]);
     expect(scenarioField("datasetSize")).toMatchObject({
       flag: "--dataset-size",
@@ -61,10 +67,12 @@ describe("scenario fields", () => {
       ),
     );
     expect(shipped).toEqual(scenarioJsonSchema());
-    // Every field but the loss-token counts and the steps, which a scenario without token
-    // weighting, or without replacement sampling, leaves out.
+    // Every field but those without a default, which a scenario may leave out: the loss-token
+    // counts and the steps (token weighting, replacement sampling only), and the step semantics
+    // that are off unless set (clipping, an average, an overflow).
+    const optional = ["lengths", "steps", "clipNorm", "ema", "overflowStep"];
     expect(shipped.required).toEqual(
-      SCENARIO_FIELDS.filter((f) => f.key !== "lengths" && f.key !== "steps").map((f) => f.key),
+      SCENARIO_FIELDS.filter((f) => !optional.includes(f.key)).map((f) => f.key),
     );
     expect(shipped.additionalProperties).toBe(false);
   });

@@ -17,7 +17,38 @@ describe("parseScenario", () => {
       dataSeed: 0,
       weighting: "samples",
       learningRate: 0.1,
+      schedule: "constant",
+      warmupSteps: 0,
+      optimizer: "sgd",
     });
+  });
+
+  it("takes step semantics: clipping, a schedule, an average, AdamW, an fp16 overflow", () => {
+    const base = { datasetSize: 128, batchSize: 8, accumulation: 4 };
+    expect(
+      parseScenario({
+        ...base,
+        clipNorm: 1,
+        schedule: "cosine",
+        warmupSteps: 2,
+        ema: 0.99,
+        optimizer: "adamw",
+        precision: "fp16",
+        overflowStep: 3,
+      }),
+    ).toMatchObject({ clipNorm: 1, schedule: "cosine", ema: 0.99, overflowStep: 3 });
+    expect(() => parseScenario({ ...base, overflowStep: 3 })).toThrow(
+      "overflowStep: expected fp16 precision (only a scaled fp16 loss overflows), saw fp32",
+    );
+    expect(() => parseScenario({ ...base, ema: 1 })).toThrow(
+      "ema: expected a decay below 1, saw 1",
+    );
+    expect(() => parseScenario({ ...base, clipNorm: 0 })).toThrow(
+      "clipNorm: expected a number above 0, saw 0",
+    );
+    expect(() => parseScenario({ ...base, schedule: "exponential" })).toThrow(
+      'schedule: expected one of constant, linear, cosine, step, saw "exponential"',
+    );
   });
 
   it("takes loss-token counts under token weighting only, as a list or a range", () => {

@@ -36,6 +36,24 @@ export const DEFAULT_LENGTHS = "1-8";
  */
 export const SAMPLINGS = ["epochs", "replacement"] as const;
 
+/**
+ * Learning-rate schedules over a run's applied optimizer steps s = 0 .. T-1 (T from the scenario),
+ * after `warmupSteps` w of linear warm-up (lr · s / w, as transformers' schedules warm up):
+ * `constant` lr; `linear` lr · (T - s) / (T - w); `cosine` lr · (1 + cos(π (s - w) / (T - w))) / 2;
+ * `step` lr · 0.9^(s - w) (torch's StepLR with step_size 1, gamma 0.9). reference/schedule.ts
+ * computes them in float64.
+ */
+export const SCHEDULES = ["constant", "linear", "cosine", "step"] as const;
+/** The decay of the `step` schedule per applied step (torch.optim.lr_scheduler.StepLR's gamma). */
+export const STEP_SCHEDULE_GAMMA = 0.9;
+/**
+ * Optimizers a scenario can ask for: plain SGD at the learning rate, or AdamW (betas 0.9 and
+ * 0.999, eps 1e-8, weight decay {@link ADAMW_WEIGHT_DECAY}).
+ */
+export const OPTIMIZERS = ["sgd", "adamw"] as const;
+/** AdamW's weight decay under `--optimizer adamw`. */
+export const ADAMW_WEIGHT_DECAY = 0.01;
+
 /** Most draws (steps x K x B) a run that draws with replacement may ask for. */
 export const MAX_DRAWS = 2_000_000;
 
@@ -226,8 +244,58 @@ export const ScenarioSchema = z
         flag: "--learning-rate",
         symbol: "LR",
         label: "learning rate",
-        description: "plain SGD learning rate",
+        description: "the optimizer's learning rate (the schedule's peak)",
       }),
+    clipNorm: z
+      .number({ error: "expected a number" })
+      .positive({ error: (issue) => `expected a number above 0, saw ${issue.input}` })
+      .max(1e6, { error: (issue) => `expected at most 1000000, saw ${issue.input}` })
+      .optional()
+      .meta({
+        flag: "--clip-norm",
+        symbol: "C",
+        label: "clip norm",
+        description:
+          "the trainer clips the window's gradient to this global L2 norm over every parameter, once per step (after the all-reduce)",
+      }),
+    schedule: choice(SCHEDULES).default("constant").meta({
+      flag: "--schedule",
+      label: "LR schedule",
+      description:
+        "learning-rate schedule over the run's applied optimizer steps: constant, linear (to 0), cosine (to 0) or step (x0.9 per step), after --warmup-steps",
+    }),
+    warmupSteps: wholeNumber(0, 1_000_000).default(0).meta({
+      flag: "--warmup-steps",
+      symbol: "STEPS",
+      label: "warm-up steps",
+      description: "applied optimizer steps of linear warm-up from 0 before the schedule",
+    }),
+    ema: z
+      .number({ error: "expected a number" })
+      .gt(0, { error: (issue) => `expected a decay above 0, saw ${issue.input}` })
+      .lt(1, { error: (issue) => `expected a decay below 1, saw ${issue.input}` })
+      .optional()
+      .meta({
+        flag: "--ema",
+        symbol: "DECAY",
+        label: "EMA decay",
+        description:
+          "the trainer keeps an exponential moving average of the parameters with this decay, one update per applied step",
+      }),
+    optimizer: choice(OPTIMIZERS)
+      .default("sgd")
+      .meta({
+        flag: "--optimizer",
+        label: "optimizer",
+        description: `the optimizer: sgd (plain) or adamw (weight decay ${ADAMW_WEIGHT_DECAY})`,
+      }),
+    overflowStep: wholeNumber(1, 1_000_000).optional().meta({
+      flag: "--overflow-step",
+      symbol: "WINDOW",
+      label: "overflow window",
+      description:
+        "fp16 only: the probe makes this window (1-based, counted over the run) overflow once, so the loss scaler skips its step; a correct loop redoes the window",
+    }),
   })
   .strict()
   .refine((s) => s.datasetSize * s.epochs <= MAX_FINGERPRINT_PARAMETERS, {
@@ -235,6 +303,21 @@ export const ScenarioSchema = z
     path: ["datasetSize"],
   })
   .superRefine(checkSampling)
+  .superRefine((s, ctx) => {
+    if (s.clipNorm !== undefined && s.sampling === "replacement")
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "expected epoch sampling (clipping is audited over epochs only; replacement sampling is not yet)",
+        path: ["clipNorm"],
+      });
+    if (s.overflowStep !== undefined && s.precision !== "fp16")
+      ctx.addIssue({
+        code: "custom",
+        message: `expected fp16 precision (only a scaled fp16 loss overflows), saw ${s.precision}`,
+        path: ["overflowStep"],
+      });
+  })
   .superRefine((s, ctx) => {
     const models: readonly string[] = MODELS_BY_WEIGHTING[s.weighting];
     if (!models.includes(s.model))
@@ -364,6 +447,21 @@ export function microBatchesPerEpoch(s: Scenario): number {
 /** Samples drop_last removes from every epoch on purpose. */
 export function droppedPerEpoch(s: Scenario): number {
   return s.dropLast ? s.datasetSize % s.batchSize : 0;
+}
+
+/**
+ * Whether the scenario asks for any step semantics beyond the gradient (a schedule, warm-up,
+ * clipping, an average, AdamW or an overflow).
+ */
+export function hasStepSemantics(s: Scenario): boolean {
+  return (
+    s.clipNorm !== undefined ||
+    s.schedule !== "constant" ||
+    s.warmupSteps > 0 ||
+    s.ema !== undefined ||
+    s.optimizer !== "sgd" ||
+    s.overflowStep !== undefined
+  );
 }
 
 /** Optimizer steps a correct trainer applies in one epoch. */

@@ -27,7 +27,17 @@ const isNumber = (value: unknown): boolean => typeof value === "number";
 
 const FINGERPRINT_KEYS = ["epochs", "samples", "weights"] as const;
 const BODY_KEYS = ["parametersBefore", "gradient"] as const;
-const STEP_KEYS = ["epoch", "skipped", "fingerprint", "body", "lossScale", "update"] as const;
+const STEP_KEYS = [
+  "epoch",
+  "skipped",
+  "fingerprint",
+  "body",
+  "lossScale",
+  "update",
+  "optimizerSteps",
+  "average",
+] as const;
+const AVERAGE_KEYS = ["before", "after", "value"] as const;
 const UPDATE_KEYS = [
   "rule",
   "learningRate",
@@ -53,10 +63,21 @@ export function plainStep(value: unknown): boolean {
   if (!everyEntry(f.weights, isNumber)) return false;
   if (f.epochs.length !== f.samples.length || f.samples.length !== f.weights.length) return false;
   if ("update" in value && !plainUpdate(value.update)) return false;
+  if ("optimizerSteps" in value && !isCount(value.optimizerSteps)) return false;
+  if ("average" in value && !plainAverage(value.average)) return false;
   if (b === null) return "body" in value;
   if (!plainRecord(b, BODY_KEYS)) return false;
   if (!everyEntry(b.parametersBefore, isNumber) || !everyEntry(b.gradient, isNumber)) return false;
   return b.parametersBefore.length === b.gradient.length;
+}
+
+/** Whether a value is a step's `average` the trace schema takes as it is. */
+function plainAverage(value: unknown): boolean {
+  if (!plainRecord(value, AVERAGE_KEYS)) return false;
+  const { before, after, value: average } = value;
+  if (!everyEntry(before, isNumber) || !everyEntry(after, isNumber)) return false;
+  if (!everyEntry(average, isNumber)) return false;
+  return before.length === after.length && after.length === average.length;
 }
 
 /** Whether a value is a step's `update` the trace schema takes as it is (lengths are checked later). */

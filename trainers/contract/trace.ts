@@ -71,6 +71,19 @@ export function traceSchema(arrays: TraceArrays) {
       movedWithoutGradient: count,
     })
     .strict();
+  /**
+   * A moving average of the parameters (EMA) around one step call, as projections of every probe
+   * parameter onto the same fixed directions for the whole run (the recursion is linear, so it
+   * holds for each projection): the parameters at the call's start (`before`) and right after it
+   * (`after`), and the average as it stood at the start of the next step call, or at the run's end
+   * for the last call (`value`).
+   */
+  const average = z
+    .object({ before: floats, after: floats, value: floats })
+    .strict()
+    .refine((a) => a.before.length === a.after.length && a.after.length === a.value.length, {
+      message: "before, after and value must have the same length",
+    });
   /** One call of the optimizer's step, applied or skipped. */
   const step = z
     .object({
@@ -86,6 +99,13 @@ export function traceSchema(arrays: TraceArrays) {
       lossScale: z.number().positive().optional(),
       /** What the step did to the parameters (applied steps, when the recorder read them). */
       update: update.optional(),
+      /**
+       * The optimizer's own step counter right after this call, when it keeps one (torch's AdamW:
+       * `state[p]["step"]`); absent for an optimizer without one (plain SGD).
+       */
+      optimizerSteps: count.optional(),
+      /** The parameters' moving average around this call, when the run keeps one the recorder watches. */
+      average: average.optional(),
     })
     .strict();
   /** One forward pass of a micro-batch through the probe model, as the probe observed it. */

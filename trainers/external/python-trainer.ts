@@ -22,6 +22,7 @@ export const PYTHON_TRAINER_NAMES = [
   "python:ddp-tail-step",
   "python:ddp-reference",
   "python:accelerate-uneven",
+  "python:accelerate-unguarded",
   "python:hf-trainer-items-uneven",
   "python:ignite",
   "python:keras",

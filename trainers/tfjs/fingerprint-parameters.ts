@@ -111,6 +111,19 @@ export class FingerprintParameters {
     this.currentPhi();
   }
 
+  /** All of phi: the JS-side array when sparse (do not keep it across updates), a copy when dense. */
+  values(): Float32Array {
+    return this.currentPhi() ?? Float32Array.from(this.phiVariable.dataSync());
+  }
+
+  /** Changes the JS-side phi in place (sparse only). */
+  change(change: (phi: Float32Array) => void): void {
+    const phi = this.currentPhi();
+    if (phi === null) throw new Error("changeFingerprint: expected sparse gradients, saw dense");
+    change(phi);
+    this.variableCurrent = false;
+  }
+
   /** phi's values at the given flat indices, in float32 (sparse only). */
   valuesAt(indices: ArrayLike<number>): Float32Array {
     const phi = this.currentPhi();

@@ -123,6 +123,30 @@ export class GradientBuffer {
     }
   }
 
+  /** `p.grad *= factor` for every variable, in float32 (clipping's scaling). */
+  multiply(factor: number): void {
+    const c = Math.fround(factor);
+    this.fingerprint.update((g) => g * c);
+    for (const [variable, gradient] of this.accumulated) {
+      this.accumulated.set(
+        variable,
+        tf.tidy(() => tf.mul(gradient, c)),
+      );
+      gradient.dispose();
+    }
+  }
+
+  /** The sum of squares of every accumulated gradient entry (phi's and the body's), in float64. */
+  squaredNorm(): number {
+    let squares = 0;
+    this.fingerprint.forEach((_, g) => {
+      squares += g * g;
+    });
+    for (const gradient of this.accumulated.values())
+      for (const g of gradient.dataSync()) squares += g * g;
+    return squares;
+  }
+
   /**
    * The accumulated gradient of a variable; zeros when nothing was accumulated. The caller
    * disposes it. For phi on sparse gradients this builds the dense gradient (length epochs x N):

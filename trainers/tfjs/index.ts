@@ -3,7 +3,9 @@ import { directTfjsTrainers } from "./built-in.js";
 import { threadedTrainer } from "./thread-pool.js";
 
 export * as tf from "@tensorflow/tfjs-core";
+export { ParameterAverage } from "./average.js";
 export { activeBackend, selectBackend } from "./backend.js";
+export { clipGradNorm } from "./clip.js";
 export { defineTfjsTrainer, type TfjsLoop, type TfjsTrainerDefinition } from "./define.js";
 export type { FingerprintGradientSink } from "./fingerprint-parameters.js";
 export type { GradientBuffer, SparseGradient } from "./gradients.js";
@@ -16,10 +18,11 @@ export {
 export { docsLoop } from "./loops/docs-loop.js";
 export { referenceLoop } from "./loops/reference.js";
 export { LossScaler } from "./loss-scaler.js";
-export type { SgdOptimizer } from "./optimizer.js";
+export type { OptimizerOptions, ProbeOptimizer, SgdOptimizer } from "./optimizer.js";
 export { roundToBfloat16, roundToHalf } from "./precision.js";
 export { ProbeModel, type ProbeModelOptions } from "./probe-model.js";
 export { NoopRecorder, type Recorder, TraceRecorder } from "./recorder.js";
+export { LearningRateScheduler, scheduleMultiplier } from "./schedule.js";
 export { openSession, runSession, type TrainingSession } from "./session.js";
 export {
   disposeTfjsThreads,

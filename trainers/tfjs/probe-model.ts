@@ -21,6 +21,7 @@ import {
   type TokenBatch,
   tokenBatch,
 } from "./loss-tokens.js";
+import { OverflowHook } from "./overflow.js";
 import type { Recorder } from "./recorder.js";
 
 /** How phi is held and differentiated; see {@link ProbeModel}. */
@@ -64,6 +65,8 @@ export class ProbeModel {
   private readonly labels: tf.Tensor1D | null;
   /** Each sample's loss tokens under token weighting; null under sample weighting. */
   private readonly lossTokens: LossTokens | null;
+  /** The forced overflow of `scenario.overflowStep` (fp16 only). */
+  private readonly overflow: OverflowHook;
   private epochTag = 0;
 
   constructor(
@@ -87,6 +90,12 @@ export class ProbeModel {
       ? tf.tensor2d(dataset.features, [scenario.datasetSize, FEATURES])
       : null;
     this.labels = readsFeatures ? tf.tensor1d(dataset.labels) : null;
+    this.overflow = new OverflowHook(scenario.precision === "fp16" ? scenario.overflowStep : null);
+  }
+
+  /** Told by the optimizer after each applied step: the forced overflow counts them. */
+  noteAppliedStep(): void {
+    this.overflow.noteAppliedStep();
   }
 
   /**
@@ -131,21 +140,27 @@ export class ProbeModel {
   }
 
   /**
-   * phi[index] -= fp32(gradient x learningRate) at the given flat indices, in float32 (as
+   * phi[index] -= fp32(gradient x lr) at the given flat indices, in float32 (as
    * `phi - gradient * lr` on tensors); the other entries, whose gradient is 0, stay. Sparse
    * gradients only.
    */
-  updateFingerprint(
-    indices: ArrayLike<number>,
-    gradient: ArrayLike<number>,
-    learningRate: number,
-  ): void {
-    this.phi.update(indices, gradient, learningRate);
+  updateFingerprint(indices: ArrayLike<number>, gradient: ArrayLike<number>, lr: number): void {
+    this.phi.update(indices, gradient, lr);
   }
 
   /** phi's values at the given flat indices, in float32 (sparse gradients only). */
   fingerprintValuesAt(indices: ArrayLike<number>): Float32Array {
     return this.phi.valuesAt(indices);
+  }
+
+  /** All of phi (epochs x N, float32): sparse, phi itself (change it via {@link changeFingerprint}); dense, a copy. */
+  fingerprintValues(): Float32Array {
+    return this.phi.values();
+  }
+
+  /** Changes phi in place (an optimizer's update; sparse gradients only). */
+  changeFingerprint(change: (phi: Float32Array) => void): void {
+    this.phi.change(change);
   }
 
   /**
@@ -182,9 +197,11 @@ export class ProbeModel {
    */
   perSampleLosses(samples: readonly number[]): tf.Tensor1D {
     this.recorder.forward(this.epochTag, samples);
-    return this.lossTokens === null
-      ? this.sampleLosses(samples)
-      : this.tokenMeans(paddedTokenBatch(this.lossTokens, samples), samples);
+    return this.overflow.hook(
+      this.lossTokens === null
+        ? this.sampleLosses(samples)
+        : this.tokenMeans(paddedTokenBatch(this.lossTokens, samples), samples),
+    );
   }
 
   /**
@@ -197,7 +214,7 @@ export class ProbeModel {
   lossTerms(samples: readonly number[]): tf.Tensor1D {
     if (this.lossTokens === null) return this.perSampleLosses(samples);
     this.recorder.forward(this.epochTag, samples);
-    return this.tokenTerms(tokenBatch(this.lossTokens, samples));
+    return this.overflow.hook(this.tokenTerms(tokenBatch(this.lossTokens, samples)));
   }
 
   /**

@@ -56,9 +56,13 @@ export class ProgressRecorder implements Recorder {
     this.inner.applied(...step);
   }
 
-  skipped(epoch: number, lossScale?: number): void {
+  skipped(...step: Parameters<Recorder["skipped"]>): void {
     this.steps++;
-    this.inner.skipped(epoch, lossScale);
+    this.inner.skipped(...step);
+  }
+
+  averageValue(value: number[]): void {
+    this.inner.averageValue?.(value);
   }
 
   outside(...change: Parameters<Recorder["outside"]>): void {

@@ -1,5 +1,4 @@
 import type { Tensor } from "@tensorflow/tfjs-core";
-import { FINGERPRINT_COEFFICIENT } from "../contract/probe.js";
 import type { Scenario } from "../contract/scenario.js";
 import {
   type MicroBatch,
@@ -10,28 +9,30 @@ import {
   type Trace,
   type TrainerInfo,
 } from "../contract/trace.js";
+import { DeferredReads } from "./deferred-reads.js";
 import {
   type BeforeAfter,
   clonePair,
   difference,
-  disposePair,
+  fingerprintEntries,
   isTensor,
   nonzeroChanges,
   type OutsideChangeSeen,
   outsideEntry,
-  readDifference,
-  sgdUpdate,
+  type StepExtras,
+  stepExtras,
+  stepUpdate,
   valuesOf,
 } from "./update-record.js";
 
-export type { BeforeAfter, OutsideChangeSeen } from "./update-record.js";
+export type { BeforeAfter, OutsideChangeSeen, StepExtras } from "./update-record.js";
 
 /**
  * What the optimizer hands the recorder at an applied step (tensors and arrays stay owned by the
  * caller). The fingerprint gradient comes sparse ({@link fingerprint}) or dense
  * ({@link fingerprintGradient}); the sparse one is used when both are given.
  */
-export interface AppliedStep {
+export interface AppliedStep extends StepExtras {
   epoch: number;
   /** Applied (unscaled) gradient of the flat fingerprint parameters, dense: length epochs x N. */
   fingerprintGradient?: Tensor;
@@ -44,11 +45,15 @@ export interface AppliedStep {
   body: { parametersBefore: Tensor; gradient: Tensor } | null;
   lossScale?: number;
   /**
-   * What the step did to the parameters (the trace's `update`, rule "sgd"), as their values before
-   * and after it: phi's at the sparse gradient's entries (aligned with its values), or dense; the
-   * body's (null for the fingerprint model). The recorder takes θ − θ' in float64.
+   * What the step did to the parameters (the trace's `update`), as their values before and after
+   * it: phi's at the sparse gradient's entries (aligned with its values), or dense; the body's
+   * (null for the fingerprint model). The recorder takes θ − θ' in float64. `rule` is "sgd" (the
+   * default) for plain SGD, "other" for AdamW, which also says how many phi entries without a
+   * gradient it moved.
    */
   update?: {
+    rule?: "sgd" | "other";
+    movedWithoutGradient?: number;
     learningRate: number;
     fingerprint: BeforeAfter<ArrayLike<number>> | BeforeAfter<Tensor>;
     body: BeforeAfter<Tensor> | null;
@@ -62,54 +67,16 @@ export interface Recorder {
   /** The optimizer applied a step. */
   applied(step: AppliedStep): void;
   /** The optimizer skipped a step (inf/nan after loss scaling). */
-  skipped(epoch: number, lossScale?: number): void;
+  skipped(epoch: number, lossScale?: number, extras?: StepExtras): void;
+  /**
+   * The watched average of the parameters as it stands now, as projections: the `value` of the
+   * last step call (told at the start of each step call and at the run's end).
+   */
+  averageValue?(value: number[]): void;
   /** Parameters changed outside any step (tensors stay owned by the caller). */
   outside(change: OutsideChangeSeen): void;
   /** The trace of the run, validated with parseTrace. */
   finish(trainer: TrainerInfo, scenario: Scenario): Promise<Trace>;
-}
-
-/**
- * The trace's entries of a fingerprint gradient: its nonzero values, in order, at `indices`
- * (ascending) for a sparse gradient, or at their own positions for a dense one (`indices` null).
- */
-function fingerprintEntries(
-  indices: ArrayLike<number> | null,
-  values: ArrayLike<number>,
-  datasetSize: number,
-  changes: ArrayLike<number> | null = null,
-): { fingerprint: Step["fingerprint"]; changes: number[] } {
-  const epochs: number[] = [];
-  const samples: number[] = [];
-  const weights: number[] = [];
-  const kept: number[] = [];
-  for (let k = 0; k < values.length; k++) {
-    const g = values[k] ?? 0;
-    if (g === 0) continue;
-    const index = indices === null ? k : (indices[k] as number);
-    epochs.push(Math.floor(index / datasetSize));
-    samples.push(index % datasetSize);
-    weights.push(g / FINGERPRINT_COEFFICIENT);
-    if (changes !== null) kept.push(changes[k] ?? Number.NaN);
-  }
-  return { fingerprint: { epochs, samples, weights }, changes: kept };
-}
-
-/** An applied step whose tensors are read when the run finishes, with their copies. */
-interface DeferredStep {
-  index: number;
-  /** null when the step's fingerprint gradient came sparse and was recorded at once. */
-  fingerprintGradient: Tensor | null;
-  body: { parametersBefore: Tensor; gradient: Tensor } | null;
-  /** The update's dense tensors (phi's null when it came sparse and was recorded at once). */
-  update: { fingerprint: BeforeAfter<Tensor> | null; body: BeforeAfter<Tensor> | null } | null;
-}
-
-/** A change outside the steps whose tensors are read when the run finishes. */
-interface DeferredOutside {
-  index: number;
-  fingerprintDense: BeforeAfter<Tensor> | null;
-  body: BeforeAfter<Tensor> | null;
 }
 
 /**
@@ -122,14 +89,18 @@ interface DeferredOutside {
 export class TraceRecorder implements Recorder {
   private readonly steps: Step[] = [];
   private readonly microBatches: MicroBatch[] = [];
-  private readonly deferred: DeferredStep[] = [];
   private readonly outsideSteps: OutsideChange[] = [];
-  private readonly deferredOutside: DeferredOutside[] = [];
+  /** What backends without synchronous reads leave to read at the end. */
+  private readonly deferred: DeferredReads;
+  /** The last step call's `average`, waiting for its value. */
+  private awaitingAverage: { value: number[] } | null = null;
 
   constructor(
     private readonly datasetSize: number,
     private readonly readsSynchronously = true,
-  ) {}
+  ) {
+    this.deferred = new DeferredReads(datasetSize);
+  }
 
   forward(epoch: number, samples: readonly number[]): void {
     this.microBatches.push({
@@ -145,6 +116,7 @@ export class TraceRecorder implements Recorder {
       epoch: step.epoch,
       skipped: false,
       ...(step.lossScale === undefined ? {} : { lossScale: step.lossScale }),
+      ...this.extras(step),
     };
     const update = step.update;
     const pair = update?.fingerprint;
@@ -168,7 +140,7 @@ export class TraceRecorder implements Recorder {
         pair !== undefined && isTensor(pair.before) && sparse === null
           ? clonePair(pair as BeforeAfter<Tensor>)
           : null;
-      this.deferred.push({
+      this.deferred.steps.push({
         index: this.steps.length,
         fingerprintGradient: sparse === null ? (step.fingerprintGradient?.clone() ?? null) : null,
         body:
@@ -189,7 +161,7 @@ export class TraceRecorder implements Recorder {
         body: null,
         ...(update === undefined
           ? {}
-          : { update: sgdUpdate(update.learningRate, sparse?.changes ?? [], null) }),
+          : { update: stepUpdate(update, sparse?.changes ?? [], null) }),
       });
       return;
     }
@@ -214,8 +186,8 @@ export class TraceRecorder implements Recorder {
       ...(update === undefined
         ? {}
         : {
-            update: sgdUpdate(
-              update.learningRate,
+            update: stepUpdate(
+              update,
               read.changes,
               update.body &&
                 difference(update.body.before.dataSync(), update.body.after.dataSync()),
@@ -227,7 +199,7 @@ export class TraceRecorder implements Recorder {
   outside(change: OutsideChangeSeen): void {
     const sparse = change.fingerprint ?? { indices: [], changes: [] };
     if (!this.readsSynchronously) {
-      this.deferredOutside.push({
+      this.deferred.outside.push({
         index: this.outsideSteps.length,
         fingerprintDense: change.fingerprintDense ? clonePair(change.fingerprintDense) : null,
         body: change.body ? clonePair(change.body) : null,
@@ -249,18 +221,33 @@ export class TraceRecorder implements Recorder {
     if (entry.fingerprint.changes.length > 0 || entry.body !== null) this.outsideSteps.push(entry);
   }
 
-  skipped(epoch: number, lossScale?: number): void {
+  skipped(epoch: number, lossScale?: number, extras: StepExtras = {}): void {
     this.steps.push({
       epoch,
       skipped: true,
       fingerprint: { epochs: [], samples: [], weights: [] },
       body: null,
       ...(lossScale === undefined ? {} : { lossScale }),
+      ...this.extras(extras),
     });
   }
 
+  averageValue(value: number[]): void {
+    if (this.awaitingAverage) this.awaitingAverage.value = [...value];
+    this.awaitingAverage = null;
+  }
+
+  /** A step call's extras as the trace holds them; its average waits for {@link averageValue}. */
+  private extras(extras: StepExtras): ReturnType<typeof stepExtras> {
+    const entry = stepExtras(extras);
+    this.awaitingAverage = entry.average ?? null;
+    return entry;
+  }
+
   async finish(trainer: TrainerInfo, scenario: Scenario): Promise<Trace> {
-    await this.readDeferred();
+    if (this.awaitingAverage)
+      throw new TypeError("finish: the last step call's average has no value (averageValue)");
+    await this.deferred.readInto(this.steps, this.outsideSteps);
     const outside = this.outsideSteps.filter((c) => c.fingerprint.changes.length > 0 || c.body);
     return parseTrace({
       format: "accumaudit-trace",
@@ -274,64 +261,9 @@ export class TraceRecorder implements Recorder {
     });
   }
 
-  private async readDeferred(): Promise<void> {
-    try {
-      for (const pending of this.deferred) {
-        const step = this.steps[pending.index] as Step;
-        if (pending.fingerprintGradient !== null) {
-          const fingerprint = await pending.fingerprintGradient.data();
-          const change = pending.update?.fingerprint
-            ? await readDifference(pending.update.fingerprint)
-            : null;
-          const read = fingerprintEntries(null, fingerprint, this.datasetSize, change);
-          step.fingerprint = read.fingerprint;
-          if (step.update) step.update.fingerprint = read.changes;
-        }
-        if (pending.body !== null)
-          step.body = {
-            parametersBefore: Array.from(await pending.body.parametersBefore.data()),
-            gradient: Array.from(await pending.body.gradient.data()),
-          };
-        if (step.update && pending.update?.body)
-          step.update.body = Array.from(await readDifference(pending.update.body));
-      }
-      for (const pending of this.deferredOutside) {
-        const entry = this.outsideSteps[pending.index] as OutsideChange;
-        const dense = pending.fingerprintDense
-          ? nonzeroChanges(await readDifference(pending.fingerprintDense))
-          : null;
-        const body = pending.body ? await readDifference(pending.body) : null;
-        const read = outsideEntry(
-          entry.stepsBefore,
-          dense ?? {
-            indices: entry.fingerprint.samples.map(
-              (sample, k) => (entry.fingerprint.epochs[k] ?? 0) * this.datasetSize + sample,
-            ),
-            changes: entry.fingerprint.changes,
-          },
-          body,
-          this.datasetSize,
-        );
-        this.outsideSteps[pending.index] = read;
-      }
-    } finally {
-      this.dispose();
-    }
-  }
-
   /** Frees the copies of steps not read yet (a run that failed before finish). */
   dispose(): void {
-    for (const pending of this.deferred.splice(0)) {
-      pending.fingerprintGradient?.dispose();
-      pending.body?.parametersBefore.dispose();
-      pending.body?.gradient.dispose();
-      disposePair(pending.update?.fingerprint);
-      disposePair(pending.update?.body);
-    }
-    for (const pending of this.deferredOutside.splice(0)) {
-      disposePair(pending.fingerprintDense);
-      disposePair(pending.body);
-    }
+    this.deferred.dispose();
   }
 }
 

@@ -15,6 +15,7 @@ import { LossScaler } from "./loss-scaler.js";
 import { SgdOptimizer } from "./optimizer.js";
 import { ProbeModel } from "./probe-model.js";
 import { TraceRecorder } from "./recorder.js";
+import { LearningRateScheduler } from "./schedule.js";
 import type { TrainingSession } from "./session.js";
 
 const tokens = (input: ScenarioInput): Scenario => parseScenario({ weighting: "tokens", ...input });
@@ -140,6 +141,12 @@ function openTokenSession(scenario: Scenario, sparseGradients: boolean) {
     model,
     gradients,
     optimizer,
+    scheduler: new LearningRateScheduler(optimizer, scenario.learningRate, {
+      schedule: "constant",
+      warmupSteps: 0,
+      totalSteps: 1,
+    }),
+    average: null,
     loader: {
       length: epochs.length,
       epoch: (epoch) => {

@@ -1,5 +1,6 @@
 import type { Tensor } from "@tensorflow/tfjs-core";
-import type { OutsideChange, StepUpdate } from "../contract/trace.js";
+import { FINGERPRINT_COEFFICIENT } from "../contract/probe.js";
+import type { OutsideChange, Step, StepUpdate } from "../contract/trace.js";
 
 /**
  * How the TensorFlow.js recorder takes what a step or anything else did to the parameters: values
@@ -97,17 +98,70 @@ export function outsideEntry(
   };
 }
 
-/** A step's `update` as the built-in optimizer's plain SGD at `learningRate` gives it. */
-export function sgdUpdate(
-  learningRate: number,
+/**
+ * A step's `update`: the rule ("sgd" unless said), the learning rate, θ − θ' of the step's
+ * fingerprint entries and of the body, and the phi entries without a gradient it moved.
+ */
+export function stepUpdate(
+  update: { rule?: "sgd" | "other"; learningRate: number; movedWithoutGradient?: number },
   fingerprint: number[],
   body: ArrayLike<number> | null,
 ): StepUpdate {
   return {
-    rule: "sgd",
-    learningRate,
+    rule: update.rule ?? "sgd",
+    learningRate: update.learningRate,
     fingerprint,
     body: body === null ? null : Array.from(body),
-    movedWithoutGradient: 0,
+    movedWithoutGradient: update.movedWithoutGradient ?? 0,
   };
+}
+
+/** What a step call records beside its gradient: the optimizer's count, the parameters' average. */
+export interface StepExtras {
+  /** The optimizer's own step count after this call (AdamW's), absent without one. */
+  optimizerSteps?: number;
+  /** Projections of the parameters at the call's start and right after it, when an average is watched. */
+  average?: { before: number[]; after: number[] };
+}
+
+/** The trace's fields for a step call's extras; the average's `value` is filled in later. */
+export function stepExtras(extras: StepExtras): Pick<Step, "optimizerSteps" | "average"> {
+  return {
+    ...(extras.optimizerSteps === undefined ? {} : { optimizerSteps: extras.optimizerSteps }),
+    ...(extras.average === undefined
+      ? {}
+      : {
+          average: {
+            before: [...extras.average.before],
+            after: [...extras.average.after],
+            value: [],
+          },
+        }),
+  };
+}
+
+/**
+ * The trace's entries of a fingerprint gradient: its nonzero values, in order, at `indices`
+ * (ascending) for a sparse gradient, or at their own positions for a dense one (`indices` null).
+ */
+export function fingerprintEntries(
+  indices: ArrayLike<number> | null,
+  values: ArrayLike<number>,
+  datasetSize: number,
+  changes: ArrayLike<number> | null = null,
+): { fingerprint: Step["fingerprint"]; changes: number[] } {
+  const epochs: number[] = [];
+  const samples: number[] = [];
+  const weights: number[] = [];
+  const kept: number[] = [];
+  for (let k = 0; k < values.length; k++) {
+    const g = values[k] ?? 0;
+    if (g === 0) continue;
+    const index = indices === null ? k : (indices[k] as number);
+    epochs.push(Math.floor(index / datasetSize));
+    samples.push(index % datasetSize);
+    weights.push(g / FINGERPRINT_COEFFICIENT);
+    if (changes !== null) kept.push(changes[k] ?? Number.NaN);
+  }
+  return { fingerprint: { epochs, samples, weights }, changes: kept };
 }

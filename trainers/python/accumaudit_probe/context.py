@@ -7,16 +7,22 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import torch
+from torch.optim.lr_scheduler import LambdaLR
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sampler
 
 from .precision import PRECISIONS
 from .probe import ProbeDataset, ProbeModel, collate
 from .recorder import checked_learning_rate
+from .schedule import scenario_factor, schedule_length
+from .step_state import AverageReader
 
 if TYPE_CHECKING:
     from .recorder import Recorder
 
 PRECISION_DTYPES = {"fp16": torch.float16, "bf16": torch.bfloat16}
+#: AdamW's weight decay under ``optimizer: "adamw"`` (scenario.ts ADAMW_WEIGHT_DECAY).
+ADAMW_WEIGHT_DECAY = 0.01
 
 
 class ShardSampler(Sampler[int]):
@@ -144,11 +150,73 @@ class RunContext:
         shuffle = self.scenario["shuffle"]
         return None if shuffle is False else int(shuffle)
 
+    @property
+    def clip_norm(self) -> float | None:
+        """C: the global L2 norm a step's gradient is clipped to, once per step (None: no clipping)."""
+        clip = self.scenario.get("clipNorm")
+        return None if clip is None else float(clip)
+
+    @property
+    def ema_decay(self) -> float | None:
+        """The decay of the parameters' moving average, one update per applied step (None: no average)."""
+        decay = self.scenario.get("ema")
+        return None if decay is None else float(decay)
+
+    @property
+    def schedule(self) -> str:
+        """The learning-rate schedule: ``"constant"``, ``"linear"``, ``"cosine"`` or ``"step"``."""
+        return str(self.scenario.get("schedule", "constant"))
+
+    @property
+    def warmup_steps(self) -> int:
+        """w: applied optimizer steps of linear warm-up from 0 before the schedule."""
+        return int(self.scenario.get("warmupSteps", 0))
+
+    @property
+    def schedule_length(self) -> int:
+        """T: the applied optimizer steps the learning-rate schedule spans (schedule.py)."""
+        return schedule_length(self.scenario)
+
+    def schedule_factor(self, s: int) -> float:
+        """The learning rate's multiplier at applied step ``s`` (0-based): the scenario's schedule
+        after its warm-up (schedule.py)."""
+        return scenario_factor(self.scenario, s, self.schedule_length)
+
     # -- building blocks ------------------------------------------------------------------------
 
-    def make_optimizer(self) -> torch.optim.SGD:
-        """Plain SGD over all the probe model's parameters with the scenario's learning rate."""
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        """The scenario's optimizer over all the probe model's parameters at its learning rate: plain
+        SGD, or under ``optimizer: "adamw"`` AdamW (betas 0.9 and 0.999, eps 1e-8, weight decay 0.01)."""
+        if self.scenario.get("optimizer", "sgd") == "adamw":
+            return torch.optim.AdamW(
+                self.model.parameters(), lr=self.learning_rate, betas=(0.9, 0.999), eps=1e-8, weight_decay=ADAMW_WEIGHT_DECAY
+            )
         return torch.optim.SGD(self.model.parameters(), lr=self.learning_rate)
+
+    def make_scheduler(self, optimizer: torch.optim.Optimizer) -> LambdaLR:
+        """The scenario's learning-rate schedule on ``optimizer`` (made before its first step):
+        ``LambdaLR`` with :meth:`schedule_factor`. Call ``scheduler.step()`` once after every applied
+        optimizer step, never after a skipped one or a micro-batch."""
+        total = self.schedule_length
+        return LambdaLR(optimizer, lambda s: scenario_factor(self.scenario, s, total))
+
+    def make_ema(self, decay: float | None = None) -> AveragedModel:
+        """An exponential moving average of the probe model, ``AveragedModel`` with
+        ``get_ema_multi_avg_fn(decay)`` (the scenario's ``ema`` unless given), watched by the recorder.
+        Call ``ema.update_parameters(model)`` once after every applied optimizer step."""
+        decay = self.ema_decay if decay is None else float(decay)
+        if decay is None:
+            raise ValueError("make_ema: expected a decay (the scenario's ema or the decay argument), saw none")
+        average = AveragedModel(self.model, multi_avg_fn=get_ema_multi_avg_fn(decay))
+        self.watch_average(lambda: list(average.module.parameters()))
+        return average
+
+    def watch_average(self, read: AverageReader) -> None:
+        """Has the recorder read a moving average of the parameters around every step call (the
+        trace's ``average``): ``read()`` returns the averaged tensors in ``model.parameters()``
+        order, or None while none exists. A later call replaces the average watched before."""
+        if self.recorder is not None:
+            self.recorder.watch_average(read)
 
     def make_loader(self, shuffle_seed: int | None | bool = True, **overrides: Any) -> DataLoader:
         """DataLoader of micro-batches: batch_size=B, drop_last from the scenario, shuffled per epoch.
@@ -258,7 +326,13 @@ class RunContext:
             self.set_epoch(epoch)
             yield epoch
 
-    def record_step(self, learning_rate: float | None = None) -> contextlib.AbstractContextManager[None]:
+    def record_step(
+        self,
+        learning_rate: float | None = None,
+        optimizer: Any = None,
+        rate: float | None = None,
+        optimizer_steps: int | None = None,
+    ) -> contextlib.AbstractContextManager[None]:
         """Records the update run inside the block as one applied optimizer step, for an optimizer
         outside torch.optim (whose steps the recorder cannot see)::
 
@@ -270,11 +344,19 @@ class RunContext:
         parameters' change over the block divided by lr, ``(before - after) / lr`` (for a plain-SGD
         update that modifies ``.grad`` or does not use it). The step is recorded as a torch.optim step
         is, and counts as a step call; a torch.optim step inside the block is not recorded twice.
+        ``learning_rate=0`` (a warm-up's first step) records the rate and reads ``.grad`` on entry.
+        ``optimizer``: an optimizer keeping a step counter (``state[p]["step"]``, as Adam does), whose
+        count after the block is recorded as the step's ``optimizerSteps``.
+        ``optimizer_steps``: that count given directly (an optimizer whose counter is no torch state,
+        such as Keras' ``iterations``). ``rate``: the learning rate the step ran with, recorded as it
+        is while the gradient is still read from ``.grad`` on entry (a schedule under an optimizer
+        whose update is not lr·g).
         """
-        checked_learning_rate(learning_rate)
+        checked_learning_rate(learning_rate, allow_zero=True)
+        checked_learning_rate(rate, allow_zero=True)
         if self.recorder is None:
             return contextlib.nullcontext()
-        return self.recorder.record_step(learning_rate)
+        return self.recorder.record_step(learning_rate, optimizer, rate, optimizer_steps)
 
     def set_framework(self, name: str, version: str | None = None) -> None:
         """Names the framework that drove the run, for the trace's trainer info."""

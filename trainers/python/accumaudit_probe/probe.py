@@ -12,6 +12,7 @@ full-batch mean weights equally: samples, or loss tokens.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from itertools import chain
 from typing import Any
@@ -302,6 +303,11 @@ class ProbeModel(nn.Module):
         #: Epoch tag: which row of the fingerprint the next forward passes use.
         self.epoch = 0
         self.observer: ForwardObserver | None = None
+        #: The optimizer steps applied so far, as the recorder counts them (None: no recorder).
+        self.applied_steps: Callable[[], int] | None = None
+        #: fp16: the window (1-based) whose first backward pass gets an inf gradient once (overflowStep).
+        self.overflow_step: int | None = scenario.get("overflowStep") if scenario.get("precision") == "fp16" else None
+        self._overflowed = False
         self.fingerprint = nn.Parameter(torch.zeros(self.epochs * self.dataset_size, dtype=torch.float32))
         expected = body_parameter_count(self.kind)
         if len(initial_parameters) != expected:
@@ -350,9 +356,31 @@ class ProbeModel(nn.Module):
     def _observe(self, ids: torch.Tensor, phi: torch.Tensor) -> None:
         """Tells the observer about this forward pass: its samples and the precision it computed in,
         read from the fingerprint entries it gathered (the parameters' dtype, and autocast's on their
-        device type)."""
+        device type). Arms the overflow on the gathered entries, every loss's way to the fingerprint."""
         if torch.is_grad_enabled() and self.observer is not None:
             self.observer(self.epoch, ids.tolist(), computed_precision(phi))
+        if self._overflow_due() and phi.requires_grad and phi.numel() > 0:
+            phi.register_hook(self._overflow)
+
+    def _overflow_due(self) -> bool:
+        """True while the overflow has not happened and overflowStep - 1 steps have been applied."""
+        if self.overflow_step is None or self._overflowed or self.applied_steps is None:
+            return False
+        return self.applied_steps() == self.overflow_step - 1
+
+    def _overflow(self, grad: torch.Tensor) -> torch.Tensor | None:
+        """The first backward pass through an armed forward gets an inf gradient; later ones pass."""
+        if self._overflowed:
+            return None
+        self._overflowed = True
+        return torch.full_like(grad, math.inf)
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy (``copy.deepcopy``, as ``AveragedModel`` makes, or a pickle) is neither observed nor
+        counted, and never overflows: the recorder watches this model only."""
+        state = super().__getstate__()
+        state.update(observer=None, applied_steps=None, overflow_step=None)
+        return state
 
     def _token_terms(self, x: torch.Tensor, y: torch.Tensor, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Every loss token's loss (row-major: sample by sample, position by position) and its row in the micro-batch."""

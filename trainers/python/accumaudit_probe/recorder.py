@@ -7,7 +7,9 @@ given a closure (Lightning) runs the window's last forward and backward inside `
 that ``GradScaler.step`` skips on inf/nan never reach ``Optimizer.step``; the recorder wraps
 ``torch.amp.GradScaler.step`` while installed to notice them. An optimizer outside torch.optim is
 recorded by :meth:`Recorder.record_step` around its update (``RunContext.record_step``); a
-torch.optim step inside that block is part of it, not a second step.
+torch.optim step inside that block is part of it, not a second step. Around every step call it
+also reads the optimizer's step counter and a watched average of the parameters (step_state.py),
+and it counts the applied steps for the probe's overflowStep.
 
 In a data-parallel run every rank records with its own Recorder; :func:`merge_rank_traces`
 makes one trace of their parts.
@@ -29,6 +31,8 @@ from torch.optim.optimizer import register_optimizer_step_post_hook, register_op
 from . import heartbeat
 from .probe import ProbeModel
 from .progress import Counter
+from .step_state import AverageReader, AverageWatch
+from .step_state import optimizer_steps as read_optimizer_steps
 from .updates import UpdateReader
 
 TRACE_FORMAT = "accumaudit-trace"
@@ -51,6 +55,7 @@ class Recorder:
         #: The precisions the forward passes that build a graph computed in (precision.py).
         self.precisions_seen: set[str] = set()
         self._step_calls = 0
+        self._applied = 0
         self._scalers: list[GradScaler] = []
         self._hooks: list[Any] = []
         self._parameters_before: list[float] | None = None
@@ -74,6 +79,8 @@ class Recorder:
         self._coming: tuple[int, torch.Tensor] | None = None
         #: The micro-batches of the epoch in progress, told to the harness's progress line (progress.py).
         self._progress = Counter()
+        #: The moving average of the parameters the run keeps, read around every step call (step_state.py).
+        self._average = AverageWatch(model)
 
     # -- installation -------------------------------------------------------------------------
 
@@ -84,6 +91,7 @@ class Recorder:
         if self.record and self._updates is None:
             self._updates = UpdateReader(self.model)
         self.model.observer = self._on_forward
+        self.model.applied_steps = self._applied_count
         self._hooks = [
             register_optimizer_step_pre_hook(self._before_step),
             register_optimizer_step_post_hook(self._after_step),
@@ -95,13 +103,15 @@ class Recorder:
             if not scaler.is_enabled() or not recorder.tracks(optimizer) or recorder._in_recorded_step:
                 return original(scaler, optimizer, *args, **kwargs)
             calls_before = recorder._step_calls
+            if recorder.record:
+                recorder._average.started()
             recorder._scalers.append(scaler)
             try:
                 result = original(scaler, optimizer, *args, **kwargs)
             finally:
                 recorder._scalers.pop()
             if recorder._step_calls == calls_before:
-                recorder._record_skipped(float(scaler.get_scale()))
+                recorder._record_skipped(float(scaler.get_scale()), optimizer)
             return result
 
         GradScaler.step = step  # type: ignore[method-assign]
@@ -118,6 +128,8 @@ class Recorder:
             self._original_scaler_step = None
         if self.model.observer == self._on_forward:
             self.model.observer = None
+        if self.model.applied_steps == self._applied_count:
+            self.model.applied_steps = None
 
     def __enter__(self) -> Recorder:
         return self.install()
@@ -125,7 +137,12 @@ class Recorder:
     def __exit__(self, error_type: type[BaseException] | None, *_: Any) -> None:
         try:
             if error_type is None and self._updates is not None:
+                # A final copy of the watched average into the model is the average's, not a change to judge.
+                if self._average.holds_parameters():
+                    self._updates.accept_current()
                 self._updates.check_outside(self._step_calls, end=True)  # after the last step
+            if error_type is None:
+                self._average.settle()  # the last step call's average, as the run ends
         finally:
             self.remove()
 
@@ -135,6 +152,15 @@ class Recorder:
     def step_calls(self) -> int:
         """Optimizer steps (applied or skipped) recorded so far."""
         return self._step_calls
+
+    def _applied_count(self) -> int:
+        """Optimizer steps applied so far (what the probe's overflowStep counts)."""
+        return self._applied
+
+    def watch_average(self, read: AverageReader) -> None:
+        """Watches a moving average of the parameters: ``read()`` returns the averaged tensors in
+        ``model.parameters()`` order, or None while none exists (see step_state.py)."""
+        self._average.watch(read)
 
     def tracks(self, optimizer: torch.optim.Optimizer) -> bool:
         """True when the optimizer updates the probe model's fingerprint parameter."""
@@ -160,6 +186,7 @@ class Recorder:
         # A step that raised never reached its post-hook: the next one replaces it.
         self._open_step, self._recorded_inside = wrapper, False
         if self.record:
+            self._average.started()
             if self._updates is not None:
                 self._updates.check_outside(self._step_calls, candidates=self._coming_indices())
                 self._rule = self._updates.rule(optimizer)  # the rate this step runs with, before a scheduler moves it
@@ -175,6 +202,7 @@ class Recorder:
         if self._recorded_inside:
             return  # record_step inside this step call recorded it
         self._step_calls += 1
+        self._applied += 1
         if not self.record:
             return
         scale = float(self._scalers[-1].get_scale()) if self._scalers else None
@@ -190,22 +218,38 @@ class Recorder:
             step["lossScale"] = scale
         if self._updates is not None:
             step["update"] = self._updates.step_update(index, *self._rule, self._step_calls)
-        self.steps.append(step)
+        self._append(step, optimizer)
 
     @contextlib.contextmanager
-    def record_step(self, learning_rate: float | None = None) -> Iterator[None]:
+    def record_step(
+        self,
+        learning_rate: float | None = None,
+        optimizer: Any = None,
+        rate: float | None = None,
+        optimizer_steps: int | None = None,
+    ) -> Iterator[None]:
         """Records the update the block runs as one applied step (see ``RunContext.record_step``).
 
-        The step's gradient is the parameters' ``.grad`` on entry, or with ``learning_rate`` their
-        change over the block divided by it, ``(before - after) / learning_rate``. A torch.optim step
+        The step's gradient is the parameters' ``.grad`` on entry, or with a ``learning_rate`` above 0
+        their change over the block divided by it, ``(before - after) / learning_rate``; a rate of 0
+        (a warm-up's first step) is recorded as the step's rate, its gradient read from ``.grad``.
+        With ``optimizer``, its own step counter after the block is recorded too; ``optimizer_steps``
+        gives that count itself (an optimizer whose counter is not torch state). ``rate`` is the
+        learning rate the step ran with, recorded as it is (the gradient still from ``.grad`` on
+        entry, unless ``learning_rate`` is given). A torch.optim step
         inside the block is not recorded again; a nested block is part of the outer one. When the
         block raises, nothing is recorded.
         """
-        lr = checked_learning_rate(learning_rate)
+        given = checked_learning_rate(learning_rate, allow_zero=True)
+        lr = given if given else None
+        used = checked_learning_rate(rate, allow_zero=True)
+        used = given if used is None else used
         if self._in_recorded_step:
             yield
             return
         epoch = int(self.model.epoch)
+        if self.record:
+            self._average.started()
         if self.record and self._updates is not None:
             self._updates.check_outside(self._step_calls, candidates=self._coming_indices())
         before = self._body_parameters() if self.record else None
@@ -220,6 +264,7 @@ class Recorder:
             self._in_recorded_step = False
         heartbeat.beat()
         self._step_calls += 1
+        self._applied += 1
         self._recorded_inside = self._open_step is not None
         if not self.record:
             return
@@ -230,27 +275,40 @@ class Recorder:
         body = None if before is None else {"parametersBefore": before, "gradient": gradient}
         step = {"epoch": epoch, "skipped": False, "fingerprint": fingerprint, "body": body}
         if self._updates is not None:
-            step["update"] = self._updates.step_update(index, "other", lr, self._step_calls)
-        self.steps.append(step)
+            step["update"] = self._updates.step_update(index, "other", used, self._step_calls)
+        counter = optimizer_steps
+        if counter is None and optimizer is not None:
+            counter = read_optimizer_steps(optimizer, self.model.parameters())
+        if counter is not None:
+            step["optimizerSteps"] = counter
+        self._append(step, None)
 
     def _parameter_values(self) -> list[torch.Tensor]:
         """The fingerprint and the body parameters, as float64 copies on the CPU."""
         parameters = [self.model.fingerprint, *self.model.body_parameters()]
         return [p.detach().to("cpu", torch.float64, copy=True) for p in parameters]
 
-    def _record_skipped(self, scale: float) -> None:
+    def _record_skipped(self, scale: float, optimizer: torch.optim.Optimizer) -> None:
         self._step_calls += 1
         if not self.record:
             return
-        self.steps.append(
-            {
-                "epoch": int(self.model.epoch),
-                "skipped": True,
-                "fingerprint": {"epochs": [], "samples": [], "weights": []},
-                "body": None,
-                "lossScale": scale,
-            }
-        )
+        step = {
+            "epoch": int(self.model.epoch),
+            "skipped": True,
+            "fingerprint": {"epochs": [], "samples": [], "weights": []},
+            "body": None,
+            "lossScale": scale,
+        }
+        self._append(step, optimizer)
+
+    def _append(self, step: dict[str, Any], optimizer: torch.optim.Optimizer | None) -> None:
+        """Records the step call that just ended, with the optimizer's step counter (when it keeps
+        one) and, when an average is watched, what step_state.py reads around it."""
+        counter = None if optimizer is None else read_optimizer_steps(optimizer, self.model.parameters())
+        if counter is not None:
+            step["optimizerSteps"] = counter
+        self._average.ended(step)
+        self.steps.append(step)
 
     def _coming_indices(self) -> torch.Tensor | None:
         """The flat fingerprint indices the forward passes since the last read gathered (what the
@@ -429,15 +487,18 @@ def _called_from(frame: FrameType | None, ancestor: FrameType) -> bool:
     return False
 
 
-def checked_learning_rate(learning_rate: Any) -> float | None:
-    """``record_step``'s ``learning_rate``: None, or a positive finite number (else one-line ValueError)."""
+def checked_learning_rate(learning_rate: Any, allow_zero: bool = False) -> float | None:
+    """``record_step``'s ``learning_rate``: None, or a positive finite number (0 too with
+    ``allow_zero``); else a one-line ValueError."""
     if learning_rate is None:
         return None
     if isinstance(learning_rate, torch.Tensor) and learning_rate.numel() == 1:
         learning_rate = learning_rate.item()
     valid = isinstance(learning_rate, (int, float)) and not isinstance(learning_rate, bool)
-    if not valid or not math.isfinite(learning_rate) or learning_rate <= 0:
-        raise ValueError(f"record_step: learning_rate: expected a positive finite number or None, saw {learning_rate!r}")
+    low = learning_rate < 0 if allow_zero and valid else not valid or learning_rate <= 0
+    if not valid or not math.isfinite(learning_rate) or low:
+        expected = "a finite number of 0 or more" if allow_zero else "a positive finite number"
+        raise ValueError(f"record_step: learning_rate: expected {expected} or None, saw {learning_rate!r}")
     return float(learning_rate)
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .setup_script import setup_command
 
@@ -25,22 +25,42 @@ if TYPE_CHECKING:
 TrainFunction = Callable[["RunContext"], None]
 
 
+#: The step-semantics fields of a scenario (camelCase), each with its flag.
+STEP_FIELDS = {
+    "clipNorm": "--clip-norm",
+    "schedule": "--schedule",
+    "warmupSteps": "--warmup-steps",
+    "ema": "--ema",
+    "optimizer": "--optimizer",
+    "overflowStep": "--overflow-step",
+}
+ALL_STEP_FIELDS = frozenset(STEP_FIELDS)
+
+
 @dataclass(frozen=True)
 class _Trainer:
     target: str | TrainFunction  # "module:function", imported on first use, or the function
     distributed: bool = False  # runs data-parallel (worldSize > 1)
+    #: The step-semantics fields the trainer honours; a scenario setting another is refused.
+    step_fields: frozenset[str] = ALL_STEP_FIELDS
+    #: Why it does not honour a field, by field (the framework has no such option, say).
+    refusals: tuple[tuple[str, str], ...] = ()
 
 
 _TRAINERS: dict[str, _Trainer] = {
-    "docs-loop": _Trainer("accumaudit_probe.loops.docs_loop:train"),
-    "tail-step": _Trainer("accumaudit_probe.loops.tail_step:train"),
-    "two-loop": _Trainer("accumaudit_probe.loops.two_loop:train"),
-    "k-plus-one": _Trainer("accumaudit_probe.loops.k_plus_one:train"),
+    "docs-loop": _Trainer("accumaudit_probe.loops.docs_loop:train", step_fields=frozenset()),
+    "tail-step": _Trainer("accumaudit_probe.loops.tail_step:train", step_fields=frozenset()),
+    "two-loop": _Trainer("accumaudit_probe.loops.two_loop:train", step_fields=frozenset()),
+    "k-plus-one": _Trainer("accumaudit_probe.loops.k_plus_one:train", step_fields=frozenset()),
     "reference": _Trainer("accumaudit_probe.loops.reference:train"),
     "token-reference": _Trainer("accumaudit_probe.loops.token_reference:train"),
     "replacement-reference": _Trainer("accumaudit_probe.loops.replacement_reference:train"),
-    "ddp-docs-loop": _Trainer("accumaudit_probe.loops.ddp_docs_loop:train", distributed=True),
-    "ddp-tail-step": _Trainer("accumaudit_probe.loops.ddp_tail_step:train", distributed=True),
+    "ddp-docs-loop": _Trainer(
+        "accumaudit_probe.loops.ddp_docs_loop:train", distributed=True, step_fields=frozenset()
+    ),
+    "ddp-tail-step": _Trainer(
+        "accumaudit_probe.loops.ddp_tail_step:train", distributed=True, step_fields=frozenset()
+    ),
     "ddp-reference": _Trainer("accumaudit_probe.loops.ddp_reference:train", distributed=True),
 }
 #: The attribute :func:`distributed` sets on a training function.
@@ -55,13 +75,25 @@ class TrainerUnavailable(Exception):
     """A trainer name that does not resolve to a callable training function."""
 
 
-def register(name: str, target: str | TrainFunction, distributed: bool = False) -> None:
+def register(
+    name: str,
+    target: str | TrainFunction,
+    distributed: bool = False,
+    step_fields: frozenset[str] | set[str] = ALL_STEP_FIELDS,
+    refusals: dict[str, str] | None = None,
+) -> None:
     """Registers a trainer under ``name``: a ``"module:function"`` string (imported on first use) or a callable.
 
     ``distributed=True`` says the trainer runs data-parallel: the worker starts worldSize rank
     processes and calls it in each (see API.md, "Data-parallel trainers").
+    ``step_fields`` lists the step-semantics fields (:data:`STEP_FIELDS`) the trainer honours, each
+    through the framework's own option; a scenario that sets another is refused in one line, with
+    the reason ``refusals`` gives for it (what the framework lacks).
     """
-    _TRAINERS[name] = _Trainer(target, distributed)
+    unknown = (set(step_fields) | set(refusals or {})) - ALL_STEP_FIELDS
+    if unknown:
+        raise ValueError(f"register {name}: unknown step-semantics fields {sorted(unknown)}")
+    _TRAINERS[name] = _Trainer(target, distributed, frozenset(step_fields), tuple((refusals or {}).items()))
 
 
 def distributed(train: TrainFunction) -> TrainFunction:
@@ -151,3 +183,26 @@ def _load_adapters() -> None:
             adapters_error = f"{type(error).__name__}: {error}"
     except Exception as error:  # noqa: BLE001 - a broken adapter package must not break the plain loops
         adapters_error = f"{type(error).__name__}: {error}"
+
+
+def step_fields_set(scenario: dict[str, Any]) -> list[str]:
+    """The step-semantics fields a scenario sets (anything but off), in :data:`STEP_FIELDS` order."""
+    off = {"schedule": "constant", "warmupSteps": 0, "optimizer": "sgd"}
+    return [field for field in STEP_FIELDS if scenario.get(field, off.get(field)) not in (None, off.get(field))]
+
+
+def step_refusal(name: str, scenario: dict[str, Any]) -> str | None:
+    """Why the registered trainer ``name`` cannot run the scenario's step semantics, in one line naming
+    the first field it does not honour; None when it honours every one set (or is not registered)."""
+    trainer = _TRAINERS.get(name)
+    if trainer is None:
+        return None
+    for field in step_fields_set(scenario):
+        if field in trainer.step_fields:
+            continue
+        reason = dict(trainer.refusals).get(
+            field,
+            "this trainer does not model it (the step semantics of a loop run through python:reference or your own python:MODULE:FUNCTION)",
+        )
+        return f"trainer {name}: {STEP_FIELDS[field]} {scenario[field]}: {reason}"
+    return None

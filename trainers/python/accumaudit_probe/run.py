@@ -125,6 +125,9 @@ def run_scenario(
     case = Case(trainer, scenario, features, labels, initial_parameters, device, record, tokens)
     if world_size > 1 and not registry.supports_distributed(trainer):
         raise RunError(refusal(trainer, world_size))
+    step_refusal = registry.step_refusal(trainer, scenario)
+    if step_refusal is not None:
+        raise RunError(step_refusal)
     if world_size > 1 and device == "cuda" and torch.cuda.device_count() < world_size:
         raise RunError(
             f"scenario.worldSize: expected at most {torch.cuda.device_count()} on cuda (one GPU per rank), saw {world_size}"

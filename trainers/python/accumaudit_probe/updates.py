@@ -222,6 +222,13 @@ class UpdateReader:
             update["learningRate"] = learning_rate
         return update
 
+    def accept_current(self) -> None:
+        """Takes every parameter as it is now as known, recording no change: the run's end, when the
+        model's parameters became the watched average (see Recorder.__exit__)."""
+        self._copy().copy_(self.model.fingerprint.detach())
+        self._body = [p.detach().clone() for p in self.model.body_parameters()]
+        self._moved = self._moved[:0]
+
     def absorb_body(self) -> None:
         """Takes the body as it is now as known: an optimizer that holds body parameters but not the
         fingerprint (so the recorder records no step of it) stepped them."""

@@ -79,6 +79,10 @@ def encode_steps(steps: list[dict[str, Any]], packed: bool) -> list[dict[str, An
             encoded["lossScale"] = wire_float(step["lossScale"])
         if "update" in step:
             encoded["update"] = encode_update(step["update"], packed)
+        if "optimizerSteps" in step:
+            encoded["optimizerSteps"] = step["optimizerSteps"]
+        if "average" in step:
+            encoded["average"] = {key: encode_floats(values, packed) for key, values in step["average"].items()}
         encoded_steps.append(encoded)
     return encoded_steps
 

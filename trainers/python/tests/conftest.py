@@ -21,6 +21,9 @@ def scenario_dict(**overrides):
         "dataSeed": 0,
         "weighting": "samples",
         "learningRate": 0.1,
+        "schedule": "constant",
+        "warmupSteps": 0,
+        "optimizer": "sgd",
     }
     scenario.update(overrides)
     return scenario

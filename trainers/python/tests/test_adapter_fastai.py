@@ -24,6 +24,7 @@ import pytest
 
 from accumaudit_probe import registry
 from accumaudit_probe.run import run_scenario
+from accumaudit_probe.schedule import scenario_factor, schedule_length
 from conftest import dataset, parameters_for, scenario_dict, weights
 
 TRAINERS = ("fastai", "fastai-native")
@@ -165,3 +166,22 @@ def test_a_second_run_in_the_process_repeats_the_first_and_prints_nothing(traine
     out, err = capfd.readouterr()
     assert out == ""
     assert err == ""
+
+
+@pytest.mark.parametrize("trainer", TRAINERS)
+@pytest.mark.parametrize(("n", "b", "k", "epochs"), [(256, 8, 4, 3), (96, 4, 3, 4)])
+def test_param_scheduler_gives_every_step_its_own_rate_on_aligned_windows(trainer, n, b, k, epochs):
+    # ParamScheduler sets lr * f(floor(pct * T)) before every micro-batch, pct being fastai's running
+    # float sum of 1 / (n_iter * n_epoch): the micro-batch that steps gets the rate of its own step.
+    s = scenario_dict(
+        model="fingerprint", datasetSize=n, batchSize=b, accumulation=k, epochs=epochs, schedule="linear", warmupSteps=3
+    )
+    features, labels = dataset(n)
+    steps = run_scenario(trainer, s, features, labels, parameters_for("fingerprint"))["steps"]
+    total = schedule_length(s)
+    assert len(steps) == total
+    rates = [step["update"].get("learningRate") for step in steps]
+    expected = [0.1 * scenario_factor(s, index, total) for index in range(total)]
+    assert rates[1:] == pytest.approx(expected[1:], rel=1e-9)
+    # Warm-up's first step runs at rate 0: read from .grad, its rate recorded.
+    assert rates[0] == 0.0

@@ -174,3 +174,51 @@ def test_keras_imported_with_another_backend_is_refused(monkeypatch):
     monkeypatch.setattr(keras_adapter.keras.backend, "backend", lambda: "jax")
     with pytest.raises(RuntimeError, match="expected the torch backend, saw 'jax'"):
         keras_adapter.import_keras()
+
+
+# -- step semantics (issue 21), on 128/8/4 x 2: 16 micro-batches an epoch, 8 aligned windows ----
+
+
+def run_watching_counts(monkeypatch: pytest.MonkeyPatch, **fields: Any) -> tuple[dict[str, Any], list[tuple[int, int]]]:
+    """A keras run on 128/8/4 x 2 with ``fields``, and at every update Keras applies its two counters
+    as the update reads them: ``(optimizer.iterations, optimizer._iterations)``."""
+    counts: list[tuple[int, int]] = []
+    record = keras_adapter.record_updates
+
+    def record_and_count(optimizer: Any, ctx: Any) -> None:
+        record(optimizer, ctx)
+        update = optimizer._backend_update_step
+
+        def counted(*args: Any) -> Any:
+            to_int = keras_adapter.keras.ops.convert_to_tensor
+            counts.append((int(to_int(optimizer.iterations)), int(to_int(optimizer._iterations))))
+            return update(*args)
+
+        optimizer._backend_update_step = counted
+
+    monkeypatch.setattr(keras_adapter, "record_updates", record_and_count)
+    s = scenario_dict(datasetSize=128, model="fingerprint", **fields)
+    features, labels = dataset(128)
+    return run_scenario("keras", s, features, labels, parameters_for("fingerprint")), counts
+
+
+def test_adamw_counts_applied_steps_in_iterations_which_the_trace_records(monkeypatch):
+    # Adam's update reads local_step = iterations + 1 with iterations = _iterations // K: s + 1 at
+    # applied step s, the count torch's AdamW keeps. It is a Keras variable, not torch optimizer
+    # state: the adapter gives it to ctx.record_step(optimizer_steps=...).
+    trace, counts = run_watching_counts(monkeypatch, optimizer="adamw")
+    assert [iterations for iterations, _ in counts] == list(range(8))
+    assert [raw for _, raw in counts] == [4 * s + 3 for s in range(8)]
+    assert [step["optimizerSteps"] for step in trace["steps"]] == list(range(1, 9))
+    assert len(trace["steps"]) == 8 and not trace.get("outsideSteps")  # the decay is inside the step
+
+
+def test_learning_rate_schedule_is_called_with_micro_batches_fed(monkeypatch):
+    # _get_current_learning_rate calls the schedule with _iterations, not iterations: step s runs
+    # at the schedule's step 4 s + 3; the linear schedule over T = 8 is 0 from step 2 on.
+    trace, counts = run_watching_counts(monkeypatch, schedule="linear")
+    assert [raw for _, raw in counts] == [4 * s + 3 for s in range(8)]
+    rates = [step["update"].get("learningRate") for step in trace["steps"]]
+    assert rates[:2] == pytest.approx([0.1 * 5 / 8, 0.1 * 1 / 8])
+    assert rates[2:] == [0.0] * 6  # rate 0, recorded: nothing moved, by right
+    assert all(not any(step["update"]["fingerprint"]) for step in trace["steps"][2:])

@@ -196,3 +196,40 @@ def test_body_gradient_is_the_fingerprint_weighted_sum_of_sample_gradients():
     for index, step in enumerate(trace["steps"]):
         expected = logistic_body_gradient(step, features, labels)
         assert step["body"]["gradient"] == pytest.approx(expected, rel=1e-4, abs=1e-6), f"step {index}"
+
+
+@pytest.mark.parametrize(
+    ("schedule", "warmup"), [("linear", 0), ("cosine", 0), ("step", 0), ("cosine", 2), ("linear", 3), ("constant", 2)]
+)
+def test_param_scheduler_config_is_the_scenario_schedule_when_stepped_once_per_step(schedule: str, warmup: int) -> None:
+    """The adapter's mmengine schedulers (LinearLR with end T + 1, CosineAnnealingLR, StepLR, or
+    ScenarioLR under a warm-up) give the scenario's rate at every applied step when stepped once
+    per step: the schedule verdict measures mmengine's stepping, not the adapter's configuration."""
+    import types
+
+    import torch
+    from mmengine.registry import PARAM_SCHEDULERS
+
+    from accumaudit_probe.adapters.with_mmengine import param_scheduler_config
+    from accumaudit_probe.schedule import schedule_factor
+
+    total = 8
+    ctx = types.SimpleNamespace(schedule=schedule, warmup_steps=warmup, schedule_length=total)
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
+    (config,) = param_scheduler_config(ctx)  # type: ignore[arg-type]
+    scheduler = PARAM_SCHEDULERS.build({**config, "optimizer": optimizer})
+    rates = []
+    for _ in range(total):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates == pytest.approx([0.1 * schedule_factor(schedule, s, total, warmup) for s in range(total)], rel=1e-12, abs=1e-15)
+
+
+def test_param_scheduler_config_is_empty_for_a_constant_rate() -> None:
+    import types
+
+    from accumaudit_probe.adapters.with_mmengine import param_scheduler_config
+
+    ctx = types.SimpleNamespace(schedule="constant", warmup_steps=0, schedule_length=8)
+    assert param_scheduler_config(ctx) == []  # type: ignore[arg-type]

@@ -180,15 +180,40 @@ def test_record_step_records_nothing_when_its_block_raises(make_scenario, data):
     run("test-failing-update", make_scenario(), data)
 
 
-@pytest.mark.parametrize("learning_rate", [0, -0.1, float("nan"), "0.1", True])
-def test_record_step_refuses_a_learning_rate_that_is_not_a_positive_number(make_scenario, learning_rate):
+@pytest.mark.parametrize("learning_rate", [-0.1, float("nan"), "0.1", True])
+@pytest.mark.parametrize("name", ["learning_rate", "rate"])
+def test_record_step_refuses_a_learning_rate_that_is_not_a_number_of_0_or_more(make_scenario, learning_rate, name):
     from accumaudit_probe.context import RunContext
     from accumaudit_probe.probe import ProbeDataset, ProbeModel
 
     scenario = make_scenario(datasetSize=2)
     context = RunContext(scenario, ProbeDataset([[0.0] * 3] * 2, [0.0, 1.0]), ProbeModel(scenario, parameters_for("logistic")), "cpu")
-    with pytest.raises(ValueError, match=r"^record_step: learning_rate: expected a positive finite number or None, saw "):
-        context.record_step(learning_rate=learning_rate)
+    with pytest.raises(ValueError, match=r"^record_step: learning_rate: expected a finite number of 0 or more or None, saw "):
+        context.record_step(**{name: learning_rate})
+
+
+def test_record_step_records_a_rate_of_0_and_a_given_step_count(make_scenario, data):
+    """A warm-up's first step at rate 0 is recorded with its rate, its gradient read from .grad on
+    entry; ``optimizer_steps`` is recorded as the step's count."""
+    from accumaudit_probe.context import RunContext
+    from accumaudit_probe.probe import ProbeDataset, ProbeModel
+    from accumaudit_probe.recorder import Recorder
+
+    scenario = make_scenario(datasetSize=2, batchSize=2, accumulation=1)
+    model = ProbeModel(scenario, parameters_for("logistic"))
+    dataset = ProbeDataset([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]], [0.0, 1.0])
+    with Recorder(model) as recorder:
+        context = RunContext(scenario, dataset, model, "cpu", recorder=recorder)
+        x, y, ids = context.to_device(next(iter(context.make_loader())))
+        model.per_sample_loss(x, y, ids).mean().backward()
+        with context.record_step(learning_rate=0, optimizer_steps=1):
+            pass
+        with context.record_step(rate=0.25, optimizer_steps=2):
+            pass
+    steps = recorder.trace(scenario, {"name": "test"})["steps"]
+    assert [s["update"]["learningRate"] for s in steps] == [0.0, 0.25]
+    assert [s["optimizerSteps"] for s in steps] == [1, 2]
+    assert steps[0]["fingerprint"]["weights"] == pytest.approx([0.5, 0.5])
 
 
 def test_every_rank_checks_and_records_its_own_updates(make_scenario, data):

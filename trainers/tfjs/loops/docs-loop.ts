@@ -3,6 +3,7 @@ import type { Dataset } from "../../contract/probe.js";
 import type { Scenario } from "../../contract/scenario.js";
 import type { Trace } from "../../contract/trace.js";
 import type { RunOptions, Trainer } from "../../contract/trainer.js";
+import { clipGradNorm } from "../clip.js";
 import { runSession, type TrainingSession } from "../session.js";
 
 /**
@@ -11,18 +12,23 @@ import { runSession, type TrainingSession } from "../session.js";
  * (i+1) % K == 0.
  * The gradient of an epoch's last incomplete group is never cleared, so it leaks into the next
  * epoch's first step (and is never applied after the last epoch).
+ * Step semantics in their common broken form: the accumulated gradient is clipped after every
+ * micro-batch's backward, and the scheduler and the average tick after every micro-batch.
  */
 export function docsLoop(session: TrainingSession, accumulation: number): void {
-  const { model, loader, gradients, optimizer } = session;
-  for (let epoch = 0; epoch < session.scenario.epochs; epoch++) {
+  const { scenario, model, loader, gradients, optimizer, scheduler, average } = session;
+  for (let epoch = 0; epoch < scenario.epochs; epoch++) {
     model.setEpoch(epoch);
     let i = 0;
     for (const batch of loader.epoch(epoch)) {
       gradients.backward(() => tf.div(tf.mean(model.lossTerms(batch)), accumulation));
+      if (scenario.clipNorm !== undefined) clipGradNorm(gradients, scenario.clipNorm);
       if ((i + 1) % accumulation === 0) {
         optimizer.step();
         optimizer.zeroGrad();
       }
+      scheduler.step();
+      average?.update();
       i += 1;
     }
   }

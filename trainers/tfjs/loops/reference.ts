@@ -1,5 +1,6 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { type Trainer, TrainerError } from "../../contract/trainer.js";
+import { clipGradNorm } from "../clip.js";
 import type { MicroBatchSamples } from "../loader.js";
 import { runSession, type TrainingSession } from "../session.js";
 
@@ -32,6 +33,12 @@ const MAX_ATTEMPTS = 64;
  *   recomputes the same window at the lower scale and steps again. The trace shows the skipped
  *   attempt, then the applied step. This needs the window's micro-batches (here their sample
  *   ids; in a real script the batches or their indices) kept until the window's step applies.
+ * - **Step semantics.** Everything that counts steps counts *applied* optimizer steps, once
+ *   each: the window's gradient is clipped once, to the global norm over every parameter, right
+ *   before the step (after unscaling); the learning-rate scheduler and the parameters' moving
+ *   average (EMA) move once after each applied step, never after a skipped one or per
+ *   micro-batch; AdamW's own step count advances only on applied steps (a skipped step never
+ *   reaches the optimizer).
  *
  * In PyTorch terms the loop is (for LM data, `loss_terms` is the per-token cross-entropy with
  * `reduction="none"` over the shifted labels, and `units` counts the loss tokens, the labels
@@ -53,9 +60,12 @@ const MAX_ATTEMPTS = 64;
  *         while True:
  *             scaler.unscale_(opt)
  *             for p in model.parameters(): p.grad /= n
+ *             if clip_norm: torch.nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
  *             scale = scaler.get_scale(); scaler.step(opt); scaler.update()
  *             opt.zero_grad()
- *             if scaler.get_scale() >= scale: break   # applied
+ *             if scaler.get_scale() >= scale:           # applied
+ *                 scheduler.step(); ema.update_parameters(model)
+ *                 break
  *             for batch in window:                     # overflowed: redo at the lower scale
  *                 scaler.scale(loss_terms(model, batch).sum()).backward()
  * ```
@@ -83,17 +93,26 @@ export function referenceLoop(session: TrainingSession): void {
 
 /**
  * Divides the window's summed gradient by its loss units (1 for a window without any, whose
- * gradient is 0) and steps; on an fp16 overflow (step skipped, scale lowered) recomputes the
- * window and tries again.
+ * gradient is 0), clips it when the scenario says so, and steps; then moves the scheduler and the
+ * average once. On an fp16 overflow (step skipped, scale lowered) recomputes the window and tries
+ * again.
  */
 function applyWindow(session: TrainingSession, window: MicroBatchSamples[]): void {
-  const { scenario, model, gradients, optimizer } = session;
+  const { scenario, model, gradients, optimizer, scheduler, average } = session;
   const units = window.reduce((total, batch) => total + model.lossUnitCount(batch), 0);
   for (let attempt = 1; ; attempt++) {
     gradients.divide(Math.max(units, 1));
+    if (scenario.clipNorm !== undefined) {
+      optimizer.unscale();
+      clipGradNorm(gradients, scenario.clipNorm);
+    }
     const applied = optimizer.step();
     optimizer.zeroGrad();
-    if (applied) return;
+    if (applied) {
+      scheduler.step();
+      average?.update();
+      return;
+    }
     if (attempt === MAX_ATTEMPTS) {
       const samples = window.reduce((total, batch) => total + batch.length, 0);
       const tokens = scenario.weighting === "tokens" ? `, ${units} loss tokens` : "";
@@ -107,12 +126,12 @@ function applyWindow(session: TrainingSession, window: MicroBatchSamples[]): voi
 
 /**
  * The reference trainer: sample-count or token-count weighting, tail flushed, no leaks, fp16
- * overflow redone.
+ * overflow redone, clipping, schedule, average and AdamW counted per applied step.
  */
 export const referenceTrainer: Trainer = {
   name: "reference",
   description:
-    "sum of loss terms / loss units (samples or loss tokens) in the window, tail flushed, no leak across epochs, overflowed windows redone",
+    "sum of loss terms / loss units (samples or loss tokens) in the window, tail flushed, no leak across epochs, overflowed windows redone, clip/schedule/EMA once per applied step",
   run: (scenario, dataset, options) =>
     runSession("reference", scenario, dataset, options, referenceLoop),
 };

@@ -4,6 +4,8 @@
 ``accelerator.accumulate(model)`` with an unconditional ``optimizer.step()`` and
 ``optimizer.zero_grad()``, which the prepared optimizer turns into no-ops until Accelerate
 decides to sync. The loss is the micro-batch's mean; ``accelerator.backward`` scales it.
+Clipping, the prepared scheduler and the average follow the docs' loop (see :func:`train`);
+``accelerate-unguarded`` clips without the ``if accelerator.sync_gradients:`` guard.
 
 Data-parallel (worldSize W > 1): the same script in every rank, as ``torchrun`` starts it. The
 Accelerator reads the rank from the environment, joins the process group (gloo on the CPU),
@@ -27,12 +29,20 @@ from .framework_state import let_gloo_threads_settle, warn_if_fp16_ignored
 MIXED_PRECISION = {"fp32": "no", "fp16": "fp16", "bf16": "bf16"}
 
 
-def train(ctx: RunContext, even_batches: bool = True) -> None:
+def train(ctx: RunContext, even_batches: bool = True, guard_clipping: bool = True) -> None:
     """``accelerate``: the guide's loop with the scenario's K, mixed precision and device.
 
     ``cpu=True`` on the CPU is what a user passes there; it is also what makes Accelerate treat
     externally started ranks on a machine without an accelerator as one data-parallel run
     (without it each rank would train the whole dataset alone).
+
+    Step semantics as the docs write them: the scheduler is prepared with the optimizer and
+    stepped after every ``optimizer.step()`` (Accelerate's ``AcceleratedScheduler`` decides whether
+    it moves); with ``clipNorm`` C, ``accelerator.clip_grad_norm_(model.parameters(), C)`` under
+    ``if accelerator.sync_gradients:`` (``guard_clipping=False``: on every micro-batch). Accelerate
+    keeps no average of the weights; with ``ema`` the run's ``AveragedModel`` (``ctx.make_ema()``)
+    is updated where Accelerate's examples update theirs, after the ``accumulate`` block under
+    ``if accelerator.sync_gradients:``.
     """
     ctx.set_framework("accelerate", accelerate.__version__)
     options = {} if even_batches else {"dataloader_config": DataLoaderConfiguration(even_batches=False)}
@@ -43,7 +53,12 @@ def train(ctx: RunContext, even_batches: bool = True) -> None:
         **options,
     )
     warn_if_fp16_ignored(accelerator, "accelerate", ctx.precision)  # the probe sees the fp32 forward passes
-    model, optimizer, loader = accelerator.prepare(ctx.model, ctx.make_optimizer(), ctx.make_loader())
+    optimizer = ctx.make_optimizer()
+    model, optimizer, loader, scheduler = accelerator.prepare(
+        ctx.model, optimizer, ctx.make_loader(), ctx.make_scheduler(optimizer)
+    )
+    ema = None if ctx.ema_decay is None else ctx.make_ema()
+    clip_norm = ctx.clip_norm
     model.train()
     for epoch in range(ctx.epochs):
         ctx.set_epoch(epoch)
@@ -51,8 +66,13 @@ def train(ctx: RunContext, even_batches: bool = True) -> None:
             with accelerator.accumulate(model):
                 loss = model(batch["x"], batch["y"], batch["ids"]).loss
                 accelerator.backward(loss)
+                if clip_norm is not None and (accelerator.sync_gradients or not guard_clipping):
+                    accelerator.clip_grad_norm_(model.parameters(), clip_norm)
                 optimizer.step()
+                scheduler.step()
                 optimizer.zero_grad()
+            if ema is not None and accelerator.sync_gradients:
+                ema.update_parameters(accelerator.unwrap_model(model))
     let_gloo_threads_settle(ctx)
     accelerator.end_training()
 
@@ -66,3 +86,9 @@ def train_uneven(ctx: RunContext) -> None:
     gloo): the harness reports that hang, naming the rank and the collective.
     """
     train(ctx, even_batches=False)
+
+
+def train_unguarded(ctx: RunContext) -> None:
+    """``accelerate-unguarded``: the guide's loop with ``accelerator.clip_grad_norm_`` on every
+    micro-batch, without the ``if accelerator.sync_gradients:`` guard, as many users write it."""
+    train(ctx, guard_clipping=False)

@@ -6,7 +6,7 @@ unchanged, as fastai's "pure PyTorch to fastai" guide does; validation gets an e
 ``Learner`` trains with plain ``fit(E)`` (not ``fit_one_cycle``: the learning rate stays the
 scenario's) and ``GradientAccumulation(n_acc=B * K)``: fastai counts samples, not micro-batches.
 
-- ``fastai``: the optimizer is ``ctx.make_optimizer()`` (torch SGD), passed the way fastai takes
+- ``fastai``: the optimizer is ``ctx.make_optimizer()`` (torch SGD, or AdamW), passed the way fastai takes
   a built torch optimizer, ``opt_func=OptimWrapper(opt=...)``. Its steps are torch.optim steps,
   which the recorder sees by itself.
 - ``fastai-native``: fastai's own ``SGD`` (``fastai.optimizer.SGD``, ``mom=0``, ``wd=0``), which
@@ -60,6 +60,16 @@ The bends, and why:
   the parameters' change divided by lr (the gradient on entry is still scaled there); a step that
   ``MixedPrecision`` cancels on inf/nan records nothing.
 
+Step semantics (fastai_steps.py): ``GradientClip(max_norm=C)`` for clipNorm, ``ParamScheduler({"lr":
+sched})`` for the schedule (``sched(pct) = lr * f(floor(pct * T))``: fastai's schedules take the
+fraction of training done, advanced per micro-batch), fastai's ``Adam`` (decoupled weight decay)
+for ``fastai-native`` under adamw, ``MixedPrecision`` for fp16 on CUDA; no EMA (fastai has none, the
+trainers refuse it). :class:`RecordSteps` reads a native step by the parameters' change over it
+divided by the rate the optimizer holds when a schedule or clipping is set (``.grad`` on entry is
+not yet clipped there, and the rate must be recorded); a step at rate 0 (warm-up's first) is read
+from ``.grad`` on entry with its rate recorded, and the optimizer goes to ``ctx.record_step`` so that
+``Adam``'s step count (its ``state[p]["step"]``) is recorded.
+
 A fastai user auditing their own code does the same: a fastai optimizer's step recorded by a
 callback after ``GradientAccumulation`` (``ctx.record_step()`` from ``before_step`` to
 ``after_step``), ``set_epoch`` in ``before_epoch``, the scenario's torch loader inside
@@ -76,21 +86,21 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable, Iterator
-from functools import partial
 from typing import Any
 
 import fastai
 import torch
 from fastai.callback.core import Callback
 from fastai.callback.fp16 import MixedPrecision
-from fastai.callback.training import GradientAccumulation
+from fastai.callback.training import GradientAccumulation, GradientClip
 from fastai.data.core import DataLoaders
 from fastai.learner import CancelStepException, Learner
-from fastai.optimizer import SGD, OptimWrapper
+from fastai.optimizer import OptimWrapper
 from torch import nn
 
 from ..context import RunContext
 from ..probe import ProbeModel
+from .fastai_steps import is_adamw, native_optimizer, step_callbacks
 
 logger = logging.getLogger(__name__)
 
@@ -151,23 +161,27 @@ class RecordSteps(Callback):
 
     Ordered after ``GradientAccumulation`` (whose ``before_step`` cancels the micro-batches that do
     not step, so they open no block) and before ``MixedPrecision`` (whose ``before_step`` unscales
-    and may cancel the step). A step cancelled with ``CancelStepException`` is closed as a block
-    that raised: nothing is recorded. ``learning_rate``: None reads ``.grad`` on entry; a number
-    reads the parameters' change over the step divided by it.
+    and may cancel the step) and ``GradientClip``. A step cancelled with ``CancelStepException`` is
+    closed as a block that raised: nothing is recorded. ``by_change``: the step is read as the
+    parameters' change over it divided by the rate the optimizer holds at ``before_step`` (what
+    ``ParamScheduler`` set for this micro-batch), which sees the clipped, unscaled gradient a plain
+    SGD step applied; else ``.grad`` on entry (for fastai's ``Adam``, whose change is not lr x grad).
+    A step at rate 0 (warm-up's first) is read from ``.grad`` on entry: no change to divide.
     """
 
     order = MixedPrecision.order - 1
 
-    def __init__(self, ctx: RunContext, learning_rate: float | None = None):
-        self.ctx, self.learning_rate = ctx, learning_rate
+    def __init__(self, ctx: RunContext, by_change: bool):
+        self.ctx, self.by_change = ctx, by_change
         self.block: contextlib.ExitStack | None = None
 
     def before_fit(self) -> None:
-        assert GradientAccumulation.order < self.order < MixedPrecision.order
+        assert GradientAccumulation.order < self.order < MixedPrecision.order < GradientClip.order
 
     def before_step(self) -> None:
+        rate = float(self.opt.hypers[-1]["lr"]) if self.by_change else None
         self.block = contextlib.ExitStack()
-        self.block.enter_context(self.ctx.record_step(learning_rate=self.learning_rate))
+        self.block.enter_context(self.ctx.record_step(learning_rate=rate, optimizer=self.opt))
 
     def after_cancel_step(self) -> None:
         self.close(CancelStepException())
@@ -184,6 +198,16 @@ class RecordSteps(Callback):
             block.close()
         else:
             block.__exit__(type(error), error, error.__traceback__)
+
+
+def reads_change(ctx: RunContext, native: bool, scaled: bool) -> bool:
+    """Whether :class:`RecordSteps` reads a step by the parameters' change: when ``.grad`` on entry
+    is not what the step applies (still scaled under fp16, not yet clipped by ``GradientClip``) or
+    the rate must be recorded (a schedule); never for fastai's ``Adam`` (its change is not lr x grad).
+    Otherwise ``.grad`` on entry, which is exact."""
+    if native and is_adamw(ctx):
+        return False
+    return scaled or ctx.clip_norm is not None or ctx.schedule != "constant" or ctx.warmup_steps > 0
 
 
 def amp_mode(ctx: RunContext) -> str | None:
@@ -209,17 +233,15 @@ def fit(ctx: RunContext, native: bool) -> None:
     dls = DataLoaders(TupleBatches(loader, len(loader), device), TupleBatches([], 0, device), device=device)
     mode = amp_mode(ctx)
     cbs: list[Callback] = [EpochTag(ctx), GradientAccumulation(n_acc=ctx.batch_size * ctx.accumulation)]
+    cbs += step_callbacks(ctx)  # GradientClip, ParamScheduler (fastai_steps.py)
     recorder: RecordSteps | None = None
     scaled = mode == "fp16"
     if native or scaled:
-        recorder = RecordSteps(ctx, learning_rate=ctx.learning_rate if scaled else None)
+        recorder = RecordSteps(ctx, by_change=reads_change(ctx, native, scaled))
         cbs.append(recorder)
     if mode is not None:
         cbs.append(MixedPrecision(amp_mode=mode))
-    if native:
-        opt_func: Any = partial(SGD, mom=0.0, wd=0.0)
-    else:
-        opt_func = OptimWrapper(opt=ctx.make_optimizer())
+    opt_func: Any = native_optimizer(ctx) if native else OptimWrapper(opt=ctx.make_optimizer())
     learn = Learner(dls, FastaiProbe(ctx.model), loss_func=mean_loss, opt_func=opt_func, lr=ctx.learning_rate, cbs=cbs)
     try:
         with learn.no_bar(), learn.no_logging():

@@ -16,8 +16,19 @@ micro-batch's longest sequence, labels padded with -100) plus ``ids``; ``forward
 ids[, num_items_in_batch])`` returns the micro-batch's loss-token mean or its token-loss sum / the
 ``num_items_in_batch`` the Trainer counted (``labels != -100`` over the window's micro-batches).
 
-Gradient clipping is off (``max_grad_norm=0``): HF clips to norm 1.0 by default, which rescales
-the applied gradient and would hide how the Trainer weighted the samples of a window.
+Step semantics, through ``TrainingArguments`` as HF documents them (:func:`step_options`):
+
+- ``--clip-norm C``: ``max_grad_norm=C``. Without it clipping is off (``max_grad_norm=0``): HF clips
+  to norm 1.0 by default, which rescales the applied gradient and would hide how the Trainer
+  weighted the samples of a window.
+- ``--schedule linear|cosine|constant`` with ``--warmup-steps w``: ``lr_scheduler_type`` ``"linear"``,
+  ``"cosine"``, ``"constant"`` (``"constant_with_warmup"`` when w > 0) and ``warmup_steps=w``; the
+  Trainer makes the scheduler over the steps it counts itself. ``step`` has no
+  ``lr_scheduler_type``: the scenario's ``LambdaLR`` (``ctx.make_scheduler``) goes in through the
+  documented ``Trainer(optimizers=(optimizer, scheduler))``.
+- ``--optimizer adamw``: ``optim="adamw_torch"`` with ``weight_decay=0.01`` (the Trainer's default
+  betas 0.9/0.999 and eps 1e-8; it leaves "bias"/norm parameters out of the decay).
+- ``--ema``: refused (registry): the Trainer keeps no moving average of the weights.
 
 Data-parallel (worldSize W > 1): the same script in every rank, as ``torchrun`` starts it. The
 Trainer's Accelerator reads the rank from the environment (``use_cpu=True`` on the CPU, gloo),
@@ -40,7 +51,7 @@ import transformers
 from torch import nn
 from transformers import PrinterCallback, Trainer, TrainerCallback, TrainingArguments
 
-from ..context import RunContext
+from ..context import ADAMW_WEIGHT_DECAY, RunContext
 from ..probe import ProbeModel, ProbeOutput
 from ..probe import collate as probe_collate
 from .framework_state import freeze_imported_objects, warn_if_fp16_ignored
@@ -151,13 +162,45 @@ def collate_tokens(items: Sequence[dict[str, torch.Tensor]]) -> dict[str, torch.
     return {"input_ids": batch["x"], "labels": batch["y"], "ids": batch["ids"]}
 
 
+#: ``lr_scheduler_type`` of each scenario schedule HF names (``step`` has none).
+SCHEDULER_TYPES = {"constant": "constant", "linear": "linear", "cosine": "cosine"}
+
+
+def step_options(ctx: RunContext) -> dict[str, Any]:
+    """The TrainingArguments of the scenario's step semantics (clipping, schedule, optimizer)."""
+    schedule = SCHEDULER_TYPES.get(ctx.schedule, "constant")  # "step": the scheduler comes through optimizers=
+    if schedule == "constant" and ctx.warmup_steps > 0:
+        schedule = "constant_with_warmup"
+    options: dict[str, Any] = {
+        "max_grad_norm": 0.0 if ctx.clip_norm is None else ctx.clip_norm,
+        "lr_scheduler_type": schedule,
+        "warmup_steps": ctx.warmup_steps,
+    }
+    if ctx.scenario.get("optimizer", "sgd") == "adamw":
+        options.update(optim="adamw_torch", weight_decay=ADAMW_WEIGHT_DECAY)
+    return options
+
+
+def optimizers(ctx: RunContext) -> tuple[Any, Any]:
+    """``Trainer(optimizers=...)``: the scenario's SGD (HF builds AdamW itself from ``optim``), and
+    under the ``step`` schedule the scenario's ``LambdaLR`` on the optimizer, which HF has no name for."""
+    adamw = ctx.scenario.get("optimizer", "sgd") == "adamw"
+    if ctx.schedule != "step":
+        return (None if adamw else ctx.make_optimizer(), None)
+    optimizer = ctx.make_optimizer()
+    return optimizer, ctx.make_scheduler(optimizer)
+
+
 def training_arguments(ctx: RunContext, output_dir: str, even_batches: bool = True) -> TrainingArguments:
-    """TrainingArguments for the scenario; no clipping, logging, saving or reporting, constant learning rate.
+    """TrainingArguments for the scenario (its step semantics from :func:`step_options`); no
+    logging, saving or reporting.
 
     ``even_batches=False`` goes to the Trainer's Accelerator through ``accelerator_config``.
     """
     shuffle_seed = ctx.shuffle_seed
-    options: dict[str, Any] = {} if even_batches else {"accelerator_config": {"even_batches": False}}
+    options: dict[str, Any] = step_options(ctx)
+    if not even_batches:
+        options["accelerator_config"] = {"even_batches": False}
     return TrainingArguments(
         output_dir=output_dir,
         num_train_epochs=ctx.epochs,
@@ -168,8 +211,6 @@ def training_arguments(ctx: RunContext, output_dir: str, even_batches: bool = Tr
         data_seed=shuffle_seed,
         seed=int(ctx.scenario["dataSeed"]),
         learning_rate=ctx.learning_rate,
-        lr_scheduler_type="constant",
-        max_grad_norm=0.0,
         fp16=ctx.precision == "fp16",
         bf16=ctx.precision == "bf16",
         use_cpu=ctx.device == "cpu",
@@ -193,7 +234,7 @@ def run_trainer(ctx: RunContext, model: nn.Module, even_batches: bool = True) ->
             args=training_arguments(ctx, output_dir, even_batches),
             train_dataset=ctx.dataset,
             data_collator=collate_tokens if ctx.model.tokens else collate,
-            optimizers=(ctx.make_optimizer(), None),
+            optimizers=optimizers(ctx),
             callbacks=[EpochTag(ctx)],
         )
         trainer.remove_callback(PrinterCallback)

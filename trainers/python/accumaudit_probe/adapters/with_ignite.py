@@ -31,6 +31,25 @@ Precision: Ignite's only mixed precision, ``amp_mode="amp"``, hard-codes ``torch
 it does nothing, and there is no bf16 mode. So fp16 and bf16 run in fp32 here: a warning is logged
 and the trace records fp32 (the probe model sees it). Ignite keeps no process-wide state,
 so no reset is registered.
+
+Step semantics (issue 21), each the way Ignite's documentation attaches it:
+
+- schedule / warmupSteps: ``LRScheduler(ctx.make_scheduler(optimizer))`` (the scenario's
+  ``LambdaLR``, warm-up included) attached on ``Events.ITERATION_STARTED``, as the ``LRScheduler``
+  docstring of 0.5.5 attaches it (``ignite/handlers/param_scheduler.py``; ``use_legacy=True`` is
+  the older ``ITERATION_COMPLETED`` form). ``ParamScheduler.__call__`` sets the rate and moves the
+  torch scheduler one step on every event, and the event fires once per micro-batch
+  (``Engine._run_once_on_dataset_as_gen``), not once per optimizer step.
+- ema: ``EMAHandler(model, momentum=1 - decay)`` (Ignite's update is
+  ``ema = (1 - momentum) * ema + momentum * theta``, ``ignite/handlers/ema_handler.py``), attached
+  with ``ema_handler.attach(trainer)``: its default event is ``Events.ITERATION_COMPLETED``, every
+  micro-batch. The average starts from a copy of the initial model.
+- optimizer: ``ctx.make_optimizer()`` (SGD or AdamW); Ignite calls ``optimizer.step()`` itself.
+- overflowStep: the run is fp32 (above), so no GradScaler is there to skip the overflowing step.
+- clipNorm: refused. ``create_supervised_trainer`` / ``supervised_training_step`` take no clipping
+  argument and ``ignite.handlers`` has no clipping handler; no event fires between the last
+  backward pass and ``optimizer.step()`` inside the update function, so a clip needs a user's own
+  update function.
 """
 
 from __future__ import annotations
@@ -41,6 +60,8 @@ from typing import Any
 import ignite
 import torch
 from ignite.engine import Engine, Events, create_supervised_trainer
+from ignite.handlers import EMAHandler
+from ignite.handlers.param_scheduler import LRScheduler
 from torch import nn
 
 from ..context import RunContext
@@ -84,13 +105,31 @@ def run_in_fp32(ctx: RunContext) -> None:
         )
 
 
+def has_schedule(ctx: RunContext) -> bool:
+    """True when the scenario asks for a learning-rate schedule (or a warm-up)."""
+    return ctx.schedule != "constant" or ctx.warmup_steps > 0
+
+
+def attach_step_handlers(trainer: Engine, model: nn.Module, optimizer: torch.optim.Optimizer, ctx: RunContext) -> None:
+    """The scenario's schedule and EMA as Ignite handlers, attached as Ignite's docstrings attach them."""
+    if has_schedule(ctx):
+        trainer.add_event_handler(Events.ITERATION_STARTED, LRScheduler(ctx.make_scheduler(optimizer)))
+    decay = ctx.ema_decay
+    if decay is not None:
+        ema_handler = EMAHandler(model, momentum=1.0 - decay)
+        ema_handler.attach(trainer)
+        ctx.watch_average(lambda: list(ema_handler.ema_model.parameters()))
+
+
 def train(ctx: RunContext) -> None:
     """``ignite``: ``create_supervised_trainer(gradient_accumulation_steps=K)``, ``run(loader, max_epochs=E)``."""
     ctx.set_framework("pytorch-ignite", ignite.__version__)
     run_in_fp32(ctx)
+    model = PerSampleLosses(ctx.model)
+    optimizer = ctx.make_optimizer()
     trainer = create_supervised_trainer(
-        PerSampleLosses(ctx.model),
-        ctx.make_optimizer(),
+        model,
+        optimizer,
         mean_loss,
         device=ctx.device,
         prepare_batch=prepare_batch,
@@ -101,4 +140,5 @@ def train(ctx: RunContext) -> None:
     def tag_epoch(engine: Engine) -> None:
         ctx.set_epoch(engine.state.epoch - 1)  # Ignite counts epochs from 1
 
+    attach_step_handlers(trainer, model, optimizer, ctx)
     trainer.run(ctx.make_loader(), max_epochs=ctx.epochs)

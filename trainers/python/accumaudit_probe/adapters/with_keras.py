@@ -58,6 +58,29 @@ Bends, and why (a Keras user auditing their own code does the same):
    optimizer around a run that needs none). fp16 and bf16 scenarios run in fp32, with a warning, and
    the trace says so (the probe model sees the fp32 forward passes).
 
+Step semantics, through the optimizer's own arguments as Keras documents them
+(:func:`make_optimizer`):
+
+- ``--clip-norm C``: ``global_clipnorm=C``. Keras clips in ``_backend_apply_gradients``'s
+  ``_update_step_fn``, once per applied step, the window's averaged gradient ``(g + acc) / K``.
+- ``--schedule``/``--warmup-steps``: ``learning_rate=`` a ``LearningRateSchedule`` subclass
+  (:class:`ScenarioSchedule`) returning ``lr * schedule_factor(step)`` (schedule.py) of the step
+  Keras passes it. Keras passes ``_iterations`` (``_get_current_learning_rate``): every ``apply``,
+  i.e. micro-batches, not applied steps (its docstring: "Learning rate schedules will look at
+  'real' iterations value").
+- ``--ema DECAY``: ``use_ema=True, ema_momentum=DECAY``. The average lives in the optimizer's
+  ``_model_variables_moving_average`` (made at its first ``apply``); it is registered with
+  ``ctx.watch_average`` in ``model.parameters()`` order. ``fit`` ends with
+  ``finalize_variable_values``, which copies the average into the weights (an update outside any
+  step, which the trace shows).
+- ``--optimizer adamw``: ``keras.optimizers.AdamW(weight_decay=0.01, beta_1=0.9, beta_2=0.999,
+  epsilon=1e-8)`` (Keras' default epsilon is 1e-7). Its step count is ``optimizer.iterations``
+  (``_iterations // K``), a Keras variable, given to ``ctx.record_step(optimizer_steps=...)``.
+- ``--precision fp16 --overflow-step S``: runs in fp32 (bend 3): no loss scaling, nothing skipped.
+
+The learning rate a step used reaches the trace through ``record_step(rate=lr)``: recorded as it
+is, the gradient still read from ``.grad``.
+
 Keras keeps process-wide state (layer-name counters, the dtype policy, the device scope, seed
 generators); the worker runs many scenarios, so every run starts and ends with
 ``keras.backend.clear_session(free_memory=False)`` (no ``gc.collect``, which would cost every run
@@ -74,8 +97,9 @@ from typing import Any
 
 import torch
 
-from ..context import RunContext
+from ..context import ADAMW_WEIGHT_DECAY, RunContext
 from ..probe import collate
+from ..schedule import scenario_factor
 
 logger = logging.getLogger(__name__)
 
@@ -143,28 +167,91 @@ class EpochTag(keras.callbacks.Callback):
         self.ctx.set_epoch(epoch)
 
 
+class ScenarioSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """The scenario's learning-rate schedule as a Keras ``LearningRateSchedule``: at the step Keras
+    passes, ``lr * schedule_factor(step)`` (schedule.py: warm-up, then linear/cosine/step/constant)."""
+
+    def __init__(self, scenario: dict[str, Any], learning_rate: float, length: int):
+        self.scenario, self.learning_rate, self.length = scenario, learning_rate, length
+
+    def __call__(self, step: Any) -> float:
+        return self.learning_rate * scenario_factor(self.scenario, int(keras.ops.convert_to_tensor(step)), self.length)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"scenario": self.scenario, "learning_rate": self.learning_rate, "length": self.length}
+
+
+def make_optimizer(ctx: RunContext) -> Any:
+    """The scenario's Keras optimizer: ``SGD`` or ``AdamW`` with ``gradient_accumulation_steps=K``,
+    ``global_clipnorm``, a :class:`ScenarioSchedule` and ``use_ema``/``ema_momentum`` as it asks."""
+    scheduled = ctx.schedule != "constant" or ctx.warmup_steps > 0
+    rate = ScenarioSchedule(ctx.scenario, ctx.learning_rate, ctx.schedule_length) if scheduled else ctx.learning_rate
+    options: dict[str, Any] = {
+        "learning_rate": rate,
+        "gradient_accumulation_steps": ctx.accumulation if ctx.accumulation > 1 else None,
+        "global_clipnorm": ctx.clip_norm,
+    }
+    if ctx.ema_decay is not None:
+        options.update(use_ema=True, ema_momentum=ctx.ema_decay)
+    if ctx.scenario.get("optimizer", "sgd") == "adamw":
+        return keras.optimizers.AdamW(
+            weight_decay=ADAMW_WEIGHT_DECAY, beta_1=0.9, beta_2=0.999, epsilon=1e-8, **options
+        )
+    return keras.optimizers.SGD(**options)
+
+
+def watch_average(optimizer: Any, ctx: RunContext) -> None:
+    """Registers the optimizer's EMA (``_model_variables_moving_average``, one per trainable
+    variable, made at its first ``apply``) with the recorder, in ``model.parameters()`` order."""
+
+    def read() -> list[torch.Tensor] | None:
+        averages = getattr(optimizer, "_model_variables_moving_average", None)
+        if not averages:
+            return None
+        position = {id(variable.value): index for index, variable in enumerate(optimizer._trainable_variables)}
+        return [averages[position[id(parameter)]].value for parameter in ctx.model.parameters()]
+
+    ctx.watch_average(read)
+
+
 def record_updates(optimizer: Any, ctx: RunContext) -> None:
     """Records each update Keras' optimizer applies as one step, with the gradient it applies.
 
     Keras calls ``_backend_update_step(grads, variables, learning_rate)`` only when it steps (every
     K-th ``apply`` with accumulation), with the gradients it applies; they are put into the
     parameters' ``.grad`` for ``ctx.record_step()`` to read, and the previous ``.grad`` restored after.
+    Every step is recorded with the rate Keras passed (``record_step(rate=lr)``), so the trace has
+    the rate it used, and under AdamW with Keras' step count (``iterations`` + 1 during the update).
+    AdamW's weight decay (``_apply_weight_decay``, which ``_backend_apply_gradients`` calls right
+    before ``_backend_update_step``, at the same learning rate) runs inside the recorded step, as
+    part of the update it belongs to.
     """
     update: Callable[..., Any] = optimizer._backend_update_step
+    decay: Callable[..., Any] = optimizer._apply_weight_decay
+    decayed: list[Any] = []  # the variables of the weight decay Keras called for the coming update
+    counts_steps = ctx.scenario.get("optimizer", "sgd") == "adamw"
+
+    def deferred_decay(variables: list[Any]) -> None:
+        decayed[:] = [variables]
 
     def recorded_update(grads: list[Any], variables: list[Any], learning_rate: Any) -> Any:
         parameters = [variable.value for variable in variables]
         previous = [parameter.grad for parameter in parameters]
         for parameter, grad in zip(parameters, grads, strict=True):
             parameter.grad = None if grad is None else grad.detach().to(parameter.dtype)
+        # Keras' `iterations` (its _iterations // K) is the applied steps before this one.
+        counted = int(optimizer.iterations) + 1 if counts_steps else None
         try:
-            with ctx.record_step():
+            with ctx.record_step(rate=float(learning_rate), optimizer_steps=counted):
+                if decayed:  # AdamW's decoupled decay, which Keras runs right before the update
+                    decay(decayed.pop())
                 return update(grads, variables, learning_rate)
         finally:
             for parameter, grad in zip(parameters, previous, strict=True):
                 parameter.grad = grad
 
     optimizer._backend_update_step = recorded_update
+    optimizer._apply_weight_decay = deferred_decay
 
 
 def warn_if_mixed_precision(ctx: RunContext) -> None:
@@ -179,18 +266,18 @@ def warn_if_mixed_precision(ctx: RunContext) -> None:
 
 
 def train(ctx: RunContext) -> None:
-    """``keras``: ``model.fit`` on the scenario's loader with ``SGD(gradient_accumulation_steps=K)``."""
+    """``keras``: ``model.fit`` on the scenario's loader with ``SGD(gradient_accumulation_steps=K)``
+    (``AdamW`` under ``--optimizer adamw``) and the scenario's step semantics (:func:`make_optimizer`)."""
     ctx.set_framework("keras", keras.__version__)
     warn_if_mixed_precision(ctx)
     keras.backend.clear_session(free_memory=False)
     try:
         with keras.device(ctx.device):
             model = ProbeKerasModel(ctx.model)
-            optimizer = keras.optimizers.SGD(
-                learning_rate=ctx.learning_rate,
-                gradient_accumulation_steps=ctx.accumulation if ctx.accumulation > 1 else None,
-            )
+            optimizer = make_optimizer(ctx)
             record_updates(optimizer, ctx)
+            if ctx.ema_decay is not None:
+                watch_average(optimizer, ctx)
             model.compile(optimizer=optimizer, loss=passthrough_loss)
             model.fit(
                 ctx.make_loader(collate_fn=keras_batch),

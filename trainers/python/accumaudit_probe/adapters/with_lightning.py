@@ -3,6 +3,13 @@
 The module returns the micro-batch's mean loss from ``training_step``, as Lightning users write
 it; Lightning itself decides how to scale it for accumulation and when to step.
 
+Step semantics through Lightning's own options, as its documentation shows them:
+``Trainer(gradient_clip_val=C, gradient_clip_algorithm="norm")``, ``configure_optimizers``
+returning the scenario's ``LambdaLR`` with ``"interval": "step"``, the ``EMAWeightAveraging``
+callback with the scenario's decay (its average watched by the recorder), and the scenario's
+optimizer (SGD or AdamW). fp16 is ``precision="16-mixed"``, which Lightning turns into
+``bf16-mixed`` on the CPU (no loss scaler there).
+
 Data-parallel (worldSize W > 1): the same script in every rank, as ``torchrun`` starts it, with
 ``Trainer(strategy="ddp", devices=W, num_nodes=1)``. Lightning sees LOCAL_RANK in the environment,
 so it starts no processes of its own; it takes the rank from the environment, joins the process
@@ -25,6 +32,7 @@ from typing import Any
 
 import lightning
 import torch
+from lightning.pytorch.callbacks import EMAWeightAveraging
 
 from ..context import RunContext
 from ..probe import ProbeModel
@@ -52,14 +60,26 @@ class ProbeClassifier(lightning.LightningModule):
     def on_train_epoch_start(self) -> None:
         self.ctx.set_epoch(self.current_epoch)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return self.ctx.make_optimizer()
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict[str, Any]:
+        """The scenario's optimizer; with a schedule, its LambdaLR stepped by Lightning every optimizer step."""
+        optimizer = self.ctx.make_optimizer()
+        if self.ctx.schedule == "constant" and self.ctx.warmup_steps == 0:
+            return optimizer
+        scheduler = self.ctx.make_scheduler(optimizer)
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step", "frequency": 1}}
+
+    def __getstate__(self) -> dict[str, Any]:
+        """A copy (the EMA callback's ``AveragedModel`` deep-copies the module) leaves the run's context behind."""
+        state = super().__getstate__()
+        state["ctx"] = None
+        return state
 
 
 def trainer_options(ctx: RunContext, root_dir: str) -> dict[str, Any]:
     """Trainer arguments for the scenario: accumulation, precision, device; no logging, checkpoints or validation.
 
-    Gradient clipping stays off (Lightning's default), so the applied gradient is the accumulated one.
+    With ``clipNorm`` C: ``gradient_clip_val=C, gradient_clip_algorithm="norm"`` (else Lightning's
+    default, no clipping). With ``ema``: Lightning's ``EMAWeightAveraging(decay)`` callback.
     With W > 1: ``strategy="ddp"`` on W devices of one node.
     """
     options: dict[str, Any] = {
@@ -76,9 +96,30 @@ def trainer_options(ctx: RunContext, root_dir: str) -> dict[str, Any]:
         "limit_val_batches": 0,
         "default_root_dir": root_dir,
     }
+    if ctx.clip_norm is not None:
+        options.update(gradient_clip_val=ctx.clip_norm, gradient_clip_algorithm="norm")
+    if ctx.ema_decay is not None:
+        options["callbacks"] = [watched_ema(ctx)]
     if ctx.is_distributed:
         options.update(strategy="ddp", devices=ctx.world_size, num_nodes=1)
     return options
+
+
+def watched_ema(ctx: RunContext) -> EMAWeightAveraging:
+    """Lightning's EMA callback with the scenario's decay, its average watched by the recorder.
+
+    The callback builds its ``AveragedModel`` of the LightningModule in ``setup``; the module's
+    parameters are the probe's, in the same order. The callback offers no public accessor, so the
+    recorder reads ``_average_model`` (None before ``setup``).
+    """
+    callback = EMAWeightAveraging(decay=float(ctx.ema_decay or 0.0))
+
+    def average() -> list[torch.Tensor] | None:
+        model = callback._average_model
+        return None if model is None else list(model.module.parameters())
+
+    ctx.watch_average(average)
+    return callback
 
 
 #: What Lightning reads from the environment or changes there (its teardown deletes WORLD_SIZE).

@@ -57,6 +57,28 @@ warning (the probe model sees the fp32 forward passes and the trace records them
 here). Device: the Runner moves the model to ``mmengine.device.get_device()`` (``runner.py:874``),
 fixed when mmengine is imported; a CPU run on a machine with a GPU needs ``CUDA_VISIBLE_DEVICES=-1``
 in the environment (as mmengine's ``Runner.wrap_model`` says), and the adapter refuses it otherwise.
+
+Step semantics (issue 21), each through mmengine's own option:
+
+- clipNorm: ``clip_grad=dict(max_norm=C)`` in the optim_wrapper config. ``OptimWrapper.step``
+  calls ``_clip_grad`` (``torch.nn.utils.clip_grad_norm_`` over every parameter of the optimizer's
+  param_groups) right before ``optimizer.step()``, and ``update_params`` calls ``step`` only when
+  ``should_update()``: once per window, on the window's whole gradient.
+- schedule / warmupSteps: ``param_scheduler`` by iteration (``by_epoch=False``) over the scenario's
+  T applied steps: mmengine's own ``LinearLR(start_factor=1, end_factor=0, end=T + 1)`` (it
+  reaches ``end_factor`` at ``end - begin - 1``),
+  ``CosineAnnealingLR(T_max=T, eta_min=0)`` or ``StepLR(step_size=1, gamma=0.9)`` where the
+  schedule has no warm-up (each equals the scenario's schedule); with a warm-up, which no mmengine
+  scheduler starts from 0 (``LinearLR``'s chained factor divides by ``start_factor``), the
+  custom scheduler :class:`ScenarioLR`, built as mmengine builds its own LR schedulers (a
+  ``_ParamScheduler`` with ``LRSchedulerMixin`` whose ``_get_value`` gives the rate at
+  ``last_step``). ``ParamSchedulerHook.after_train_iter`` steps every ``by_epoch=False``
+  scheduler after every iteration, that is after every micro-batch.
+- ema: ``EMAHook(momentum=1 - decay)`` in ``custom_hooks``: ``ExponentialMovingAverage`` updates
+  ``ema = (1 - momentum) * ema + momentum * theta`` (``model/averaged_model.py``), its first call
+  copying theta; ``EMAHook.after_train_iter`` calls it after every iteration.
+- optimizer: ``ctx.make_optimizer()`` (SGD or AdamW), wrapped as it is.
+- overflowStep: on the CPU the run is fp32 (above): no GradScaler is there to skip the step.
 """
 
 from __future__ import annotations
@@ -66,20 +88,23 @@ import logging
 import multiprocessing
 import os
 import tempfile
-from typing import Any
+from typing import Any, cast
 
 import mmengine
 import torch
 from mmengine.device import get_device
-from mmengine.hooks import Hook
+from mmengine.hooks import EMAHook, Hook
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.model import BaseModel
+from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
+from mmengine.optim.scheduler.param_scheduler import _ParamScheduler
 from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
 from mmengine.visualization import Visualizer
 
 from ..context import RunContext
 from ..probe import ProbeModel
+from ..schedule import STEP_SCHEDULE_GAMMA, schedule_factor
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +158,8 @@ def optim_wrapper_config(ctx: RunContext) -> dict[str, Any]:
         "optimizer": ctx.make_optimizer(),
         "accumulative_counts": ctx.accumulation,
     }
+    if ctx.clip_norm is not None:
+        config["clip_grad"] = {"max_norm": ctx.clip_norm}
     if ctx.precision in AMP_DTYPES:
         if ctx.device == "cuda":
             config.update(type="AmpOptimWrapper", dtype=AMP_DTYPES[ctx.precision])
@@ -142,6 +169,50 @@ def optim_wrapper_config(ctx: RunContext) -> dict[str, Any]:
                 ctx.precision,
             )
     return config
+
+
+class ScenarioLR(LRSchedulerMixin, _ParamScheduler):
+    """The scenario's schedule with its warm-up as an mmengine LR scheduler (mmengine has no
+    ``LambdaLR``): the rate at the scheduler's ``last_step`` s is ``base * schedule_factor(s)``."""
+
+    def __init__(self, optimizer: Any, schedule: str, length: int, warmup: int, **kwargs: Any):
+        self.schedule, self.length, self.warmup = schedule, length, warmup
+        super().__init__(optimizer, **kwargs)
+
+    def _get_value(self) -> list[float]:
+        factor = schedule_factor(self.schedule, self.last_step, self.length, self.warmup)
+        return [base * factor for base in self.base_values]
+
+
+def param_scheduler_config(ctx: RunContext) -> list[dict[str, Any]]:
+    """The scenario's schedule as mmengine param schedulers by iteration, over its T applied steps."""
+    total, warmup = ctx.schedule_length, ctx.warmup_steps
+    by_iter: dict[str, Any] = {"by_epoch": False, "begin": 0, "end": max(1, total)}
+    if warmup > 0:
+        return [dict(type=ScenarioLR, schedule=ctx.schedule, length=total, warmup=warmup, **by_iter)]
+    if ctx.schedule == "linear":
+        # LinearLR reaches end_factor at step end - begin - 1 (its total_iters): 0 at s = T.
+        return [dict(type="LinearLR", start_factor=1.0, end_factor=0.0, **{**by_iter, "end": total + 1})]
+    if ctx.schedule == "cosine":
+        return [dict(type="CosineAnnealingLR", T_max=max(1, total), eta_min=0.0, **by_iter)]
+    if ctx.schedule == "step":
+        return [dict(type="StepLR", step_size=1, gamma=STEP_SCHEDULE_GAMMA, **by_iter)]
+    return []
+
+
+def ema_hook(ctx: RunContext) -> list[Hook]:
+    """``EMAHook(momentum=1 - decay)``, its average watched by the recorder; none without an EMA."""
+    decay = ctx.ema_decay
+    if decay is None:
+        return []
+    hook = EMAHook(momentum=1.0 - decay)
+
+    def average() -> list[torch.Tensor] | None:
+        model = getattr(hook, "ema_model", None)  # built in EMAHook.before_run
+        return None if model is None else list(cast(torch.nn.Module, model.module).parameters())
+
+    ctx.watch_average(average)
+    return [hook]
 
 
 def check_device(ctx: RunContext) -> None:
@@ -178,8 +249,9 @@ def train(ctx: RunContext) -> None:
                 train_dataloader=ctx.make_loader(),
                 train_cfg=dict(by_epoch=True, max_epochs=ctx.epochs),
                 optim_wrapper=optim_wrapper_config(ctx),
+                param_scheduler=param_scheduler_config(ctx) or None,
                 default_hooks=dict(checkpoint=None),
-                custom_hooks=[EpochTag(ctx)],
+                custom_hooks=[EpochTag(ctx), *ema_hook(ctx)],
                 visualizer=dict(type="Visualizer", vis_backends=[]),
                 log_level="WARNING",
                 randomness=dict(seed=int(ctx.scenario["dataSeed"])),

@@ -26,6 +26,14 @@ and before stepping divides the accumulated gradient by the window's sample coun
 it the same way. So every sample of a window weighs 1 / |window|, the tail included, and no window
 crosses an epoch.
 
+Step semantics, with Poutyne's own callbacks: clipNorm is ``ClipNorm(network.parameters(), C)``
+(``callbacks/clip_grad.py``), which clips in ``on_backward_end``, after every micro-batch's backward
+and before ``_adjust_step_size`` divides the window's sum by its sample count; the schedule is the
+``LambdaLR(lr_lambda=f)`` callback (``callbacks/lr_scheduler.py``), whose wrapper steps torch's
+scheduler in ``on_epoch_end``, once per epoch; Poutyne has no callback event at the optimizer step
+(``OptimizerPolicy`` sets the rate per batch, i.e. per micro-batch). adamw is ``ctx.make_optimizer()``
+handed to ``Model``. No EMA and no loss scaling: the trainer refuses ``ema`` and ``overflowStep``.
+
 Precision: Poutyne has no mixed-precision mode (no autocast, no GradScaler), so fp16 and bf16 run
 in fp32: a warning is logged and the trace records fp32. Poutyne keeps no process-wide state, so
 no reset is registered.
@@ -81,6 +89,17 @@ class EpochTag(poutyne.Callback):
         self.ctx.set_epoch(epoch_number - 1)
 
 
+def step_callbacks(ctx: RunContext, network: nn.Module) -> list[poutyne.Callback]:
+    """Poutyne's callbacks for the scenario's clipping and schedule, as its documentation adds them:
+    ``ClipNorm(network.parameters(), C)`` and the ``LambdaLR`` callback with the scenario's factor."""
+    callbacks: list[poutyne.Callback] = []
+    if ctx.clip_norm is not None:
+        callbacks.append(poutyne.ClipNorm(network.parameters(), ctx.clip_norm))
+    if ctx.schedule != "constant" or ctx.warmup_steps > 0:
+        callbacks.append(poutyne.LambdaLR(lr_lambda=ctx.schedule_factor))
+    return callbacks
+
+
 def train(ctx: RunContext) -> None:
     """``poutyne``: ``Model.fit_generator(loader, epochs=E, batches_per_step=K)`` on the scenario's loader."""
     ctx.set_framework("poutyne", poutyne.__version__)
@@ -90,11 +109,12 @@ def train(ctx: RunContext) -> None:
             ctx.precision,
             ctx.device,
         )
-    model = poutyne.Model(PerSampleLosses(ctx.model), ctx.make_optimizer(), mean_loss, device=ctx.device)
+    network = PerSampleLosses(ctx.model)
+    model = poutyne.Model(network, ctx.make_optimizer(), mean_loss, device=ctx.device)
     model.fit_generator(
         ctx.make_loader(collate_fn=as_input_and_target),
         epochs=ctx.epochs,
         batches_per_step=ctx.accumulation,
         verbose=False,
-        callbacks=[EpochTag(ctx)],
+        callbacks=[EpochTag(ctx), *step_callbacks(ctx, network)],
     )

@@ -18,6 +18,8 @@ Also correct with one rank.
 - .grad is cleared at every epoch start: nothing leaks across epochs.
 - fp16: when GradScaler skips the step (inf/nan; every rank sees the same all-reduced gradient),
   every rank redoes the window at the lower scale, so no sample is lost.
+- The scenario's step semantics (stepping.py): the all-reduced gradient clipped once per step (the
+  same on every rank), the schedule and the moving average advanced once per applied step.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from torch.utils.data import DataLoader
 
 from ..context import RunContext
 from ..probe import collate
+from .stepping import ReferenceStep
 
 #: Redo attempts per window before giving up (each halves the loss scale).
 MAX_REDOS = 64
@@ -43,6 +46,7 @@ def train(ctx: RunContext) -> None:
     ctx.init_process_group()
     model = DistributedDataParallel(ctx.model) if ctx.is_distributed else ctx.model
     optimizer, scaler = ctx.make_optimizer(), ctx.make_scaler()
+    apply_step = ReferenceStep(ctx, optimizer, scaler)
     loader = ctx.make_distributed_loader(pad=False)
     k, world_size = ctx.accumulation, ctx.world_size
     model.train()
@@ -63,11 +67,7 @@ def train(ctx: RunContext) -> None:
                             # num_items_in_batch=1: the sum of the micro-batch's per-unit losses
                             loss = model(x, y, ids, num_items_in_batch=1).loss * world_size / max(units, 1)
                         scaler.scale(loss).backward()
-                scale_before = scaler.get_scale()
-                scaler.step(optimizer)
-                scaler.update()
-                optimizer.zero_grad()
-                if not scaler.is_enabled() or scaler.get_scale() >= scale_before:
+                if apply_step():
                     break
             else:
                 raise RuntimeError(f"ddp-reference: epoch {epoch}: window still overflows after {MAX_REDOS} redos")

@@ -8,6 +8,8 @@
 - .grad is cleared at every epoch start: nothing leaks across epochs.
 - fp16: when GradScaler skips the step (inf/nan), the scale has been lowered; the window is redone
   at the lower scale, so no sample is lost.
+- The scenario's step semantics (stepping.py): the gradient clipped once per step, the schedule and
+  the moving average advanced once per applied step, the scenario's optimizer.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 from itertools import islice
 
 from ..context import RunContext
+from .stepping import ReferenceStep
 
 #: Redo attempts per window before giving up (each halves the loss scale).
 MAX_REDOS = 64
@@ -22,6 +25,7 @@ MAX_REDOS = 64
 
 def train(ctx: RunContext) -> None:
     model, optimizer, scaler = ctx.model, ctx.make_optimizer(), ctx.make_scaler()
+    apply_step = ReferenceStep(ctx, optimizer, scaler)
     loader = ctx.make_loader()
     k = ctx.accumulation
     model.train()
@@ -36,11 +40,7 @@ def train(ctx: RunContext) -> None:
                     with ctx.autocast():
                         loss = model.loss_terms(x, y, ids).sum() / units
                     scaler.scale(loss).backward()
-                scale_before = scaler.get_scale()
-                scaler.step(optimizer)
-                scaler.update()
-                optimizer.zero_grad()
-                if not scaler.is_enabled() or scaler.get_scale() >= scale_before:
+                if apply_step():
                     break
             else:
                 raise RuntimeError(f"reference: epoch {epoch}: window still overflows after {MAX_REDOS} redos")

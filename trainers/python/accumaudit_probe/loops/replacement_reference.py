@@ -10,6 +10,8 @@
   weighting a micro-batch's token mean / K is not (its tokens would weigh by their micro-batch).
 - .grad is cleared after every step: no window leaks into the next.
 - fp16: when GradScaler skips the step (inf/nan), the window is redone at the lower scale.
+- The scenario's step semantics (stepping.py): the gradient clipped once per step, the schedule and
+  the moving average advanced once per applied step, the scenario's optimizer.
 - Under epoch sampling (no steps to draw for) it is the reference loop (reference.py), so every
   registered trainer runs every scenario.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 from ..context import RunContext
 from . import reference
+from .stepping import ReferenceStep
 
 #: Redo attempts per window before giving up (each halves the loss scale).
 MAX_REDOS = 64
@@ -28,6 +31,7 @@ def train(ctx: RunContext) -> None:
         reference.train(ctx)
         return
     model, optimizer, scaler = ctx.model, ctx.make_optimizer(), ctx.make_scaler()
+    apply_step = ReferenceStep(ctx, optimizer, scaler)
     model.train()
     ctx.set_epoch(0)  # no epochs: the tag stays 0 all run
     for step in range(ctx.steps):
@@ -38,11 +42,7 @@ def train(ctx: RunContext) -> None:
                 with ctx.autocast():
                     loss = model.loss_terms(x, y, ids).sum() / units
                 scaler.scale(loss).backward()
-            scale_before = scaler.get_scale()
-            scaler.step(optimizer)
-            scaler.update()
-            optimizer.zero_grad()
-            if not scaler.is_enabled() or scaler.get_scale() >= scale_before:
+            if apply_step():
                 break
         else:
             raise RuntimeError(f"replacement-reference: step {step}: window still overflows after {MAX_REDOS} redos")

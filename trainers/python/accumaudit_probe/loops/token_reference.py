@@ -18,6 +18,8 @@ full batch of a window weighs every loss token the same. So:
 - A window without loss tokens divides by 1 instead of 0 (no NaN): its gradient is zero.
 - .grad is cleared at every epoch start: nothing leaks across epochs.
 - fp16: when GradScaler skips the step (inf/nan), the window is redone at the lower scale.
+- The scenario's step semantics (stepping.py): the gradient clipped once per step, the schedule and
+  the moving average advanced once per applied step, the scenario's optimizer.
 
 One process only. With data-parallel ranks the count must be the window's tokens over every rank
 (``dist.all_reduce`` of the local count) and DDP's gradient mean undone (times W): see
@@ -32,6 +34,7 @@ import torch
 
 from ..context import RunContext
 from ..probe import ProbeModel
+from .stepping import ReferenceStep
 
 #: Redo attempts per window before giving up (each halves the loss scale).
 MAX_REDOS = 64
@@ -44,6 +47,7 @@ def window_tokens(model: ProbeModel, window: list[tuple[torch.Tensor, torch.Tens
 
 def train(ctx: RunContext) -> None:
     model, optimizer, scaler = ctx.model, ctx.make_optimizer(), ctx.make_scaler()
+    apply_step = ReferenceStep(ctx, optimizer, scaler)
     loader = ctx.make_loader()
     k = ctx.accumulation
     model.train()
@@ -57,11 +61,7 @@ def train(ctx: RunContext) -> None:
                     with ctx.autocast():
                         loss = model.loss_terms(x, y, ids).sum() / tokens
                     scaler.scale(loss).backward()
-                scale_before = scaler.get_scale()
-                scaler.step(optimizer)
-                scaler.update()
-                optimizer.zero_grad()
-                if not scaler.is_enabled() or scaler.get_scale() >= scale_before:
+                if apply_step():
                     break
             else:
                 raise RuntimeError(f"token-reference: epoch {epoch}: window still overflows after {MAX_REDOS} redos")
