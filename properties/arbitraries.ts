@@ -43,6 +43,11 @@ export interface ScenarioSpace {
    */
   stepSemantics: boolean;
   /**
+   * The step-semantics fields the trainer honours, when it says (absent: every one): the others
+   * are not drawn, though a pin still sets them.
+   */
+  stepFields?: readonly string[];
+  /**
    * Fields held at a value in every generated scenario. A pinned value may lie beyond the
    * space's bounds (`maxBatchSize`, `maxEpochs`); the dataset sizes drawn stay within
    * `maxDatasetSize`, which must leave room for them (see {@link leastDatasetSize}). The
@@ -79,31 +84,36 @@ const EMA_DECAYS = [0.9, 0.5] as const;
  */
 function stepSemanticsArbitrary(space: ScenarioSpace) {
   const pins = space.pinned;
-  const draw = space.stepSemantics;
-  const optional = <T>(values: readonly T[]) =>
-    draw ? fc.option(fc.constantFrom(...values), { nil: undefined }) : fc.constant(undefined);
+  const draws = (field: string) =>
+    space.stepSemantics && (!space.stepFields || space.stepFields.includes(field));
+  const optional = <T>(field: string, values: readonly T[]) =>
+    draws(field)
+      ? fc.option(fc.constantFrom(...values), { nil: undefined })
+      : fc.constant(undefined);
   return fc.record({
-    clipNorm: pinnedOr(pins, "clipNorm", optional(CLIP_NORMS)),
+    clipNorm: pinnedOr(pins, "clipNorm", optional("clipNorm", CLIP_NORMS)),
     schedule: pinnedOr(
       pins,
       "schedule",
-      draw ? fc.constantFrom(...SCHEDULES) : fc.constant("constant" as const),
+      draws("schedule") ? fc.constantFrom(...SCHEDULES) : fc.constant("constant" as const),
     ),
     warmupSteps: pinnedOr(
       pins,
       "warmupSteps",
-      draw ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
+      draws("warmupSteps") ? fc.integer({ min: 0, max: 3 }) : fc.constant(0),
     ),
-    ema: pinnedOr(pins, "ema", optional(EMA_DECAYS)),
+    ema: pinnedOr(pins, "ema", optional("ema", EMA_DECAYS)),
     optimizer: pinnedOr(
       pins,
       "optimizer",
-      draw ? fc.constantFrom(...OPTIMIZERS) : fc.constant("sgd" as const),
+      draws("optimizer") ? fc.constantFrom(...OPTIMIZERS) : fc.constant("sgd" as const),
     ),
     overflowStep: pinnedOr(
       pins,
       "overflowStep",
-      draw ? fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined }) : fc.constant(undefined),
+      draws("overflowStep")
+        ? fc.option(fc.integer({ min: 1, max: 4 }), { nil: undefined })
+        : fc.constant(undefined),
     ),
   });
 }

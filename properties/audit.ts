@@ -134,7 +134,8 @@ function skippedAfterTimeout(
 
 /**
  * The search space for a trainer: world sizes above what it runs are not drawn, unless the
- * space asks for them at least (then the trainer's refusal is what the audit reports).
+ * space asks for them at least (then the trainer's refusal is what the audit reports); under
+ * step semantics, only the fields it honours are drawn (a pinned one is still set).
  */
 async function spaceFor(
   trainer: Trainer,
@@ -144,7 +145,14 @@ async function spaceFor(
   // A trainer that cannot say (its worker does not start) is searched as one process: the
   // search then reports why it cannot run.
   const runs = (await trainer.maxWorldSize?.().catch(() => 1)) ?? 1;
-  return { ...full, maxWorldSize: Math.max(full.minWorldSize, Math.min(full.maxWorldSize, runs)) };
+  const stepFields = full.stepSemantics
+    ? await trainer.stepFields?.().catch(() => undefined)
+    : undefined;
+  return {
+    ...full,
+    maxWorldSize: Math.max(full.minWorldSize, Math.min(full.maxWorldSize, runs)),
+    ...(stepFields ? { stepFields } : {}),
+  };
 }
 
 /** The verdict a search stands for. */

@@ -109,4 +109,30 @@ describe("the property search with --step-semantics", () => {
     });
     expect(reference.search.kind).toBe("passed");
   }, 300_000);
+
+  it("draws only the fields a trainer honours: poutyne (no average, no fp16) fails, never errs", async () => {
+    const poutyne = pythonTrainer("python:poutyne");
+    expect(await poutyne.stepFields?.()).toEqual([
+      "clipNorm",
+      "schedule",
+      "warmupSteps",
+      "optimizer",
+    ]);
+    expect(await pythonTrainer("python:my_scheduled_loop:train").stepFields?.()).toHaveLength(6);
+    const audit = await auditTrainer(poutyne, {
+      runs: 10,
+      seed: 4,
+      space: {
+        stepSemantics: true,
+        precisions: ["fp32", "fp16"],
+        pinned: { datasetSize: 128, batchSize: 8, accumulation: 4, worldSize: 1 },
+        maxDatasetSize: 128,
+      },
+    });
+    expect(audit.search.kind).toBe("refuted");
+    const shrunk = audit.search.kind === "refuted" ? audit.search.counterexample.check : null;
+    expect(shrunk?.scenario.ema).toBeUndefined();
+    expect(shrunk?.scenario.overflowStep).toBeUndefined();
+    expect(shrunk?.properties.schedule.ok && shrunk?.properties.weighting.ok).toBe(false);
+  }, 300_000);
 });

@@ -64,6 +64,12 @@ export interface Trainer {
    */
   maxWorldSize?(): Promise<number>;
   /**
+   * The step-semantics fields (scenario keys: clipNorm, schedule, warmupSteps, ema, optimizer,
+   * overflowStep) the trainer honours; undefined (or absent) for every one. An audit that draws
+   * step semantics draws only these; a scenario setting another is refused by the trainer.
+   */
+  stepFields?(): Promise<readonly string[] | undefined>;
+  /**
    * How many runs may go on at once and really train in parallel (worker processes, or the
    * built-in trainers' TensorFlow.js threads); 1 when absent, as for a loop run in the main
    * thread. An audit with `jobs` runs up to this many search cases at a time.

@@ -2,7 +2,7 @@ import { initialBodyParameters } from "../contract/probe.js";
 import { type Trace, TraceError, type TrainerInfo } from "../contract/trace.js";
 import { type RunOptions, type Trainer, TrainerError } from "../contract/trainer.js";
 import { decodeWireTrace } from "./wire-trace.js";
-import type { WorkerClient } from "./worker-client.js";
+import type { TrainerDescription, WorkerClient } from "./worker-client.js";
 
 /** Default time one run may take before its worker is killed. */
 export const DEFAULT_RUN_TIMEOUT_MS = 600_000;
@@ -29,7 +29,19 @@ export interface ProtocolTrainerOptions {
  */
 export function createProtocolTrainer(options: ProtocolTrainerOptions): Trainer {
   let lastInfo: TrainerInfo | undefined;
-  let worldSizes: Promise<number> | undefined;
+  let description: Promise<TrainerDescription> | undefined;
+  const describe = (): Promise<TrainerDescription> => {
+    description ??= options
+      .client()
+      .describe(options.workerTrainer)
+      .catch((error: unknown) => {
+        description = undefined;
+        throw new TrainerError(
+          `${options.name}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      });
+    return description;
+  };
   return {
     name: options.name,
     description: options.description,
@@ -68,17 +80,7 @@ export function createProtocolTrainer(options: ProtocolTrainerOptions): Trainer 
     },
     info: () => lastInfo,
     concurrency: () => options.concurrency?.() ?? 1,
-    maxWorldSize: () => {
-      worldSizes ??= options
-        .client()
-        .describe(options.workerTrainer)
-        .catch((error: unknown) => {
-          worldSizes = undefined;
-          throw new TrainerError(
-            `${options.name}: ${error instanceof Error ? error.message : String(error)}`,
-          );
-        });
-      return worldSizes;
-    },
+    maxWorldSize: () => describe().then((d) => d.maxWorldSize),
+    stepFields: () => describe().then((d) => d.stepFields),
   };
 }

@@ -34,6 +34,8 @@ export const ResponseSchema = z.discriminatedUnion("type", [
     id: RequestIdSchema,
     trainer: z.string(),
     maxWorldSize: z.number().int().min(1),
+    /** The step-semantics fields the trainer honours (absent: every one). */
+    stepFields: z.array(z.string()).optional(),
   }),
   z.looseObject({
     type: z.literal("error"),

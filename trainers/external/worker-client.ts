@@ -19,6 +19,13 @@ import {
   WorkerProcess,
 } from "./worker-process.js";
 
+/** What a worker says a trainer supports. */
+export interface TrainerDescription {
+  maxWorldSize: number;
+  /** The step-semantics fields it honours; absent: every one. */
+  stepFields?: string[];
+}
+
 /** How long an answer waits for the stderr the request printed before it (a stuck pipe: see stderrReadUpTo). */
 const STDERR_SYNC_WAIT_MS = 2_000;
 
@@ -130,10 +137,11 @@ export class WorkerClient {
   }
 
   /**
-   * The largest world size a trainer runs, as the worker describes it; 1 for a worker that does
-   * not know the request (an older protocol) or a trainer it cannot resolve.
+   * What a trainer supports, as the worker describes it: the largest world size it runs (1 for a
+   * worker that does not know the request, an older protocol, or a trainer it cannot resolve) and
+   * the step-semantics fields it honours (undefined: every one).
    */
-  describe(trainer: string, timeoutMs = this.handshakeTimeoutMs): Promise<number> {
+  describe(trainer: string, timeoutMs = this.handshakeTimeoutMs): Promise<TrainerDescription> {
     return this.enqueue(async () => {
       try {
         const response = await this.exchange(
@@ -141,10 +149,14 @@ export class WorkerClient {
           timeoutMs,
           "description",
         );
-        return response.type === "description" ? response.maxWorldSize : 1;
+        if (response.type !== "description") return { maxWorldSize: 1 };
+        return {
+          maxWorldSize: response.maxWorldSize,
+          ...(response.stepFields ? { stepFields: response.stepFields } : {}),
+        };
       } catch (error) {
         if (error instanceof WorkerBrokenError) throw error;
-        return 1;
+        return { maxWorldSize: 1 };
       }
     });
   }

@@ -214,6 +214,10 @@ def rank_main(
         code = 70
     finally:
         sys.stderr.flush()
+        # The worker gone (killed while this rank ran on): nobody else will end what the trainer
+        # started in this rank's group, and the parent-death thread may not have had its turn.
+        if os.getppid() != parent:
+            _end_group()
         os._exit(code)
 
 

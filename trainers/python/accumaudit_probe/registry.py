@@ -206,3 +206,12 @@ def step_refusal(name: str, scenario: dict[str, Any]) -> str | None:
         )
         return f"trainer {name}: {STEP_FIELDS[field]} {scenario[field]}: {reason}"
     return None
+
+
+def step_fields_of(name: str) -> list[str]:
+    """The step-semantics fields a trainer honours, in :data:`STEP_FIELDS` order: those it was
+    registered with, every one for a user's own function (which builds them from the RunContext)."""
+    _load_adapters()
+    trainer = _TRAINERS.get(name)
+    fields = ALL_STEP_FIELDS if trainer is None else trainer.step_fields
+    return [field for field in STEP_FIELDS if field in fields]

@@ -171,7 +171,8 @@ def timeout_seconds(request: dict[str, Any]) -> float | None:
 
 
 def handle_describe(request: dict[str, Any]) -> dict[str, Any]:
-    """The description of a trainer: the largest worldSize it runs with."""
+    """The description of a trainer: the largest worldSize it runs with, and the step-semantics fields
+    it honours."""
     from . import registry
     from .run import RunError, max_world_size
 
@@ -179,7 +180,13 @@ def handle_describe(request: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(trainer, str):
         raise RunError(f"trainer: expected a trainer name, saw {trainer!r}")
     world_size = max_world_size() if registry.supports_distributed(trainer) else 1
-    return {"type": "description", "id": request.get("id"), "trainer": trainer, "maxWorldSize": world_size}
+    return {
+        "type": "description",
+        "id": request.get("id"),
+        "trainer": trainer,
+        "maxWorldSize": world_size,
+        "stepFields": registry.step_fields_of(trainer),
+    }
 
 
 def error_response(request_id: Any, error: BaseException) -> dict[str, Any]:

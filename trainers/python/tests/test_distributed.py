@@ -172,11 +172,21 @@ def test_a_single_process_trainer_is_refused_with_one_line(make_scenario, data):
         run("rank_trainers:single_process", make_scenario(worldSize=2), data)
 
 
-def test_describe_gives_the_largest_world_size(make_scenario):
+def test_describe_gives_the_largest_world_size_and_the_step_fields(make_scenario):
     def describe(trainer):
         return handle_describe({"type": "describe", "id": 3, "trainer": trainer})
 
-    assert describe("ddp-reference") == {"type": "description", "id": 3, "trainer": "ddp-reference", "maxWorldSize": 8}
+    every = ["clipNorm", "schedule", "warmupSteps", "ema", "optimizer", "overflowStep"]
+    assert describe("ddp-reference") == {
+        "type": "description",
+        "id": 3,
+        "trainer": "ddp-reference",
+        "maxWorldSize": 8,
+        "stepFields": every,
+    }
+    assert describe("docs-loop")["stepFields"] == []
+    assert describe("poutyne")["stepFields"] == ["clipNorm", "schedule", "warmupSteps", "optimizer"]
+    assert describe("rank_trainers:sleep")["stepFields"] == every
     assert describe("reference")["maxWorldSize"] == 1
     assert describe("rank_trainers:sleep")["maxWorldSize"] == 8
     assert describe("rank_trainers:single_process")["maxWorldSize"] == 1
