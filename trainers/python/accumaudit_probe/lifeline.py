@@ -61,8 +61,9 @@ def watch_parent_death(parent: int, on_gone: Callable[[], NoReturn]) -> None:
 
     def wait() -> None:
         while True:
-            signal.sigwait({signum})
-            # Also sent when the thread that started this process ends while the process lives on.
+            # Also sent when the thread that started this process ends while the process lives on;
+            # the parent is checked every PARENT_POLL_S as well, a backstop should a signal be missed.
+            signal.sigtimedwait({signum}, PARENT_POLL_S)
             if os.getppid() != parent:
                 on_gone()
 

@@ -218,6 +218,7 @@ def rank_main(
         # started in this rank's group, and the parent-death thread may not have had its turn.
         if os.getppid() != parent:
             _end_group()
+        _end_others_in_group()  # what the trainer started ends with its rank, whoever ends next
         os._exit(code)
 
 
@@ -226,6 +227,24 @@ def _die_with_parent(parent: int) -> None:
     does it, so it needs the interpreter lock: a trainer holding that lock forever in C code would
     outlive the worker (the worker's own timeouts kill a rank's group from outside)."""
     watch_parent_death(parent, _end_group)
+
+
+def _end_others_in_group() -> None:
+    """Kills every other process of this rank's process group (the children the trainer started
+    and left running), when the rank leads its group; Linux (/proc) only."""
+    me, group = os.getpid(), os.getpgrp()
+    if group != me or not os.path.isdir("/proc"):
+        return
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == me:
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            if int(fields[2]) == group:  # after "pid (comm)": state, ppid, pgrp
+                os.kill(int(entry), signal.SIGKILL)
+        except (OSError, ValueError, IndexError):
+            continue
 
 
 def _end_group() -> NoReturn:

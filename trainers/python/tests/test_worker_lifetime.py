@@ -363,3 +363,37 @@ def test_escaped_children_leaves_out_the_group_and_the_listed():
         for child in (inside, outside):
             child.kill()
             child.wait()
+
+
+
+def test_a_rank_ends_the_children_its_trainer_left_in_its_group():
+    """rank_process._end_others_in_group, run as a rank ends: a child the trainer started and left
+    running dies with the rank, whether or not the worker is still there to end the group."""
+    import subprocess
+    import time
+
+    from accumaudit_probe.rank_process import _end_others_in_group
+
+    read, write = os.pipe()
+    leader = os.fork()
+    if leader == 0:
+        os.setpgid(0, 0)
+        child = subprocess.Popen(["sleep", "600"])
+        os.write(write, str(child.pid).encode())
+        _end_others_in_group()
+        os._exit(0)
+    os.close(write)
+    child_pid = int(os.read(read, 64))
+    os.waitpid(leader, 0)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child_pid, 0)
+        except ProcessLookupError:
+            break
+        with open(f"/proc/{child_pid}/stat", "rb") as stat:
+            if stat.read().rsplit(b")", 1)[1].split()[0] == b"Z":
+                break  # killed; a zombie until its new parent reaps it
+        time.sleep(0.05)
+    else:
+        raise AssertionError("the trainer's child outlived its rank")
