@@ -10,21 +10,11 @@ import { mistakesOf } from "../reports/advice.js";
 import { formatCheck } from "../reports/text.js";
 import { disposePythonWorkers } from "../trainers/external/index.js";
 import { judgePython, refuted } from "./support/python-checks.js";
+import { ALIGNED, ONE_FIELD as FIELDS, type OneField as Field } from "./support/step-fields.js";
 
 afterAll(async () => {
   await disposePythonWorkers();
 });
-
-const ALIGNED = { datasetSize: 128, batchSize: 8, accumulation: 4, epochs: 2 } as const;
-const FIELDS = {
-  clip: { clipNorm: 0.05, model: "logistic" },
-  cosine: { schedule: "cosine", warmupSteps: 2 },
-  linear: { schedule: "linear" },
-  ema: { ema: 0.9 },
-  adamw: { optimizer: "adamw" },
-  overflow: { precision: "fp16", overflowStep: 2 },
-} as const;
-type Field = keyof typeof FIELDS;
 
 const judge = (trainer: string, field: Field, worldSize = 1) =>
   judgePython(`python:${trainer}`, { ...ALIGNED, ...FIELDS[field], worldSize });

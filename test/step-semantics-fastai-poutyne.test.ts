@@ -5,30 +5,19 @@
  * worker on the real frameworks (CPU). Why each verdict: docs/frameworks.md.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { runCheck } from "../properties/run-check.js";
 import { mistakesOf } from "../reports/advice.js";
-import { checkErrorMessage } from "../reports/sentences/index.js";
 import { formatCheck } from "../reports/text.js";
-import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
+import type { ScenarioInput } from "../trainers/contract/scenario.js";
 import { disposePythonWorkers } from "../trainers/external/index.js";
-import { judgePython, pythonTrainer, refuted } from "./support/python-checks.js";
+import { judgePython, refusedPython, refuted } from "./support/python-checks.js";
+import { ALIGNED } from "./support/step-fields.js";
 
-const ALIGNED = { datasetSize: 128, batchSize: 8, accumulation: 4, epochs: 2 } as const;
 const judge = (trainer: string, fields: Partial<ScenarioInput>) =>
   judgePython(`python:${trainer}`, { ...ALIGNED, ...fields });
 
-/** The one-line error a refused field gives. */
-async function refusal(trainer: string, fields: Partial<ScenarioInput>): Promise<string> {
-  const check = await runCheck(
-    pythonTrainer(`python:${trainer}`),
-    parseScenario({ ...ALIGNED, ...fields }),
-  );
-  expect(check.verdict).toBe("error");
-  if (check.verdict !== "error") return "";
-  const message = checkErrorMessage(check.error);
-  expect(message.trim().split("\n")).toHaveLength(1);
-  return message;
-}
+/** The one-line refusal a trainer gives for one of its fields. */
+const refusal = (trainer: string, fields: Partial<ScenarioInput>) =>
+  refusedPython(`python:${trainer}`, { ...ALIGNED, ...fields });
 
 afterAll(async () => {
   await disposePythonWorkers();

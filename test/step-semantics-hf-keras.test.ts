@@ -7,15 +7,13 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import type { CheckJudgement } from "../properties/outcome.js";
-import { runCheck } from "../properties/run-check.js";
 import { mistakesOf } from "../reports/advice.js";
-import { checkErrorMessage } from "../reports/sentences/index.js";
 import { formatCheck } from "../reports/text.js";
-import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
+import type { ScenarioInput } from "../trainers/contract/scenario.js";
 import { disposePythonWorkers } from "../trainers/external/index.js";
-import { judgePython, pythonTrainer, refuted } from "./support/python-checks.js";
+import { judgePython, refusedPython, refuted } from "./support/python-checks.js";
+import { ALIGNED } from "./support/step-fields.js";
 
-const ALIGNED = { datasetSize: 128, batchSize: 8, accumulation: 4, epochs: 2 } as const;
 const judge = (trainer: string, fields: Partial<ScenarioInput>) =>
   judgePython(`python:${trainer}`, { ...ALIGNED, ...fields });
 
@@ -23,18 +21,9 @@ afterAll(async () => {
   await disposePythonWorkers();
 });
 
-/** The one-line refusal a trainer gives for a scenario. */
-async function refusal(trainer: string, fields: Partial<ScenarioInput>): Promise<string> {
-  const check = await runCheck(
-    pythonTrainer(`python:${trainer}`),
-    parseScenario({ ...ALIGNED, ...fields }),
-  );
-  expect(check.verdict).toBe("error");
-  if (check.verdict !== "error") return "";
-  const message = checkErrorMessage(check.error);
-  expect(message.trim().split("\n")).toHaveLength(1);
-  return message;
-}
+/** The one-line refusal a trainer gives for one of its fields. */
+const refusal = (trainer: string, fields: Partial<ScenarioInput>) =>
+  refusedPython(`python:${trainer}`, { ...ALIGNED, ...fields });
 
 /** The schedule steps rank 0's applied steps ran at. */
 const scheduleSteps = (check: CheckJudgement) =>

@@ -4,16 +4,14 @@
  * through the worker on the real framework. Why each verdict: docs/frameworks.md.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { runCheck } from "../properties/run-check.js";
 import { mistakesOf } from "../reports/advice.js";
-import { checkErrorMessage } from "../reports/sentences/index.js";
 import { formatCheck } from "../reports/text.js";
-import { parseScenario, type ScenarioInput } from "../trainers/contract/scenario.js";
+import type { ScenarioInput } from "../trainers/contract/scenario.js";
 import { disposePythonWorkers } from "../trainers/external/index.js";
-import { judgePython, pythonTrainer, refuted } from "./support/python-checks.js";
+import { judgePython, refusedPython, refuted } from "./support/python-checks.js";
+import { ALIGNED } from "./support/step-fields.js";
 
 const TRAINER = "python:ignite";
-const ALIGNED = { datasetSize: 128, batchSize: 8, accumulation: 4, epochs: 2 } as const;
 const judge = (fields: Partial<ScenarioInput>) => judgePython(TRAINER, { ...ALIGNED, ...fields });
 
 afterAll(async () => {
@@ -22,17 +20,10 @@ afterAll(async () => {
 
 describe("ignite: step semantics on 128/8/4 x 2", () => {
   it("refuses clipNorm in one line: Ignite has no clipping option", async () => {
-    const check = await runCheck(
-      pythonTrainer(TRAINER),
-      parseScenario({ ...ALIGNED, clipNorm: 0.05, model: "logistic" }),
-    );
-    expect(check.verdict).toBe("error");
-    if (check.verdict !== "error") return;
-    const message = checkErrorMessage(check.error);
+    const message = await refusedPython(TRAINER, { ...ALIGNED, clipNorm: 0.05, model: "logistic" });
     expect(message).toMatch(
       /trainer ignite: --clip-norm 0\.05: pytorch-ignite has no gradient clipping: create_supervised_trainer takes no clip option/,
     );
-    expect(message.trim().split("\n")).toHaveLength(1);
   });
 
   it.each([

@@ -9,8 +9,8 @@ import { formatCheck } from "../reports/text.js";
 import type { ScenarioInput } from "../trainers/contract/scenario.js";
 import { disposePythonWorkers } from "../trainers/external/index.js";
 import { judgePython, refuted } from "./support/python-checks.js";
+import { ALIGNED } from "./support/step-fields.js";
 
-const ALIGNED = { datasetSize: 128, batchSize: 8, accumulation: 4, epochs: 2 } as const;
 const judge = (fields: Partial<ScenarioInput>) =>
   judgePython("python:mmengine", { ...ALIGNED, ...fields });
 

@@ -11,6 +11,7 @@ import { auditTrainer } from "../properties/audit.js";
 import { mistakesOf } from "../reports/advice.js";
 import { disposePythonWorkers } from "../trainers/external/index.js";
 import { judgePython, pythonTrainer, refuted } from "./support/python-checks.js";
+import { ALIGNED } from "./support/step-fields.js";
 
 const examples = join(import.meta.dirname, "..", "trainers", "python", "examples");
 process.env.PYTHONPATH = [examples, process.env.PYTHONPATH].filter(Boolean).join(delimiter);
@@ -19,7 +20,6 @@ afterAll(async () => {
   await disposePythonWorkers();
 });
 
-const ALIGNED = { datasetSize: 128, batchSize: 8, accumulation: 4, epochs: 2 } as const;
 const EVERY_FIELD = {
   ...ALIGNED,
   model: "logistic",

@@ -16,6 +16,20 @@ export async function judgePython(name: string, scenario: ScenarioInput): Promis
   return check;
 }
 
+/**
+ * The one-line error of a Python trainer that refuses the scenario (a step-semantics field its
+ * framework has no option for): the check must be an error of one line.
+ */
+export async function refusedPython(name: string, scenario: ScenarioInput): Promise<string> {
+  const check = await runCheck(pythonTrainer(name), parseScenario(scenario));
+  if (check.verdict !== "error")
+    throw new Error(`${name}: expected a refusal, saw ${check.verdict}`);
+  const message = checkErrorMessage(check.error);
+  const lines = message.trim().split("\n").length;
+  if (lines !== 1) throw new Error(`${name}: expected a one-line refusal, saw ${lines} lines`);
+  return message;
+}
+
 /** The properties a check refutes. */
 export const refuted = (check: CheckJudgement): PropertyName[] =>
   (Object.keys(check.properties) as PropertyName[]).filter((p) => !check.properties[p].ok);
